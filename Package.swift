@@ -1,0 +1,116 @@
+// swift-tools-version:6.0
+//
+// Trellis: a workflow platform whose capabilities come from plugins.
+// See docs/architecture in DESIGN and README.md for the layout.
+
+import PackageDescription
+
+let root = Context.packageDirectory
+
+/// A Swift plugin exports exactly one symbol: `trellis_plugin_entry`.
+let swiftPluginExports: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "--version-script=\(root)/SDK/exports.map"])
+]
+/// A C plugin hides everything but the symbol marked TRELLIS_EXPORT.
+let cPluginSettings: [CSetting] = [.unsafeFlags(["-fvisibility=hidden"])]
+
+/// A bundled plugin: its own module, its own dynamic library product.
+struct PluginSpec {
+    var name: String
+    var path: String
+    var swift: Bool
+    var dependencies: [Target.Dependency] = []
+    /// The ABI header a C plugin compiles against.
+    var abi: Target.Dependency = "CTrellisABI"
+}
+
+let bundledPlugins: [PluginSpec] = [
+    PluginSpec(name: "TrellisChannelStdout", path: "Plugins/channel-stdout", swift: true),
+    PluginSpec(name: "TrellisAnalyzerWhitespace", path: "Plugins/analyzer-whitespace", swift: false),
+    PluginSpec(name: "TrellisProviderOffline", path: "Plugins/provider-offline", swift: true),
+    PluginSpec(name: "TrellisRecoveryFixedDelay", path: "Plugins/recovery-fixed-delay", swift: true),
+]
+
+/// Deliberately broken (and deliberately old) plugins for the loader tests.
+/// Each is a one-line C file that configures the shared fixture body.
+let fixturePlugins: [PluginSpec] = [
+    "WrongMajor", "NewerMinor", "NoEntry", "NullFunction", "FailingCreate",
+    "SmallDescriptor", "UndefinedSymbol", "DuplicateId", "SingleThreaded",
+].map {
+    PluginSpec(name: "TrellisFixture\($0)", path: "Tests/Fixtures/\($0)", swift: false,
+               dependencies: ["TrellisFixtureKit"])
+} + [
+    PluginSpec(name: "TrellisFixtureFrozen10", path: "Tests/Fixtures/Frozen10", swift: false,
+               abi: "CTrellisABI_1_0"),
+]
+
+func pluginTarget(_ spec: PluginSpec) -> Target {
+    if spec.swift {
+        return .target(name: spec.name, dependencies: ["TrellisSDK"] + spec.dependencies,
+                       path: spec.path, linkerSettings: swiftPluginExports)
+    }
+    return .target(name: spec.name, dependencies: [spec.abi] + spec.dependencies,
+                   path: spec.path, cSettings: cPluginSettings)
+}
+
+let package = Package(
+    name: "Trellis",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "trellis", targets: ["trellis"]),
+        .library(name: "TrellisSDK", targets: ["TrellisSDK"]),
+        .library(name: "CTrellisABI", targets: ["CTrellisABI"]),
+    ] + (bundledPlugins + fixturePlugins).map {
+        .library(name: $0.name, type: .dynamic, targets: [$0.name])
+    },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+    ],
+    targets: [
+        // SDK: the C ABI and the Swift layer for plugin authors.
+        .target(name: "CTrellisABI", path: "SDK/CTrellisABI"),
+        .target(name: "TrellisSDK", dependencies: ["CTrellisABI"], path: "SDK/TrellisSDK"),
+
+        // Host modules.
+        .target(name: "TrellisCore", path: "Host/Core"),
+        .target(
+            name: "TrellisPluginHost",
+            dependencies: [
+                "CTrellisABI", "TrellisCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Host/PluginHost"
+        ),
+        .executableTarget(
+            name: "trellis",
+            dependencies: [
+                "TrellisPluginHost", "TrellisCore", "CTrellisABI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Host/trellis"
+        ),
+
+        // Test-only C targets: the shared broken-plugin body and the frozen 1.0 header.
+        .target(name: "TrellisFixtureKit", dependencies: ["CTrellisABI"], path: "Tests/Fixtures/Kit"),
+        .target(name: "CTrellisABI_1_0", path: "Tests/Fixtures/ABI-1.0"),
+
+        .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore"], path: "Tests/CoreTests"),
+        .testTarget(
+            name: "TrellisPluginHostTests",
+            dependencies: [
+                "TrellisPluginHost", "TrellisCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PluginHostTests"
+        ),
+        .testTarget(name: "TrellisEndToEndTests", dependencies: ["TrellisCore"], path: "Tests/EndToEndTests"),
+    ] + (bundledPlugins + fixturePlugins).map(pluginTarget)
+)

@@ -1,0 +1,2 @@
+/* The whitespace analyzer exports only trellis_plugin_entry (see the ABI). */
+#include "trellis_plugin.h"

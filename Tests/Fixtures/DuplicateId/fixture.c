@@ -1,0 +1,2 @@
+#define FIXTURE_ID "analyzer.whitespace"
+#include "fixture_plugin.h"

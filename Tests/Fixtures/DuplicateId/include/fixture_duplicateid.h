@@ -1,0 +1,1 @@
+/* Fixture target DuplicateId: see Kit/include/fixture_plugin.h. */

@@ -1,0 +1,1 @@
+/* Fixture target FailingCreate: see Kit/include/fixture_plugin.h. */

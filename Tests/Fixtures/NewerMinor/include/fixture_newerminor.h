@@ -1,0 +1,1 @@
+/* Fixture target NewerMinor: see Kit/include/fixture_plugin.h. */

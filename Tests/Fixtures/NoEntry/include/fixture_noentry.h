@@ -1,0 +1,1 @@
+/* Fixture target NoEntry: see Kit/include/fixture_plugin.h. */

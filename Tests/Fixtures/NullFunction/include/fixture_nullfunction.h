@@ -1,0 +1,1 @@
+/* Fixture target NullFunction: see Kit/include/fixture_plugin.h. */

@@ -1,0 +1,1 @@
+/* Fixture target SingleThreaded: see Kit/include/fixture_plugin.h. */

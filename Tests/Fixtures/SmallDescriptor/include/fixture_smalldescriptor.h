@@ -1,0 +1,1 @@
+/* Fixture target SmallDescriptor: see Kit/include/fixture_plugin.h. */

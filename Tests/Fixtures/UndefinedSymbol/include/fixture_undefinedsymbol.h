@@ -1,0 +1,1 @@
+/* Fixture target UndefinedSymbol: see Kit/include/fixture_plugin.h. */

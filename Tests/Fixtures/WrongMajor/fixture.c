@@ -1,0 +1,3 @@
+#define FIXTURE_ID "fixture.wrong-major"
+#define FIXTURE_ABI_MAJOR 2
+#include "fixture_plugin.h"

@@ -1,0 +1,1 @@
+/* Fixture target WrongMajor: see Kit/include/fixture_plugin.h. */
