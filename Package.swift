@@ -76,7 +76,7 @@ let package = Package(
         .target(name: "TrellisSDK", dependencies: ["CTrellisABI"], path: "SDK/TrellisSDK"),
 
         // Host modules.
-        .target(name: "TrellisCore", path: "Host/Core"),
+        .target(name: "TrellisCore", dependencies: [.product(name: "Yams", package: "Yams")], path: "Host/Core"),
         .target(
             name: "TrellisPluginHost",
             dependencies: [

@@ -1,0 +1,129 @@
+import Yams
+
+/// A place in a source file, 1-based.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// A YAML (or JSON) document as a JSON value, remembering where each value
+/// came from so that an error can point at its line and column.
+public struct YAMLDocument: Sendable {
+    public let file: String
+    public let value: JSONValue
+    /// JSON Pointer (`/plugins/channel.stdout/config`) → where it was written.
+    public let locations: [String: SourceLocation]
+
+    public init(text: String, file: String) throws(YAMLError) {
+        self.file = file
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw YAMLError(location: Self.location(of: error, file: file), message: Self.message(of: error))
+        } catch {
+            throw YAMLError(location: SourceLocation(file: file, line: 1, column: 1), message: "\(error)")
+        }
+        var locations: [String: SourceLocation] = [:]
+        if let node {
+            value = try Self.convert(node, path: "", file: file, into: &locations)
+        } else {
+            value = .null
+        }
+        self.locations = locations
+    }
+
+    /// Where the value at `pointer` was written; falls back to its nearest
+    /// written parent, then to the top of the file.
+    public func location(of pointer: String) -> SourceLocation {
+        var pointer = pointer
+        while true {
+            if let location = locations[pointer] { return location }
+            guard let slash = pointer.lastIndex(of: "/") else { break }
+            pointer = String(pointer[..<slash])
+        }
+        return SourceLocation(file: file, line: 1, column: 1)
+    }
+
+    public static func escape(_ key: String) -> String {
+        key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+    }
+
+    private static func convert(_ node: Node, path: String, file: String,
+                                into locations: inout [String: SourceLocation]) throws(YAMLError) -> JSONValue {
+        let here = SourceLocation(file: file, line: (node.mark?.line ?? 0), column: (node.mark?.column ?? 0))
+        locations[path] = here
+        switch node {
+        case .scalar(let scalar):
+            return convert(scalar)
+        case .sequence(let sequence):
+            var items: [JSONValue] = []
+            for (index, item) in sequence.enumerated() {
+                items.append(try convert(item, path: "\(path)/\(index)", file: file, into: &locations))
+            }
+            return .array(items)
+        case .mapping(let mapping):
+            var object: [String: JSONValue] = [:]
+            for (key, value) in mapping {
+                guard case .scalar(let keyScalar) = key else {
+                    throw YAMLError(location: here, message: "mapping keys must be plain strings")
+                }
+                let name = keyScalar.string
+                let child = "\(path)/\(escape(name))"
+                if object[name] != nil {
+                    let at = SourceLocation(file: file, line: key.mark?.line ?? 0, column: key.mark?.column ?? 0)
+                    throw YAMLError(location: at, message: "the key '\(name)' appears twice in the same mapping")
+                }
+                object[name] = try convert(value, path: child, file: file, into: &locations)
+                // Point errors about a field at its key rather than its value.
+                if let mark = key.mark { locations[child] = SourceLocation(file: file, line: mark.line, column: mark.column) }
+            }
+            return .object(object)
+        }
+    }
+
+    private static func convert(_ scalar: Node.Scalar) -> JSONValue {
+        let node = Node.scalar(scalar)
+        if scalar.style == .plain {
+            if node.null != nil { return .null }
+            if let value = node.bool { return .bool(value) }
+            if let value = node.int { return .number(Double(value)) }
+            if let value = node.float, value.isFinite { return .number(value) }
+        }
+        return .string(scalar.string)
+    }
+
+    private static func location(of error: YamlError, file: String) -> SourceLocation {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            return SourceLocation(file: file, line: mark.line, column: mark.column)
+        default:
+            return SourceLocation(file: file, line: 1, column: 1)
+        }
+    }
+
+    private static func message(of error: YamlError) -> String {
+        switch error {
+        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
+             .composer(let context, let problem, _, _):
+            return [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
+        default:
+            return "\(error)"
+        }
+    }
+}
+
+public struct YAMLError: Error, Sendable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var message: String
+    public var description: String { "\(location): invalid YAML: \(message)" }
+}

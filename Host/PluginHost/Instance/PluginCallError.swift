@@ -1,0 +1,45 @@
+import CTrellisABI
+import TrellisCore
+
+/// A classified failure reported by a plugin call.
+public struct PluginCallError: Error, Sendable, CustomStringConvertible {
+    public var errorClass: ErrorClass
+    public var message: String
+    public var retryAfterMilliseconds: UInt64
+    public var pluginID: String
+
+    public init(_ errorClass: ErrorClass, _ message: String, retryAfterMilliseconds: UInt64 = 0, pluginID: String) {
+        self.errorClass = errorClass
+        self.message = message
+        self.retryAfterMilliseconds = retryAfterMilliseconds
+        self.pluginID = pluginID
+    }
+
+    public var description: String {
+        var text = "\(pluginID) failed (\(errorClass.rawValue)): \(message)"
+        if errorClass == .rateLimited, retryAfterMilliseconds > 0 { text += " (retry after \(retryAfterMilliseconds) ms)" }
+        return text
+    }
+
+    static func errorClass(of status: trellis_status_t) -> ErrorClass {
+        switch status {
+        case trellis_status_t(TRELLIS_ERR_RETRYABLE): .retryable
+        case trellis_status_t(TRELLIS_ERR_RATE_LIMITED): .rateLimited
+        case trellis_status_t(TRELLIS_ERR_CONFIG): .config
+        case trellis_status_t(TRELLIS_ERR_CANCELLED): .cancelled
+        default: .permanent
+        }
+    }
+}
+
+extension ErrorClass {
+    var abiStatus: trellis_status_t {
+        switch self {
+        case .retryable: trellis_status_t(TRELLIS_ERR_RETRYABLE)
+        case .rateLimited: trellis_status_t(TRELLIS_ERR_RATE_LIMITED)
+        case .permanent: trellis_status_t(TRELLIS_ERR_PERMANENT)
+        case .config: trellis_status_t(TRELLIS_ERR_CONFIG)
+        case .cancelled: trellis_status_t(TRELLIS_ERR_CANCELLED)
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import CTrellisABI
+import TrellisCore
+
+extension PluginInstance {
+    private var channelTable: UnsafePointer<trellis_channel_v1_t>? {
+        library.interface(TRELLIS_INTERFACE_CHANNEL_V1)?.assumingMemoryBound(to: trellis_channel_v1_t.self)
+    }
+
+    /// Sends a message through a channel plugin; returns its delivery receipt.
+    public func send(_ message: JSONValue, context: PluginCallContext = .none) throws(PluginCallError) -> JSONValue {
+        guard let send = channelTable?.pointee.send else {
+            throw PluginCallError(.config, "\(info.id) is a \(info.kind) plugin, not a channel", pluginID: info.id)
+        }
+        let raw = self.raw
+        let (status, reply) = serialized {
+            withABIString(bytes: message.jsonBytes()) { json in
+                context.withABI { abiContext in withReply { send(raw, abiContext, json, $0) } }
+            }
+        }
+        if status != TRELLIS_OK { throw failure(status, reply) }
+        return try parseOutput(reply)
+    }
+
+    /// Asks a channel plugin to check a configuration beyond its schema.
+    public func validateChannelConfig(_ configuration: JSONValue) throws(PluginCallError) {
+        guard let table = channelTable, has(\trellis_channel_v1_t.validate_config, in: table.pointee.struct_size),
+              let validate = table.pointee.validate_config else { return }
+        let (status, reply) = withABIString(bytes: configuration.jsonBytes()) { json in withReply { validate(json, $0) } }
+        if status != TRELLIS_OK { throw failure(status, reply) }
+    }
+}

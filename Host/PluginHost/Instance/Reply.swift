@@ -1,0 +1,35 @@
+import CTrellisABI
+
+/// What a plugin sent back through its `trellis_reply_t` during one call.
+struct ReplyState {
+    var output: [UInt8]?
+    var errorCode: trellis_status_t = 0
+    var errorMessage: String?
+    var retryAfter: UInt64 = 0
+}
+
+private let replyOutput: @convention(c) (UnsafeMutableRawPointer?, trellis_str_t) -> Void = { data, json in
+    data?.assumingMemoryBound(to: ReplyState.self).pointee.output = json.byteArray
+}
+
+private let replyError: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<trellis_error_t>?) -> Void = { data, error in
+    guard let state = data?.assumingMemoryBound(to: ReplyState.self), let error else { return }
+    let size = error.pointee.struct_size
+    state.pointee.errorCode = error.pointee.code
+    if has(\trellis_error_t.retry_after_ms, in: size) { state.pointee.retryAfter = error.pointee.retry_after_ms }
+    if has(\trellis_error_t.message, in: size) { state.pointee.errorMessage = error.pointee.message.string }
+}
+
+/// Runs one plugin call with a reply on the stack (no allocation unless the
+/// plugin replies) and returns the call's status with what it replied.
+@inline(__always)
+func withReply(_ body: (UnsafePointer<trellis_reply_t>) -> trellis_status_t) -> (trellis_status_t, ReplyState) {
+    var state = ReplyState()
+    let status = withUnsafeMutablePointer(to: &state) { statePointer in
+        var reply = trellis_reply_t(struct_size: UInt32(MemoryLayout<trellis_reply_t>.size),
+                                    host_data: UnsafeMutableRawPointer(statePointer),
+                                    output: replyOutput, error: replyError)
+        return body(&reply)
+    }
+    return (status, state)
+}

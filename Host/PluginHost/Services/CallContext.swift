@@ -1,0 +1,57 @@
+import CTrellisABI
+import Foundation
+import Synchronization
+
+/// A flag the host sets to ask a running plugin call to stop.
+public final class CancellationToken: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func cancel() { flag.store(true, ordering: .releasing) }
+    public var isCancelled: Bool { flag.load(ordering: .acquiring) }
+}
+
+/// What the host tells a plugin about one call: who is calling (run, step,
+/// attempt), the idempotency key, the deadline and the cancellation token.
+public struct PluginCallContext: Sendable {
+    public var idempotencyKey: String
+    public var runID: String
+    public var stepID: String
+    public var attempt: UInt32
+    /// Unix time in milliseconds; nil means no deadline.
+    public var deadlineUnixMilliseconds: Int64?
+    public var cancellation: CancellationToken?
+
+    public init(idempotencyKey: String = "", runID: String = "", stepID: String = "", attempt: UInt32 = 1,
+                deadlineUnixMilliseconds: Int64? = nil, cancellation: CancellationToken? = nil) {
+        self.idempotencyKey = idempotencyKey
+        self.runID = runID
+        self.stepID = stepID
+        self.attempt = attempt
+        self.deadlineUnixMilliseconds = deadlineUnixMilliseconds
+        self.cancellation = cancellation
+    }
+
+    public static let none = PluginCallContext()
+
+    /// Calls `body` with the ABI view of this context, valid only inside it.
+    func withABI<R>(_ body: (UnsafePointer<trellis_call_context_t>) throws -> R) rethrows -> R {
+        try withABIString(idempotencyKey) { key in
+            try withABIString(runID) { run in
+                try withABIString(stepID) { step in
+                    var raw = trellis_call_context_t(
+                        struct_size: UInt32(MemoryLayout<trellis_call_context_t>.size),
+                        idempotency_key: key, run_id: run, step_id: step, attempt: attempt,
+                        deadline_unix_ms: deadlineUnixMilliseconds ?? 0,
+                        host_token: cancellation.map { UnsafeRawPointer(Unmanaged.passUnretained($0).toOpaque()) })
+                    return try withExtendedLifetime(cancellation) { try body(&raw) }
+                }
+            }
+        }
+    }
+}
+
+func currentUnixMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}
