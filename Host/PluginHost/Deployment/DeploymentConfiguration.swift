@@ -1,0 +1,167 @@
+import Foundation
+import TrellisCore
+
+/// An admin's deployment config: where plugins and their manifests live,
+/// which plugins are enabled, and each one's config and secrets.
+///
+/// ```yaml
+/// plugin_paths: [/opt/trellis/plugins]   # default: next to the trellis binary
+/// registry: [/opt/trellis/registry]      # default: <first plugin path>/registry
+/// plugins:
+///   channel.stdout:
+///     version: "^1.0"                    # optional version range
+///     config: { path: /var/log/trellis/notifications.jsonl }
+///   channel.slack:
+///     enabled: false                     # listed, but never opened
+///     secrets: { token: "${env:SLACK_TOKEN}" }
+/// ```
+public struct DeploymentConfiguration: Sendable {
+    public struct PluginSettings: Sendable {
+        public var id: String
+        /// A disabled plugin is never opened.
+        public var enabled = true
+        /// A required plugin that fails to load fails the host's start.
+        public var required = true
+        public var version: VersionRange?
+        /// An explicit library path instead of the manifest's file name.
+        public var path: String?
+        /// The plugin's config; strings may hold secret references.
+        public var config: JSONValue = .object([:])
+        /// Secrets the plugin may look up by name: name → reference.
+        public var secrets: [String: String] = [:]
+        /// Where the plugin's `config:` was written, for error messages.
+        public var configPointer: String
+    }
+
+    /// The file it was read from, if any.
+    public var file: String?
+    public var pluginPaths: [String]
+    public var registryPaths: [String]
+    public var plugins: [String: PluginSettings]
+    /// The parsed document, for pointing errors at lines.
+    public var document: YAMLDocument?
+
+    public init(file: String? = nil, pluginPaths: [String], registryPaths: [String],
+                plugins: [String: PluginSettings] = [:]) {
+        self.file = file
+        self.pluginPaths = pluginPaths
+        self.registryPaths = registryPaths
+        self.plugins = plugins
+    }
+
+    /// Where the value at a JSON Pointer into the file was written.
+    public func location(of pointer: String) -> String {
+        document.map { $0.location(of: pointer).description } ?? (file ?? "(deployment config)")
+    }
+
+    /// Reads a deployment config file. Relative paths in it are relative to
+    /// the file. `defaultPluginPaths` apply when it sets none.
+    public static func load(file: String, defaultPluginPaths: [String]) throws(DeploymentConfigurationError) -> DeploymentConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw DeploymentConfigurationError(
+                file: file, problems: ["cannot read the file: \(error.localizedDescription)"],
+                remedy: "Create it (see docs/admin.md), or pass another with --config or TRELLIS_CONFIG")
+        }
+        return try parse(text: text, file: file, defaultPluginPaths: defaultPluginPaths)
+    }
+
+    public static func parse(text: String, file: String,
+                             defaultPluginPaths: [String]) throws(DeploymentConfigurationError) -> DeploymentConfiguration {
+        let document: YAMLDocument
+        do {
+            document = try YAMLDocument(text: text, file: file)
+        } catch {
+            throw DeploymentConfigurationError(file: file, problems: [error.description],
+                                               remedy: "Fix the YAML syntax at that line")
+        }
+        var root = document.value == .null ? JSONValue.object([:]) : document.value
+        // `plugins: {channel.stdout: }` enables a plugin with its defaults.
+        if case .object(var object) = root, case .object(let entries)? = object["plugins"] {
+            object["plugins"] = .object(entries.mapValues { $0 == .null ? .object([:]) : $0 })
+            root = .object(object)
+        }
+        let violations = deploymentSchema.validate(root)
+        guard violations.isEmpty else {
+            throw DeploymentConfigurationError(
+                file: file,
+                problems: violations.map { "\(document.location(of: $0.path)): \($0.path.isEmpty ? "" : "\($0.path): ")\($0.message)" },
+                remedy: "See docs/admin.md for the deployment config's fields")
+        }
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent()
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : base.appendingPathComponent(path).standardizedFileURL.path
+        }
+        let pluginPaths = root["plugin_paths"]?.arrayValue?.compactMap(\.stringValue).map(absolute) ?? defaultPluginPaths
+        let registryPaths = root["registry"]?.arrayValue?.compactMap(\.stringValue).map(absolute)
+            ?? pluginPaths.prefix(1).map { URL(fileURLWithPath: $0).appendingPathComponent("registry").path }
+
+        var plugins: [String: PluginSettings] = [:]
+        var problems: [String] = []
+        for (id, entry) in root["plugins"]?.objectValue ?? [:] {
+            let pointer = "/plugins/\(YAMLDocument.escape(id))"
+            var settings = PluginSettings(id: id, configPointer: pointer + "/config")
+            settings.enabled = entry["enabled"]?.boolValue ?? true
+            settings.required = entry["required"]?.boolValue ?? true
+            settings.path = entry["path"]?.stringValue.map(absolute)
+            settings.config = entry["config"] ?? .object([:])
+            settings.secrets = (entry["secrets"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+            if let range = entry["version"]?.stringValue {
+                do {
+                    settings.version = try VersionRange(range)
+                } catch {
+                    problems.append("\(document.location(of: pointer + "/version")): \(error)")
+                }
+            }
+            plugins[id] = settings
+        }
+        guard problems.isEmpty else {
+            throw DeploymentConfigurationError(file: file, problems: problems, remedy: "See docs/admin.md")
+        }
+        var configuration = DeploymentConfiguration(file: file, pluginPaths: pluginPaths, registryPaths: registryPaths,
+                                                    plugins: plugins)
+        configuration.document = document
+        return configuration
+    }
+}
+
+public struct DeploymentConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var file: String
+    public var problems: [String]
+    public var remedy: String
+
+    public var description: String {
+        "the deployment config \(file) is not valid:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+            + "\n\(remedy)."
+    }
+}
+
+/// The shape of a deployment config file.
+let deploymentSchema: JSONSchema = {
+    let stringList: JSONValue = ["type": "array", "items": ["type": "string", "minLength": 1]]
+    let plugin: JSONValue = [
+        "type": "object",
+        "additionalProperties": false,
+        "properties": [
+            "enabled": ["type": "boolean"],
+            "required": ["type": "boolean"],
+            "version": ["type": "string", "minLength": 1],
+            "path": ["type": "string", "minLength": 1],
+            "config": ["type": "object"],
+            "secrets": ["type": "object", "additionalProperties": ["type": "string"]],
+        ],
+    ]
+    let root: JSONValue = [
+        "type": "object",
+        "additionalProperties": false,
+        "properties": [
+            "plugin_paths": stringList,
+            "registry": stringList,
+            "plugins": ["type": "object", "additionalProperties": plugin],
+        ],
+    ]
+    // The schema is a constant written above; it is valid by construction.
+    return try! JSONSchema(root)
+}()

@@ -1,0 +1,74 @@
+import Foundation
+import TrellisCore
+
+/// Resolves secret references in config values: `${env:NAME}` reads an
+/// environment variable, `${file:/path}` a file (trailing newline dropped).
+/// Resolved values go to the plugin and nowhere else: never to output,
+/// logs or errors.
+public struct SecretResolver: Sendable {
+    public var environment: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    /// Resolves every reference in the strings of `value`.
+    public func resolve(_ value: JSONValue, pluginID: String, at location: String) throws(PluginLoadError) -> JSONValue {
+        switch value {
+        case .string(let string):
+            return .string(try resolve(string, pluginID: pluginID, at: location))
+        case .array(let items):
+            var resolved: [JSONValue] = []
+            for item in items { resolved.append(try resolve(item, pluginID: pluginID, at: location)) }
+            return .array(resolved)
+        case .object(let object):
+            var resolved: [String: JSONValue] = [:]
+            for (key, item) in object { resolved[key] = try resolve(item, pluginID: pluginID, at: location) }
+            return .object(resolved)
+        default:
+            return value
+        }
+    }
+
+    /// Resolves the references in one string.
+    public func resolve(_ string: String, pluginID: String, at location: String) throws(PluginLoadError) -> String {
+        guard string.contains("${") else { return string }
+        var result = ""
+        var rest = Substring(string)
+        while let start = rest.range(of: "${") {
+            result += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                throw PluginLoadError(.configInvalid, pluginID: pluginID,
+                                      message: "\(location): a secret reference is not closed with '}'",
+                                      remedy: "Write references as ${env:NAME} or ${file:/path}")
+            }
+            result += try lookup(String(rest[start.upperBound..<end]), pluginID: pluginID, at: location)
+            rest = rest[rest.index(after: end)...]
+        }
+        return result + rest
+    }
+
+    private func lookup(_ reference: String, pluginID: String, at location: String) throws(PluginLoadError) -> String {
+        if reference.hasPrefix("env:") {
+            let name = String(reference.dropFirst(4))
+            guard let value = environment[name] else {
+                throw PluginLoadError(.secretMissing, pluginID: pluginID,
+                                      message: "\(location): the config refers to ${env:\(name)}, which is not set",
+                                      remedy: "Set \(name) in the host's environment")
+            }
+            return value
+        }
+        if reference.hasPrefix("file:") {
+            let path = String(reference.dropFirst(5))
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw PluginLoadError(.secretMissing, pluginID: pluginID,
+                                      message: "\(location): the config refers to ${file:\(path)}, which cannot be read",
+                                      remedy: "Create the file, or make it readable by the host's user")
+            }
+            return text.hasSuffix("\n") ? String(text.dropLast()) : text
+        }
+        throw PluginLoadError(.configInvalid, pluginID: pluginID,
+                              message: "\(location): unknown secret reference '${\(reference)}'",
+                              remedy: "Write references as ${env:NAME} or ${file:/path}")
+    }
+}

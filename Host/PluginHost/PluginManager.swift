@@ -1,0 +1,222 @@
+import Foundation
+import Logging
+import TrellisCore
+
+/// One plugin's state after loading, as `trellis plugins list` shows it.
+public struct PluginStatus: Sendable, Codable, Hashable {
+    public enum State: String, Sendable, Codable {
+        case ok, disabled, error
+    }
+
+    public var id: String
+    public var kind: PluginKind?
+    public var version: String?
+    public var path: String?
+    public var state: State
+    public var required: Bool
+    /// Why it is disabled or failed, and what to do.
+    public var reason: String?
+    public var errorCode: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, version, path, state, required, reason
+        case errorCode = "error_code"
+    }
+}
+
+/// Loads the plugins a deployment config enables and keeps their instances.
+///
+/// For each enabled plugin, in order: find its manifest (within the version
+/// range), resolve secrets and validate its config against the manifest's
+/// schema, find its library, check the library's sha256 — all before
+/// `dlopen` — then open it, check the descriptor against the manifest, and
+/// create the instance. A disabled plugin is never opened.
+public final class PluginManager: @unchecked Sendable {
+    public let configuration: DeploymentConfiguration
+    public let registry: PluginRegistry
+    private let logger: Logger
+    private let secrets: SecretResolver
+    private let lock = NSLock()
+    private var instances: [String: PluginInstance] = [:]
+    private var statuses: [String: PluginStatus] = [:]
+
+    public init(configuration: DeploymentConfiguration, secrets: SecretResolver = SecretResolver(), logger: Logger) {
+        self.configuration = configuration
+        self.registry = PluginRegistry(directories: configuration.registryPaths)
+        self.secrets = secrets
+        self.logger = logger
+    }
+
+    /// Loads every plugin the registry or the config names, plus
+    /// `extraLibraries` (paths loaded without a manifest, with an empty
+    /// config: for trying a plugin under development). Returns all statuses
+    /// sorted by id.
+    @discardableResult
+    public func loadAll(extraLibraries: [String] = []) -> [PluginStatus] {
+        let ids = Set(registry.ids).union(configuration.plugins.keys).sorted()
+        for id in ids { record(load(id: id)) }
+        for path in extraLibraries { record(loadUnlisted(path: path)) }
+        for problem in registry.problems {
+            logger.warning("unreadable manifest", metadata: ["error": "\(problem)"])
+        }
+        return lock.withLock { statuses.values.sorted { $0.id < $1.id } }
+    }
+
+    /// The instance of a loaded plugin.
+    public func instance(_ id: String) -> PluginInstance? {
+        lock.withLock { instances[id] }
+    }
+
+    /// The status of a plugin after `loadAll`.
+    public func status(_ id: String) -> PluginStatus? {
+        lock.withLock { statuses[id] }
+    }
+
+    private func record(_ status: PluginStatus) {
+        lock.withLock { statuses[status.id] = status }
+        var metadata: Logger.Metadata = ["plugin.id": "\(status.id)", "plugin.state": "\(status.state.rawValue)"]
+        if let reason = status.reason { metadata["plugin.reason"] = "\(reason)" }
+        logger.debug("plugin loaded", metadata: metadata)
+    }
+
+    private func load(id: String) -> PluginStatus {
+        let settings = configuration.plugins[id]
+        let manifest = registry.manifest(for: id, in: settings?.version)
+        var status = PluginStatus(id: id, kind: manifest?.kind, version: manifest?.version, path: nil, state: .disabled,
+                                  required: settings?.required ?? false)
+        guard let settings, settings.enabled else {
+            status.reason = settings == nil ? "not enabled in the deployment config" : "enabled: false in the deployment config"
+            return status
+        }
+        do {
+            let instance = try open(id: id, settings: settings, manifest: manifest)
+            status.path = instance.library.path
+            status.state = .ok
+            lock.withLock { instances[id] = instance }
+        } catch {
+            status.state = .error
+            status.path = error.path
+            status.reason = error.reason
+            status.errorCode = error.code.name
+        }
+        return status
+    }
+
+    private func open(id: String, settings: DeploymentConfiguration.PluginSettings,
+                      manifest: PluginManifest?) throws(PluginLoadError) -> PluginInstance {
+        guard let manifest else {
+            let versions = registry.manifests[id]?.map(\.version).sorted() ?? []
+            throw PluginLoadError(
+                .manifestMissing, pluginID: id,
+                message: versions.isEmpty
+                    ? "no manifest for it in the registry (\(configuration.registryPaths.joined(separator: ", ")))"
+                    : "no manifest version matches \(settings.version?.description ?? "*") (available: \(versions.joined(separator: ", ")))",
+                remedy: versions.isEmpty
+                    ? "Install the plugin's manifest under the registry directory, or run `trellis registry stamp` for bundled plugins"
+                    : "Change `version:` for \(id) in the deployment config")
+        }
+        // 1. Config: resolve secrets, validate against the schema.
+        let location = configuration.location(of: settings.configPointer)
+        let config = try secrets.resolve(settings.config, pluginID: id, at: location)
+        // Built by PluginManifest.load, which refused an unusable schema.
+        let violations = (try? JSONSchema(manifest.configSchema))?.validate(config) ?? []
+        if !violations.isEmpty {
+            let detail = violations.map { violation in
+                "\(configuration.location(of: settings.configPointer + violation.path)): config\(violation.path): \(violation.message)"
+            }
+            throw PluginLoadError(.configInvalid, pluginID: id,
+                                  message: "its config does not match the manifest's schema: " + detail.joined(separator: "; "),
+                                  remedy: "Fix `plugins.\(id).config` in the deployment config")
+        }
+        var grantedSecrets: [String: String] = [:]
+        for (name, reference) in settings.secrets {
+            grantedSecrets[name] = try secrets.resolve(reference, pluginID: id, at: configuration.location(
+                of: "/plugins/\(YAMLDocument.escape(id))/secrets/\(YAMLDocument.escape(name))"))
+        }
+        // 2. The library file and its checksum.
+        let path = try locateLibrary(manifest: manifest, settings: settings)
+        guard let expected = manifest.library.sha256 else {
+            throw PluginLoadError(.checksumMismatch, path: path, pluginID: id,
+                                  message: "its manifest records no sha256, so the library cannot be verified",
+                                  remedy: "Run `trellis registry stamp` after building, or install the publisher's manifest")
+        }
+        let actual: String
+        do {
+            actual = try sha256(ofFile: path)
+        } catch {
+            throw PluginLoadError(.fileMissing, path: path, pluginID: id, message: "the library cannot be read: \(error)",
+                                  remedy: "Check the file's permissions")
+        }
+        guard actual == expected.lowercased() else {
+            throw PluginLoadError(.checksumMismatch, path: path, pluginID: id,
+                                  message: "the library's sha256 is \(actual), but its manifest says \(expected); it was not loaded",
+                                  remedy: "Reinstall the plugin from its publisher; if you rebuilt it yourself, run `trellis registry stamp`")
+        }
+        // 3. Open it and hold it to its manifest.
+        let library = try PluginLibrary.open(path: path)
+        let info = library.info
+        for (field, fromManifest, fromLibrary) in [("id", manifest.id, info.id), ("kind", manifest.kind.rawValue, info.kind.rawValue),
+                                                   ("version", manifest.version, info.version)] where fromManifest != fromLibrary {
+            throw PluginLoadError(.manifestMismatch, path: path, pluginID: id,
+                                  message: "the library's \(field) is '\(fromLibrary)', but its manifest says '\(fromManifest)'",
+                                  remedy: "Install the manifest that belongs to this library")
+        }
+        try checkDuplicate(library)
+        // 4. Create.
+        return try create(library, config: config, secrets: grantedSecrets)
+    }
+
+    private func loadUnlisted(path: String) -> PluginStatus {
+        var status = PluginStatus(id: path, kind: nil, version: nil, path: path, state: .error, required: true)
+        do {
+            let library = try PluginLibrary.open(path: path)
+            status.id = library.info.id
+            status.kind = library.info.kind
+            status.version = library.info.version
+            status.path = library.path
+            try checkDuplicate(library)
+            let instance = try create(library, config: .object([:]), secrets: [:])
+            lock.withLock { instances[library.info.id] = instance }
+            status.state = .ok
+        } catch {
+            status.reason = error.reason
+            status.errorCode = error.code.name
+        }
+        return status
+    }
+
+    private func checkDuplicate(_ library: PluginLibrary) throws(PluginLoadError) {
+        if let existing = instance(library.info.id), existing.library.path != library.path {
+            throw PluginLoadError(.duplicateID, path: library.path, pluginID: library.info.id,
+                                  message: "another library with the same id is already loaded from \(existing.library.path)",
+                                  remedy: "Give each plugin a unique id, or enable only one of them")
+        }
+    }
+
+    private func create(_ library: PluginLibrary, config: JSONValue,
+                        secrets: [String: String]) throws(PluginLoadError) -> PluginInstance {
+        let instance = try PluginInstance(library: library, configuration: config, secrets: secrets, logger: logger)
+        if library.info.kind == .channel {
+            do {
+                try instance.validateChannelConfig(config)
+            } catch {
+                throw PluginLoadError(.configInvalid, path: library.path, pluginID: library.info.id,
+                                      message: "the plugin rejected its config: \(error.message)",
+                                      remedy: "Fix `plugins.\(library.info.id).config` in the deployment config")
+            }
+        }
+        return instance
+    }
+
+    private func locateLibrary(manifest: PluginManifest,
+                               settings: DeploymentConfiguration.PluginSettings) throws(PluginLoadError) -> String {
+        if let path = settings.path { return path }
+        for directory in configuration.pluginPaths {
+            let candidate = URL(fileURLWithPath: directory).appendingPathComponent(manifest.library.file).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        throw PluginLoadError(.fileMissing, pluginID: manifest.id,
+                              message: "its library \(manifest.library.file) is in none of the plugin paths (\(configuration.pluginPaths.joined(separator: ", ")))",
+                              remedy: "Build or install the plugin, or add its directory to `plugin_paths`")
+    }
+}

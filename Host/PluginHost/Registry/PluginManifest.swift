@@ -1,0 +1,107 @@
+import Foundation
+import TrellisCore
+
+/// What the registry knows about one plugin version, readable without
+/// loading its code: identity, ABI, interfaces, the JSON Schema of its
+/// config, its permissions and the sha256 of its library.
+public struct PluginManifest: Sendable, Codable, Hashable {
+    public struct ABI: Sendable, Codable, Hashable {
+        public var major: UInt32
+        public var minor: UInt32
+    }
+
+    public struct Library: Sendable, Codable, Hashable {
+        /// The library's file name, looked up in the deployment's plugin paths.
+        public var file: String
+        /// Hex sha256 of the library; the host refuses a file that differs.
+        public var sha256: String?
+    }
+
+    public struct Permissions: Sendable, Codable, Hashable {
+        /// Hosts the plugin may reach through the host's HTTP service.
+        public var egress: [String]
+        /// Names of secrets the plugin may ask for.
+        public var secrets: [String]
+
+        public init(egress: [String] = [], secrets: [String] = []) {
+            self.egress = egress
+            self.secrets = secrets
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            egress = try container.decodeIfPresent([String].self, forKey: .egress) ?? []
+            secrets = try container.decodeIfPresent([String].self, forKey: .secrets) ?? []
+        }
+    }
+
+    public struct Publisher: Sendable, Codable, Hashable {
+        public var name: String
+        public var signature: String?
+    }
+
+    public var id: String
+    public var kind: PluginKind
+    public var version: String
+    public var description: String
+    public var abi: ABI
+    public var interfaces: [String]
+    public var library: Library
+    public var configSchema: JSONValue
+    public var permissions: Permissions
+    public var publisher: Publisher?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, version, description, abi, interfaces, library, permissions, publisher
+        case configSchema = "config_schema"
+    }
+
+    public var semanticVersion: SemanticVersion? { SemanticVersion(version) }
+
+    /// Reads and checks a manifest file.
+    public static func load(path: String) throws(PluginLoadError) -> PluginManifest {
+        func invalid(_ message: String) -> PluginLoadError {
+            PluginLoadError(.manifestInvalid, path: path, message: message,
+                            remedy: "Fix the manifest (see docs/abi.md, \"Manifests\")")
+        }
+        let manifest: PluginManifest
+        do {
+            manifest = try JSONDecoder().decode(PluginManifest.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch let error as DecodingError {
+            throw invalid("it is not a valid manifest: \(describe(error))")
+        } catch {
+            throw invalid("it cannot be read: \(error.localizedDescription)")
+        }
+        guard isValidPluginID(manifest.id) else { throw invalid("its id '\(manifest.id)' is not of the form kind.name") }
+        guard manifest.id.hasPrefix(manifest.kind.rawValue + ".") else {
+            throw invalid("its id '\(manifest.id)' does not start with its kind '\(manifest.kind.rawValue).'")
+        }
+        guard manifest.semanticVersion != nil else { throw invalid("its version '\(manifest.version)' is not a semantic version") }
+        if let sha = manifest.library.sha256, sha.count != 64 || !sha.allSatisfy(\.isHexDigit) {
+            throw invalid("its library.sha256 is not 64 hex digits")
+        }
+        do {
+            _ = try JSONSchema(manifest.configSchema)
+        } catch {
+            throw invalid("its config_schema is unusable: \(error)")
+        }
+        return manifest
+    }
+}
+
+private func describe(_ error: DecodingError) -> String {
+    func path(_ context: DecodingError.Context) -> String {
+        context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+    switch error {
+    case .keyNotFound(let key, let context):
+        let at = path(context)
+        return "missing field '\(key.stringValue)'" + (at.isEmpty ? "" : " in \(at)")
+    case .typeMismatch(_, let context), .valueNotFound(_, let context):
+        return "\(path(context)): \(context.debugDescription)"
+    case .dataCorrupted(let context):
+        return "\(path(context).isEmpty ? "" : path(context) + ": ")\(context.debugDescription)"
+    @unknown default:
+        return "\(error)"
+    }
+}

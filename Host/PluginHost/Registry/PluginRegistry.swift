@@ -1,0 +1,71 @@
+import Crypto
+import Foundation
+import TrellisCore
+
+/// The plugin catalog: every manifest found in the registry directories,
+/// laid out as `<dir>/<plugin id>/<version>.json`.
+public struct PluginRegistry: Sendable {
+    public private(set) var manifests: [String: [PluginManifest]] = [:]
+    /// Manifest files that could not be read, with why.
+    public private(set) var problems: [PluginLoadError] = []
+
+    public init(directories: [String]) {
+        let files = FileManager.default
+        for directory in directories {
+            guard let enumerator = files.enumerator(atPath: directory) else { continue }
+            for case let relative as String in enumerator where relative.hasSuffix(".json") {
+                let path = URL(fileURLWithPath: directory).appendingPathComponent(relative).path
+                do {
+                    let manifest = try PluginManifest.load(path: path)
+                    manifests[manifest.id, default: []].append(manifest)
+                } catch {
+                    problems.append(error)
+                }
+            }
+        }
+    }
+
+    public var ids: [String] { manifests.keys.sorted() }
+
+    /// The newest manifest for `id` within `range` (any version when nil).
+    public func manifest(for id: String, in range: VersionRange? = nil) -> PluginManifest? {
+        (manifests[id] ?? [])
+            .filter { manifest in range.map { range in manifest.semanticVersion.map(range.contains) ?? false } ?? true }
+            .max { ($0.semanticVersion ?? SemanticVersion(0, 0, 0)) < ($1.semanticVersion ?? SemanticVersion(0, 0, 0)) }
+    }
+
+    /// Writes a copy of every manifest under `source` into `output` with the
+    /// sha256 of its library as found in `libraries`. This is how a build
+    /// publishes the bundled plugins. Returns the manifests written.
+    @discardableResult
+    public static func stamp(source: String, libraries: String, output: String) throws -> [(PluginManifest, String)] {
+        let registry = PluginRegistry(directories: [source])
+        if let problem = registry.problems.first { throw problem }
+        var written: [(PluginManifest, String)] = []
+        for id in registry.ids {
+            for var manifest in registry.manifests[id] ?? [] {
+                let library = URL(fileURLWithPath: libraries).appendingPathComponent(manifest.library.file).path
+                guard FileManager.default.fileExists(atPath: library) else {
+                    throw PluginLoadError(.fileMissing, path: library, pluginID: id,
+                                          message: "the manifest names \(manifest.library.file), which is not in \(libraries)",
+                                          remedy: "Build the plugins first (`swift build`), or pass --libraries")
+                }
+                manifest.library.sha256 = try sha256(ofFile: library)
+                let directory = URL(fileURLWithPath: output).appendingPathComponent(id)
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                let target = directory.appendingPathComponent("\(manifest.version).json")
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                try encoder.encode(manifest).write(to: target, options: .atomic)
+                written.append((manifest, target.path))
+            }
+        }
+        return written
+    }
+}
+
+/// Hex sha256 of a file's contents.
+public func sha256(ofFile path: String) throws -> String {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+    return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+}
