@@ -133,8 +133,20 @@ public final class PluginManager: @unchecked Sendable {
             grantedSecrets[name] = try secrets.resolve(reference, pluginID: id, at: configuration.location(
                 of: "/plugins/\(YAMLDocument.escape(id))/secrets/\(YAMLDocument.escape(name))"))
         }
-        // 2. The library file and its checksum.
-        let path = try locateLibrary(manifest: manifest, settings: settings)
+        // 2. The library: its checksum before dlopen, then its descriptor.
+        let library = try openVerified(manifest: manifest, explicitPath: settings.path)
+        try checkDuplicate(library)
+        // 3. Create.
+        return try create(library, config: config, secrets: grantedSecrets)
+    }
+
+    /// Finds the library a manifest names, checks its sha256 and only then
+    /// opens it, and holds its descriptor to the manifest. Nothing in the
+    /// library runs before the checksum matches.
+    public func openVerified(manifest: PluginManifest, explicitPath: String? = nil) throws(PluginLoadError) -> PluginLibrary {
+        let id = manifest.id
+        let path: String
+        if let explicitPath { path = explicitPath } else { path = try locateLibrary(manifest: manifest) }
         guard let expected = manifest.library.sha256 else {
             throw PluginLoadError(.checksumMismatch, path: path, pluginID: id,
                                   message: "its manifest records no sha256, so the library cannot be verified",
@@ -144,15 +156,15 @@ public final class PluginManager: @unchecked Sendable {
         do {
             actual = try sha256(ofFile: path)
         } catch {
-            throw PluginLoadError(.fileMissing, path: path, pluginID: id, message: "the library cannot be read: \(error)",
-                                  remedy: "Check the file's permissions")
+            throw PluginLoadError(.fileMissing, path: path, pluginID: id,
+                                  message: "the library cannot be read (\(error.localizedDescription))",
+                                  remedy: "Build or install the plugin, or fix its path")
         }
         guard actual == expected.lowercased() else {
             throw PluginLoadError(.checksumMismatch, path: path, pluginID: id,
                                   message: "the library's sha256 is \(actual), but its manifest says \(expected); it was not loaded",
                                   remedy: "Reinstall the plugin from its publisher; if you rebuilt it yourself, run `trellis registry stamp`")
         }
-        // 3. Open it and hold it to its manifest.
         let library = try PluginLibrary.open(path: path)
         let info = library.info
         for (field, fromManifest, fromLibrary) in [("id", manifest.id, info.id), ("kind", manifest.kind.rawValue, info.kind.rawValue),
@@ -161,9 +173,7 @@ public final class PluginManager: @unchecked Sendable {
                                   message: "the library's \(field) is '\(fromLibrary)', but its manifest says '\(fromManifest)'",
                                   remedy: "Install the manifest that belongs to this library")
         }
-        try checkDuplicate(library)
-        // 4. Create.
-        return try create(library, config: config, secrets: grantedSecrets)
+        return library
     }
 
     private func loadUnlisted(path: String) -> PluginStatus {
@@ -208,9 +218,7 @@ public final class PluginManager: @unchecked Sendable {
         return instance
     }
 
-    private func locateLibrary(manifest: PluginManifest,
-                               settings: DeploymentConfiguration.PluginSettings) throws(PluginLoadError) -> String {
-        if let path = settings.path { return path }
+    private func locateLibrary(manifest: PluginManifest) throws(PluginLoadError) -> String {
         for directory in configuration.pluginPaths {
             let candidate = URL(fileURLWithPath: directory).appendingPathComponent(manifest.library.file).path
             if FileManager.default.fileExists(atPath: candidate) { return candidate }

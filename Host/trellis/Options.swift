@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TrellisPluginHost
+
+/// Options shared by the commands that load plugins.
+struct DeploymentOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "The deployment config file.", discussion: "Default: $TRELLIS_CONFIG, else ./trellis.yaml if it exists.",
+        valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Log level on standard error: trace, debug, info, warning, error.",
+                                            valueName: "level"))
+    var logLevel: Logger.Level = .warning
+
+    /// The directory of the running trellis binary: where `swift build` puts
+    /// the bundled plugin libraries, and the default plugin path.
+    static var binaryDirectory: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+    }
+
+    var configFile: String? {
+        if let config { return config }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["TRELLIS_CONFIG"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        return FileManager.default.fileExists(atPath: "trellis.yaml") ? "trellis.yaml" : nil
+    }
+
+    func makeLogger() -> Logger {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "trellis")
+    }
+
+    /// Reads the deployment config, or the defaults when there is no file.
+    func load() throws -> DeploymentConfiguration {
+        let defaults = [Self.binaryDirectory]
+        guard let file = configFile else {
+            return DeploymentConfiguration(pluginPaths: defaults,
+                                           registryPaths: [URL(fileURLWithPath: defaults[0]).appendingPathComponent("registry").path])
+        }
+        do {
+            return try DeploymentConfiguration.load(file: file, defaultPluginPaths: defaults)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Writes JSON for `--json` output: sorted keys, pretty.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// A command failed in a way already explained on the output.
+struct Failed: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Standard error, for messages that are not the command's output.
+func warn(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

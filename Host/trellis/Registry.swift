@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import TrellisPluginHost
+
+struct Registry: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Work with plugin manifests.",
+        subcommands: [Stamp.self])
+
+    struct Stamp: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish manifests for locally built plugins, recording each library's sha256.",
+            discussion: """
+                Reads every manifest under --source, computes the sha256 of the library it names in \
+                --libraries, and writes the completed manifest to --output/<id>/<version>.json. \
+                The host refuses a library whose sha256 differs from its manifest, so run this \
+                again after every build of the bundled plugins.
+                """)
+
+        @Option(help: ArgumentHelp("Manifests to publish.", valueName: "dir"))
+        var source = "registry"
+
+        @Option(help: ArgumentHelp("Where the built libraries are. Default: next to this trellis binary.", valueName: "dir"))
+        var libraries: String?
+
+        @Option(help: ArgumentHelp("Where to write the manifests. Default: <libraries>/registry.", valueName: "dir"))
+        var output: String?
+
+        func run() throws {
+            let libraries = libraries ?? DeploymentOptions.binaryDirectory
+            let output = output ?? URL(fileURLWithPath: libraries).appendingPathComponent("registry").path
+            guard FileManager.default.fileExists(atPath: source) else {
+                throw ValidationError("no manifest directory at '\(source)': run from the Trellis checkout or pass --source")
+            }
+            let written = try PluginRegistry.stamp(source: source, libraries: libraries, output: output)
+            for (manifest, path) in written {
+                print("\(manifest.id) \(manifest.version)  sha256 \(manifest.library.sha256 ?? "")  → \(path)")
+            }
+            print("stamped \(written.count) manifest\(written.count == 1 ? "" : "s") into \(output)")
+        }
+    }
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+import TrellisPluginHost
+
+@main
+struct Trellis: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trellis",
+        abstract: "Run workflows whose steps use plugins: channels, model providers, recovery strategies, analyzers.",
+        discussion: """
+            The deployment config (YAML) says which plugins are enabled and how they are configured. \
+            It is found at --config, else $TRELLIS_CONFIG, else ./trellis.yaml. See docs/admin.md.
+            """,
+        version: "trellis \(TrellisVersion.current) (plugin ABI \(ABIVersion.host))",
+        subcommands: [Plugins.self, Registry.self, Demo.self, Bench.self, Version.self]
+    )
+}
