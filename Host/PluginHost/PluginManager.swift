@@ -116,8 +116,8 @@ public final class PluginManager: @unchecked Sendable {
                     : "Change `version:` for \(id) in the deployment config")
         }
         // 1. Config: resolve secrets, validate against the schema.
-        let location = configuration.location(of: settings.configPointer)
-        let config = try secrets.resolve(settings.config, pluginID: id, at: location)
+        let config = try secrets.resolve(settings.config, pluginID: id, at: settings.configPointer,
+                                         locate: configuration.location(of:))
         // Built by PluginManifest.load, which refused an unusable schema.
         let violations = (try? JSONSchema(manifest.configSchema))?.validate(config) ?? []
         if !violations.isEmpty {

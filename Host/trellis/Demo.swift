@@ -14,14 +14,12 @@ struct Demo: ParsableCommand {
     @OptionGroup var deployment: DeploymentOptions
 
     func run() throws {
-        // Plugins write to the same standard output: keep the lines in order.
-        setvbuf(stdout, nil, _IOLBF, 0)
         let logger = deployment.makeLogger()
         let manager = PluginManager(configuration: try deployment.load(), logger: logger)
         let statuses = manager.loadAll()
-        print("Plugins (\(manager.configuration.file ?? "default deployment")):")
+        say("Plugins (\(manager.configuration.file ?? "default deployment")):")
         for status in statuses {
-            print("  \(status.state == .ok ? "✓" : status.state == .disabled ? "-" : "✗") \(status.id) \(status.version ?? "")"
+            say("  \(status.state == .ok ? "✓" : status.state == .disabled ? "-" : "✗") \(status.id) \(status.version ?? "")"
                   + (status.state == .ok ? "" : "  — \(status.reason ?? "")"))
         }
         func plugin(_ id: String) throws -> PluginInstance {
@@ -32,18 +30,18 @@ struct Demo: ParsableCommand {
         }
         let runID = "demo-" + UUID().uuidString.prefix(8).lowercased()
 
-        print("\n1. channel.stdout: sending a message")
+        say("\n1. channel.stdout: sending a message")
         let receipt = try plugin("channel.stdout").send(
             ["title": "Trellis demo", "text": "Hello from a plugin loaded with dlopen.", "severity": "info"],
             context: PluginCallContext(idempotencyKey: "\(runID)/notify/1", runID: runID, stepID: "notify"))
-        print("   receipt: \(receipt.jsonString())")
+        say("   receipt: \(receipt.jsonString())")
 
-        print("\n2. analyzer.whitespace: tokenizing \"The Quick  brown FOX jumps\"")
+        say("\n2. analyzer.whitespace: tokenizing \"The Quick  brown FOX jumps\"")
         let tokens = try plugin("analyzer.whitespace").tokens(of: "The Quick  brown FOX jumps")
-        print("   " + tokens.map { "\($0.term)@\($0.position)[\($0.bytes.lowerBound)..<\($0.bytes.upperBound)]" }
+        say("   " + tokens.map { "\($0.term)@\($0.position)[\($0.bytes.lowerBound)..<\($0.bytes.upperBound)]" }
             .joined(separator: " "))
 
-        print("\n3. provider.offline: asking \"What does Trellis run?\" (streamed)")
+        say("\n3. provider.offline: asking \"What does Trellis run?\" (streamed)")
         var streamed = ""
         let answer = try plugin("provider.offline").complete(
             ["model": "", "messages": [["role": "user", "content": "What does Trellis run?"]]],
@@ -51,10 +49,10 @@ struct Demo: ParsableCommand {
                 streamed += chunk
                 return true
             }
-        print("   streamed: \(streamed)")
-        print("   response: \(answer.jsonString())")
+        say("   streamed: \(streamed)")
+        say("   response: \(answer.jsonString())")
 
-        print("\n4. recovery.fixed-delay: deciding after failures")
+        say("\n4. recovery.fixed-delay: deciding after failures")
         let recovery = try plugin("recovery.fixed-delay")
         let failures: [(String, RecoveryFailure)] = [
             ("retryable, attempt 1", RecoveryFailure(errorClass: .retryable, message: "connection reset", attempt: 1)),
@@ -64,13 +62,20 @@ struct Demo: ParsableCommand {
             ("permanent", RecoveryFailure(errorClass: .permanent, message: "404", attempt: 1)),
         ]
         for (label, failure) in failures {
-            print("   \(label) → \(try recovery.decide(failure))")
+            say("   \(label) → \(try recovery.decide(failure))")
         }
 
         let failed = statuses.filter { $0.state == .error && $0.required }
         if !failed.isEmpty {
             throw Failed(description: "required plugins failed to load: \(failed.map(\.id).joined(separator: ", "))")
         }
-        print("\nDemo complete: 4 plugin kinds called through ABI \(ABIVersion.host).")
+        say("\nDemo complete: 4 plugin kinds called through ABI \(ABIVersion.host).")
     }
+}
+
+/// Prints and flushes: plugins write to the same standard output, and the
+/// lines must come out in order.
+private func say(_ text: String) {
+    print(text)
+    fflush(nil)
 }

@@ -69,6 +69,8 @@ static trellis_status_t tokenize(trellis_instance_t *instance, trellis_str_t tex
         while (i < text.len && !is_space(p[i])) i++;
         if (i == start) break;
         size_t n = i - start < self->max_token_length ? i - start : self->max_token_length;
+        /* Never cut inside a UTF-8 sequence: back off to a character start. */
+        while (n > 0 && n < i - start && (p[start + n] & 0xC0) == 0x80) n--;
         for (size_t k = 0; k < n; k++) {
             unsigned char c = p[start + k];
             term[k] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);

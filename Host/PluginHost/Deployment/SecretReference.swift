@@ -12,18 +12,26 @@ public struct SecretResolver: Sendable {
         self.environment = environment
     }
 
-    /// Resolves every reference in the strings of `value`.
-    public func resolve(_ value: JSONValue, pluginID: String, at location: String) throws(PluginLoadError) -> JSONValue {
+    /// Resolves every reference in the strings of `value`. `pointer` is the
+    /// value's JSON Pointer in the deployment config, and `locate` turns a
+    /// pointer into a `file:line:column` for error messages.
+    public func resolve(_ value: JSONValue, pluginID: String, at pointer: String,
+                        locate: (String) -> String) throws(PluginLoadError) -> JSONValue {
         switch value {
         case .string(let string):
-            return .string(try resolve(string, pluginID: pluginID, at: location))
+            return .string(try resolve(string, pluginID: pluginID, at: locate(pointer)))
         case .array(let items):
             var resolved: [JSONValue] = []
-            for item in items { resolved.append(try resolve(item, pluginID: pluginID, at: location)) }
+            for (index, item) in items.enumerated() {
+                resolved.append(try resolve(item, pluginID: pluginID, at: "\(pointer)/\(index)", locate: locate))
+            }
             return .array(resolved)
         case .object(let object):
             var resolved: [String: JSONValue] = [:]
-            for (key, item) in object { resolved[key] = try resolve(item, pluginID: pluginID, at: location) }
+            for (key, item) in object {
+                resolved[key] = try resolve(item, pluginID: pluginID, at: "\(pointer)/\(YAMLDocument.escape(key))",
+                                            locate: locate)
+            }
             return .object(resolved)
         default:
             return value

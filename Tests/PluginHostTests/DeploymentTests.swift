@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+import TrellisCore
+@testable import TrellisPluginHost
+
+/// The deployment config: parsing, schema validation of plugin configs
+/// (before dlopen), secrets, disabled plugins, version ranges.
+@Suite struct DeploymentTests {
+    @Test func everyBundledPluginLoadsUnderAStampedRegistry() throws {
+        let deployment = try StampedDeployment()
+        let manager = PluginManager(configuration: try deployment.configuration("""
+            plugins:
+              channel.stdout:
+              analyzer.whitespace: { config: { max_token_length: 8 } }
+              provider.offline:
+              recovery.fixed-delay: { version: "^1.0" }
+            """), logger: testLogger)
+        let statuses = manager.loadAll()
+        #expect(statuses.map(\.id) == ["analyzer.whitespace", "channel.stdout", "provider.offline", "recovery.fixed-delay"])
+        for status in statuses { #expect(status.state == .ok, "\(status)") }
+    }
+
+    @Test func yamlSyntaxErrorsPointAtTheLine() throws {
+        do {
+            _ = try DeploymentConfiguration.parse(text: "plugins:\n  channel.stdout: [\n", file: "bad.yaml",
+                                                  defaultPluginPaths: [])
+            Issue.record("invalid YAML must be refused")
+        } catch {
+            #expect(error.problems.first?.hasPrefix("bad.yaml:") == true)
+        }
+    }
+
+    @Test func unknownFieldsAreRefusedWithASuggestion() throws {
+        do {
+            _ = try DeploymentConfiguration.parse(text: """
+                plugins:
+                  channel.stdout:
+                    enabeld: true
+                """, file: "t.yaml", defaultPluginPaths: [])
+            Issue.record("an unknown field must be refused")
+        } catch {
+            let problem = try #require(error.problems.first)
+            #expect(problem.hasPrefix("t.yaml:3:5"), "\(problem)")
+            #expect(problem.contains("did you mean 'enabled'"))
+        }
+    }
+
+    @Test func badVersionRangeIsRefused() throws {
+        #expect(throws: DeploymentConfigurationError.self) {
+            try DeploymentConfiguration.parse(text: "plugins:\n  channel.stdout: { version: \"^one\" }\n",
+                                              file: "t.yaml", defaultPluginPaths: [])
+        }
+    }
+
+    @Test func configIsValidatedAgainstTheSchemaBeforeTheLibraryIsOpened() throws {
+        let deployment = try StampedDeployment()
+        // The manifest points at a library that would be refused if opened:
+        // a config error must be reported first, without opening it.
+        let manager = PluginManager(configuration: try deployment.configuration("""
+            plugins:
+              analyzer.whitespace:
+                path: \(BuildProducts.library("TrellisFixtureWrongMajor"))
+                config:
+                  max_token_length: "long"
+                  colour: blue
+            """), logger: testLogger)
+        let status = try #require(manager.loadAll().first)
+        #expect(status.errorCode == "config_invalid")
+        let reason = try #require(status.reason)
+        #expect(reason.contains("trellis.yaml:5:7: config/max_token_length: expected integer, got string"), "\(reason)")
+        #expect(reason.contains("config/colour: unknown field 'colour'"), "\(reason)")
+    }
+
+    @Test func disabledPluginsAreNeverOpened() throws {
+        let deployment = try StampedDeployment()
+        let yaml = """
+            plugins:
+              analyzer.whitespace:
+                enabled: ENABLED
+                path: \(BuildProducts.library("TrellisFixtureWrongMajor"))
+            """
+        let disabled = PluginManager(configuration: try deployment.configuration(yaml.replacingOccurrences(
+            of: "ENABLED", with: "false")), logger: testLogger).loadAll()
+        #expect(disabled.first?.state == .disabled)
+        #expect(disabled.first?.reason == "enabled: false in the deployment config")
+        // Enabled, the same entry fails: the library really is broken, so the
+        // disabled run proves it was never opened.
+        let enabled = PluginManager(configuration: try deployment.configuration(yaml.replacingOccurrences(
+            of: "ENABLED", with: "true")), logger: testLogger).loadAll()
+        #expect(enabled.first?.state == .error)
+    }
+
+    @Test func pluginsNotListedInTheConfigAreDisabled() throws {
+        let deployment = try StampedDeployment()
+        let statuses = PluginManager(configuration: try deployment.configuration("plugins: {}\n"), logger: testLogger).loadAll()
+        #expect(statuses.count == 4)
+        #expect(statuses.allSatisfy { $0.state == .disabled && !$0.required })
+    }
+
+    @Test func secretsResolveFromTheEnvironmentAndNeverAppearInStatuses() throws {
+        let deployment = try StampedDeployment()
+        let output = deployment.directory.file("out.jsonl")
+        let configuration = try deployment.configuration("""
+            plugins:
+              channel.stdout:
+                config:
+                  label: "${env:TRELLIS_TEST_LABEL}"
+                  path: \(output)
+              provider.offline:
+                config:
+                  prefix: "${env:TRELLIS_TEST_UNSET_VARIABLE}"
+            """)
+        let secret = "s3cr3t-\(UUID().uuidString)"
+        let manager = PluginManager(configuration: configuration,
+                                    secrets: SecretResolver(environment: ["TRELLIS_TEST_LABEL": secret]), logger: testLogger)
+        let statuses = manager.loadAll()
+        let provider = try #require(statuses.first { $0.id == "provider.offline" })
+        #expect(provider.errorCode == "secret_missing")
+        #expect(provider.reason?.contains("${env:TRELLIS_TEST_UNSET_VARIABLE}") == true)
+        #expect(provider.reason?.contains("trellis.yaml:8:") == true, "\(provider.reason ?? "")")
+
+        // The resolved value reached the plugin, and no status shows it.
+        let encoded = String(decoding: try JSONEncoder().encode(statuses), as: UTF8.self)
+        #expect(!encoded.contains(secret))
+        _ = try #require(manager.instance("channel.stdout")).send(["text": "x"])
+        let line = try JSONValue(json: Data(contentsOf: URL(fileURLWithPath: output)))
+        #expect(line["channel"] == .string(secret))
+    }
+
+    @Test func secretReferencesFromFiles() throws {
+        let directory = try TemporaryDirectory()
+        let file = try directory.write("token", "from-a-file\n")
+        let resolver = SecretResolver(environment: ["A": "x"])
+        #expect(try resolver.resolve("${env:A}-${file:\(file)}", pluginID: "p.q", at: "here") == "x-from-a-file")
+        #expect(throws: PluginLoadError.self) { try resolver.resolve("${env:A", pluginID: "p.q", at: "here") }
+        #expect(throws: PluginLoadError.self) { try resolver.resolve("${vault:A}", pluginID: "p.q", at: "here") }
+    }
+
+    @Test func versionRangesPickAMatchingManifest() throws {
+        let deployment = try StampedDeployment()
+        let none = PluginManager(configuration: try deployment.configuration("""
+            plugins:
+              channel.stdout: { version: "^2" }
+            """), logger: testLogger).loadAll().first { $0.id == "channel.stdout" }
+        #expect(none?.errorCode == "manifest_missing")
+        #expect(none?.reason?.contains("available: 1.0.0") == true)
+    }
+
+    @Test func unknownPluginIsAnError() throws {
+        let deployment = try StampedDeployment()
+        let status = PluginManager(configuration: try deployment.configuration("plugins:\n  channel.nope:\n"),
+                                   logger: testLogger).loadAll().first { $0.id == "channel.nope" }
+        #expect(status?.state == .error)
+        #expect(status?.errorCode == "manifest_missing")
+    }
+
+    @Test func unstampedManifestIsRefused() throws {
+        let deployment = try StampedDeployment()
+        let manager = PluginManager(configuration: try deployment.configuration("""
+            registry: [\(BuildProducts.packageRoot)/registry]
+            plugins:
+              channel.stdout:
+            """), logger: testLogger)
+        let status = manager.loadAll().first { $0.id == "channel.stdout" }
+        #expect(status?.errorCode == "checksum_mismatch")
+        #expect(status?.reason?.contains("trellis registry stamp") == true)
+    }
+
+    @Test func brokenManifestsAreReportedNotFatal() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("registry/channel.x/1.0.0.json", "{ \"id\": \"channel.x\" }")
+        let registry = PluginRegistry(directories: [directory.file("registry")])
+        #expect(registry.ids.isEmpty)
+        #expect(registry.problems.first?.code == .manifestInvalid)
+        #expect(registry.problems.first?.message.contains("missing field") == true)
+    }
+}

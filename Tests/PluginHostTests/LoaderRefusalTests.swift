@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+@testable import TrellisPluginHost
+
+/// Every way the loader refuses a library, each with a real `.so` built by
+/// `swift build` (see Tests/Fixtures) or a real file on disk.
+@Suite struct LoaderRefusalTests {
+    @Test func missingFileIsNamedWithWhatToDo() throws {
+        let directory = try TemporaryDirectory()
+        let error = try expectRefusal(directory.file("libNothing.so"), .fileMissing)
+        #expect(error.description.contains("libNothing.so"))
+        #expect(error.remedy.contains("swift build"))
+    }
+
+    @Test func textFileIsNotASharedObject() throws {
+        let directory = try TemporaryDirectory()
+        let path = try directory.write("libFake.so", "this is not a library\n")
+        let error = try expectRefusal(path, .notSharedObject)
+        #expect(error.message.contains("no ELF header"))
+    }
+
+    @Test func directoryIsNotALibrary() throws {
+        let directory = try TemporaryDirectory()
+        _ = try expectRefusal(directory.path, .fileMissing)
+    }
+
+    @Test func unresolvedSymbolIsAMissingDependency() throws {
+        let error = try expectRefusal(BuildProducts.library("TrellisFixtureUndefinedSymbol"), .missingDependency)
+        #expect(error.message.contains("trellis_fixture_symbol_defined_nowhere"))
+    }
+
+    @Test func missingEntrySymbol() throws {
+        let error = try expectRefusal(BuildProducts.library("TrellisFixtureNoEntry"), .noEntrySymbol)
+        #expect(error.message.contains("trellis_plugin_entry"))
+        #expect(error.description.contains("libTrellisFixtureNoEntry.so"))
+    }
+
+    @Test func differentMajorNamesBothVersions() throws {
+        let error = try expectRefusal(BuildProducts.library("TrellisFixtureWrongMajor"), .abiMajorMismatch)
+        #expect(error.message.contains("2.0.0"))
+        #expect(error.message.contains(ABIVersion.host.description))
+    }
+
+    @Test func newerMinorNamesBothVersions() throws {
+        let error = try expectRefusal(BuildProducts.library("TrellisFixtureNewerMinor"), .abiMinorNewer)
+        #expect(error.message.contains("1.9.0"))
+        #expect(error.message.contains(ABIVersion.host.description))
+        #expect(error.remedy.contains("Upgrade Trellis"))
+    }
+
+    @Test func descriptorSmallerThanRequired() throws {
+        let error = try expectRefusal(BuildProducts.library("TrellisFixtureSmallDescriptor"), .structTooSmall)
+        #expect(error.message.contains("24 bytes"))
+    }
+
+    @Test func nullRequiredFunction() throws {
+        let error = try expectRefusal(BuildProducts.library("TrellisFixtureNullFunction"), .missingFunction)
+        #expect(error.message.contains("tokenize"))
+    }
+
+    @Test func failingCreateCarriesThePluginsMessage() throws {
+        let library = try PluginLibrary.open(path: BuildProducts.library("TrellisFixtureFailingCreate"))
+        do {
+            _ = try PluginInstance(library: library, logger: testLogger)
+            Issue.record("create should have failed")
+        } catch {
+            #expect(error.code == .createFailed)
+            #expect(error.message.contains("license key rejected: set license_key"))
+            #expect(error.message.contains("config"))
+        }
+    }
+
+    @Test func twoLibrariesWithTheSameIDAreRefused() throws {
+        let deployment = try StampedDeployment()
+        let manager = PluginManager(configuration: try deployment.configuration("plugins:\n  analyzer.whitespace:\n"),
+                                    logger: testLogger)
+        let statuses = manager.loadAll(extraLibraries: [BuildProducts.library("TrellisFixtureDuplicateId")])
+        let duplicate = try #require(statuses.first { $0.path?.hasSuffix("libTrellisFixtureDuplicateId.so") == true })
+        #expect(duplicate.state == .error)
+        #expect(duplicate.errorCode == "duplicate_id")
+        #expect(duplicate.reason?.contains("libTrellisAnalyzerWhitespace.so") == true)
+        // The first one stays loaded and working.
+        #expect(try manager.instance("analyzer.whitespace")?.tokens(of: "A b").map(\.term) == ["a", "b"])
+    }
+
+    @Test func tamperedLibraryIsRefusedBeforeItIsOpened() throws {
+        let deployment = try StampedDeployment()
+        // Install a copy of the analyzer, stamp it, then change one byte.
+        let plugins = deployment.directory.file("plugins")
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        let copy = "\(plugins)/libTrellisAnalyzerWhitespace.so"
+        try FileManager.default.copyItem(atPath: BuildProducts.library("TrellisAnalyzerWhitespace"), toPath: copy)
+        let registry = deployment.directory.file("tampered-registry")
+        try PluginRegistry.stamp(source: "\(BuildProducts.packageRoot)/registry", libraries: BuildProducts.directory,
+                                 output: registry)
+        let handle = try #require(FileHandle(forWritingAtPath: copy))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([0x00]))
+        try handle.close()
+
+        let configuration = try deployment.configuration("""
+            plugin_paths: [plugins]
+            registry: [tampered-registry]
+            plugins:
+              analyzer.whitespace:
+            """)
+        let manager = PluginManager(configuration: configuration, logger: testLogger)
+        let status = try #require(manager.loadAll().first { $0.id == "analyzer.whitespace" })
+        #expect(status.state == .error)
+        #expect(status.errorCode == "checksum_mismatch")
+        #expect(status.reason?.contains("it was not loaded") == true)
+        #expect(manager.instance("analyzer.whitespace") == nil)
+    }
+
+    @Test func manifestThatDoesNotMatchTheLibrary() throws {
+        let deployment = try StampedDeployment()
+        // A manifest for "analyzer.other" that points at the whitespace library.
+        let source = deployment.directory.file("other-source")
+        let original = try String(contentsOfFile: "\(BuildProducts.packageRoot)/registry/analyzer.whitespace/1.0.0.json",
+                                  encoding: .utf8)
+        try deployment.directory.write("other-source/analyzer.other/1.0.0.json",
+                                       original.replacingOccurrences(of: "\"analyzer.whitespace\"", with: "\"analyzer.other\""))
+        try PluginRegistry.stamp(source: source, libraries: BuildProducts.directory,
+                                 output: deployment.directory.file("other-registry"))
+        let manager = PluginManager(configuration: try deployment.configuration("""
+            registry: [other-registry]
+            plugins:
+              analyzer.other:
+            """), logger: testLogger)
+        let status = try #require(manager.loadAll().first { $0.id == "analyzer.other" })
+        #expect(status.errorCode == "manifest_mismatch")
+        #expect(status.reason?.contains("analyzer.whitespace") == true)
+    }
+}
