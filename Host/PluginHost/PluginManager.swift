@@ -129,6 +129,13 @@ public final class PluginManager: @unchecked Sendable {
                                   remedy: "Fix `plugins.\(id).config` in the deployment config")
         }
         var grantedSecrets: [String: String] = [:]
+        for name in settings.secrets.keys.sorted() where !manifest.permissions.secrets.contains(name) {
+            throw PluginLoadError(
+                .configInvalid, pluginID: id,
+                message: "\(configuration.location(of: "/plugins/\(YAMLDocument.escape(id))/secrets/\(YAMLDocument.escape(name))")): the deployment grants the secret '\(name)', which the plugin's manifest does not ask for",
+                remedy: manifest.permissions.secrets.isEmpty ? "Remove `secrets:` for \(id)"
+                    : "Grant only \(manifest.permissions.secrets.joined(separator: ", "))")
+        }
         for (name, reference) in settings.secrets {
             grantedSecrets[name] = try secrets.resolve(reference, pluginID: id, at: configuration.location(
                 of: "/plugins/\(YAMLDocument.escape(id))/secrets/\(YAMLDocument.escape(name))"))

@@ -54,8 +54,8 @@ import TrellisCore
 
     @Test func configIsValidatedAgainstTheSchemaBeforeTheLibraryIsOpened() throws {
         let deployment = try StampedDeployment()
-        // The manifest points at a library that would be refused if opened:
-        // a config error must be reported first, without opening it.
+        // The path points at a library that would fail both the checksum and
+        // dlopen: the config error is what is reported, so it came first.
         let manager = PluginManager(configuration: try deployment.configuration("""
             plugins:
               analyzer.whitespace:
@@ -73,27 +73,28 @@ import TrellisCore
 
     @Test func disabledPluginsAreNeverOpened() throws {
         let deployment = try StampedDeployment()
+        try deployment.addFixtureManifest(id: "analyzer.broken", product: "TrellisFixtureWrongMajor")
         let yaml = """
             plugins:
-              analyzer.whitespace:
+              analyzer.broken:
                 enabled: ENABLED
-                path: \(BuildProducts.library("TrellisFixtureWrongMajor"))
             """
         let disabled = PluginManager(configuration: try deployment.configuration(yaml.replacingOccurrences(
             of: "ENABLED", with: "false")), logger: testLogger).loadAll()
-        #expect(disabled.first?.state == .disabled)
-        #expect(disabled.first?.reason == "enabled: false in the deployment config")
-        // Enabled, the same entry fails: the library really is broken, so the
-        // disabled run proves it was never opened.
+        let broken = try #require(disabled.first { $0.id == "analyzer.broken" })
+        #expect(broken.state == .disabled)
+        #expect(broken.reason == "enabled: false in the deployment config")
+        // Enabled, the same entry fails when dlopen reads its descriptor: the
+        // library really is broken, so the disabled run proves it was never opened.
         let enabled = PluginManager(configuration: try deployment.configuration(yaml.replacingOccurrences(
             of: "ENABLED", with: "true")), logger: testLogger).loadAll()
-        #expect(enabled.first?.state == .error)
+        #expect(enabled.first { $0.id == "analyzer.broken" }?.errorCode == "abi_major_mismatch")
     }
 
     @Test func pluginsNotListedInTheConfigAreDisabled() throws {
         let deployment = try StampedDeployment()
         let statuses = PluginManager(configuration: try deployment.configuration("plugins: {}\n"), logger: testLogger).loadAll()
-        #expect(statuses.count == 4)
+        #expect(statuses.map(\.id) == ["analyzer.whitespace", "channel.stdout", "provider.offline", "recovery.fixed-delay"])
         #expect(statuses.allSatisfy { $0.state == .disabled && !$0.required })
     }
 

@@ -73,6 +73,18 @@ struct StampedDeployment {
                                  output: registry)
     }
 
+    /// Adds a stamped manifest for a fixture library (an analyzer that takes
+    /// any config) to this deployment's registry.
+    func addFixtureManifest(id: String, product: String) throws {
+        let source = directory.file("fixture-source-\(id)")
+        try directory.write("fixture-source-\(id)/\(id)/0.0.1.json", """
+            {"id": "\(id)", "kind": "analyzer", "version": "0.0.1", "description": "fixture",
+             "abi": {"major": 1, "minor": 0}, "interfaces": ["trellis.analyzer/1"],
+             "library": {"file": "lib\(product).so"}, "config_schema": {"type": "object"}, "permissions": {}}
+            """)
+        try PluginRegistry.stamp(source: source, libraries: BuildProducts.directory, output: registry)
+    }
+
     /// Parses `yaml` as the deployment config, with this registry and the build's plugin path.
     func configuration(_ yaml: String) throws -> DeploymentConfiguration {
         let file = try directory.write("trellis.yaml", yaml)

@@ -1,0 +1,72 @@
+import Testing
+import TrellisCore
+
+@Suite struct JSONSchemaTests {
+    let schema: JSONSchema
+
+    init() throws {
+        schema = try JSONSchema([
+            "type": "object",
+            "required": ["url"],
+            "additionalProperties": false,
+            "properties": [
+                "url": ["type": "string", "pattern": "^https?://", "minLength": 8],
+                "retries": ["type": "integer", "minimum": 0, "maximum": 10],
+                "ratio": ["type": "number", "exclusiveMaximum": 1],
+                "mode": ["enum": ["fast", "safe"]],
+                "tags": ["type": "array", "items": ["type": "string"], "uniqueItems": true, "maxItems": 3],
+                "target": ["$ref": "#/$defs/target"],
+            ],
+            "$defs": ["target": ["type": "object", "required": ["host"], "properties": ["host": ["type": "string"]]]],
+        ])
+    }
+
+    @Test func validValuePasses() {
+        #expect(schema.validate(["url": "https://example.com", "retries": 3, "ratio": 0.5, "mode": "safe",
+                                 "tags": ["a", "b"], "target": ["host": "h"]]) == [])
+    }
+
+    @Test func everyViolationIsReportedWithItsPath() {
+        let violations = schema.validate(["retries": 11.5, "ratio": 1, "mode": "slow", "tags": ["a", "a", "b", "c"],
+                                          "target": [:], "urll": "x"])
+        let byPath = Dictionary(grouping: violations, by: \.path).mapValues { $0.map(\.message) }
+        #expect(byPath[""]?.contains("missing required field 'url'") == true)
+        #expect(byPath["/retries"] == ["expected integer, got number"])
+        #expect(byPath["/ratio"] == ["must be less than 1"])
+        #expect(byPath["/mode"] == ["must be one of \"fast\", \"safe\""])
+        #expect(byPath["/tags"]?.count == 2)
+        #expect(byPath["/target"] == ["missing required field 'host'"])
+        #expect(byPath["/urll"] == ["unknown field 'urll' (did you mean 'url'?)"])
+    }
+
+    @Test func patternAndLengths() {
+        let messages = schema.validate(["url": "ftp://x"]).map(\.message)
+        #expect(messages.contains("must match the pattern ^https?://"))
+        #expect(messages.contains("must be at least 8 characters long"))
+    }
+
+    @Test func integersAreNumbers() {
+        let number = try! JSONSchema(["type": "number"])
+        #expect(number.validate(3) == [])
+        #expect(number.validate("3").first?.message == "expected number, got string")
+    }
+
+    @Test func combinators() throws {
+        let either = try JSONSchema(["oneOf": [["type": "string"], ["type": "integer"]]])
+        #expect(either.validate("a") == [])
+        #expect(either.validate(true).count == 1)
+        let not = try JSONSchema(["not": ["type": "null"]])
+        #expect(not.validate(.null).count == 1)
+    }
+
+    @Test func unknownKeywordsAreRefused() {
+        #expect(throws: SchemaError.self) { try JSONSchema(["type": "object", "propertees": [:]]) }
+        #expect(throws: SchemaError.self) { try JSONSchema("not a schema") }
+    }
+
+    @Test func suggestionsOnlyForNearMisses() {
+        #expect(closest(to: "enabeld", in: ["enabled", "required"]) == "enabled")
+        #expect(closest(to: "colour", in: ["path", "label"]) == nil)
+        #expect(editDistance("kitten", "sitting") == 3)
+    }
+}

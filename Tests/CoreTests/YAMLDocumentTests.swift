@@ -1,0 +1,54 @@
+import Testing
+import TrellisCore
+
+@Suite struct YAMLDocumentTests {
+    @Test func valuesAndTheirLocations() throws {
+        let document = try YAMLDocument(text: """
+            name: demo
+            count: 3
+            ratio: 0.5
+            on: true
+            empty:
+            quoted: "42"
+            list:
+              - a
+              - b: 1
+            """, file: "w.yaml")
+        #expect(document.value["name"] == "demo")
+        #expect(document.value["count"] == 3)
+        #expect(document.value["ratio"] == 0.5)
+        #expect(document.value["on"] == true)
+        #expect(document.value["empty"] == .null)
+        #expect(document.value["quoted"] == "42", "a quoted scalar stays a string")
+        #expect(document.location(of: "/count").description == "w.yaml:2:1")
+        #expect(document.location(of: "/list/1/b") == SourceLocation(file: "w.yaml", line: 9, column: 5))
+        #expect(document.location(of: "/list/1/b/missing").line == 9, "falls back to the nearest parent")
+    }
+
+    @Test func syntaxErrorsHaveAPosition() {
+        do {
+            _ = try YAMLDocument(text: "a: [1, 2\nb: 3\n", file: "x.yaml")
+            Issue.record("must fail")
+        } catch {
+            #expect(error.location.file == "x.yaml")
+            #expect(error.location.line >= 1)
+            #expect(!error.message.isEmpty)
+        }
+    }
+
+    @Test func duplicateKeysAreRefused() {
+        do {
+            _ = try YAMLDocument(text: "a: 1\nb: 2\na: 3\n", file: "d.yaml")
+            Issue.record("must fail")
+        } catch {
+            #expect(error.message.contains("'a' appears twice"))
+            #expect(error.location.line == 3)
+        }
+    }
+
+    @Test func jsonRoundTrip() throws {
+        let value: JSONValue = ["b": [1, 2.5, "x", nil, true], "a": ["nested": "yes"]]
+        #expect(value.jsonString() == #"{"a":{"nested":"yes"},"b":[1,2.5,"x",null,true]}"#)
+        #expect(try JSONValue(json: value.jsonBytes()) == value)
+    }
+}

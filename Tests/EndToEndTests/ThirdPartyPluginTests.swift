@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+/// The path a plugin author takes: a separate SwiftPM package that depends
+/// on the SDK (docs/examples/hello-plugin), built with `swift build`, given a
+/// manifest, stamped, enabled in a deployment config and called.
+@Suite struct ThirdPartyPluginTests {
+    static let examplePackage = "\(CLI.packageRoot)/docs/examples/hello-plugin"
+    static let scratch = "\(CLI.packageRoot)/.build-example"
+
+    /// Builds the example package (once per test run) and returns its build folder.
+    static let built: Result<String, WorkspaceError> = {
+        do {
+            let swift = ProcessInfo.processInfo.environment["SWIFT_EXEC_TRELLIS"] ?? "/usr/bin/env"
+            let build = try CLI.run(swift, ["swift", "build", "--package-path", examplePackage,
+                                            "--scratch-path", scratch], in: CLI.packageRoot)
+            guard build.status == 0 else {
+                return .failure(WorkspaceError(message: "swift build of the example failed:\n\(build.stdout)\n\(build.stderr)"))
+            }
+            return .success("\(scratch)/debug")
+        } catch {
+            return .failure(WorkspaceError(message: "\(error)"))
+        }
+    }()
+
+    func workspace(granting secret: String?) throws -> Workspace {
+        let libraries = try Self.built.get()
+        let workspace = try Workspace()
+        let stamp = try workspace.trellis("registry", "stamp", "--source", "\(Self.examplePackage)/registry",
+                                          "--libraries", libraries, "--output", "\(workspace.path)/example-registry")
+        #expect(stamp.status == 0, "\(stamp.stderr)")
+        try workspace.write("trellis.yaml", """
+            plugin_paths: [\(libraries)]
+            registry: [example-registry]
+            plugins:
+              channel.hello:
+                config: { greeting: "Hi" }
+            \(secret.map { "    secrets: { \($0): \"${env:HELLO_API_KEY}\" }" } ?? "")
+            """)
+        return workspace
+    }
+
+    @Test(.timeLimit(.minutes(10)))
+    func theExamplePluginBuildsLoadsAndDelivers() throws {
+        let workspace = try workspace(granting: "api_key")
+        let key = "key-\(UUID().uuidString)"
+        let list = try workspace.trellis("plugins", "list", "--json", environment: ["HELLO_API_KEY": key])
+        #expect(list.status == 0, "\(list.stdout)\n\(list.stderr)")
+        #expect(list.stdout.contains("\"state\" : \"ok\""))
+
+        let call = try workspace.trellis("plugins", "call", "channel.hello", "--input", #"{"to":"Ada"}"#,
+                                         "--log-level", "info", environment: ["HELLO_API_KEY": key])
+        #expect(call.status == 0, "\(call.stderr)")
+        #expect(call.stdout.contains("\"text\" : \"Hi, Ada!\""))
+        #expect(call.stderr.contains("greeting Ada"), "the plugin logs through the host")
+        #expect(call.stderr.contains("plugin.id=channel.hello"))
+        for output in [list.stdout, list.stderr, call.stdout, call.stderr] { #expect(!output.contains(key)) }
+    }
+
+    @Test(.timeLimit(.minutes(10)))
+    func theExamplePluginWithoutItsSecret() throws {
+        let unset = try workspace(granting: "api_key")
+        let missing = try unset.trellis("plugins", "list")
+        #expect(missing.status == 1)
+        #expect(missing.stdout.contains("${env:HELLO_API_KEY}, which is not set"))
+
+        let ungranted = try workspace(granting: nil)
+        let refused = try ungranted.trellis("plugins", "list", environment: ["HELLO_API_KEY": "long-enough-key"])
+        #expect(refused.status == 1)
+        #expect(refused.stdout.contains("api_key' is not granted"), "\(refused.stdout)")
+
+        let wrong = try workspace(granting: "token")
+        let undeclared = try wrong.trellis("plugins", "list", environment: ["HELLO_API_KEY": "long-enough-key"])
+        #expect(undeclared.status == 1)
+        #expect(undeclared.stdout.contains("does not ask for"))
+    }
+}
