@@ -212,17 +212,14 @@ public final class PluginManager: @unchecked Sendable {
 
     private func create(_ library: PluginLibrary, config: JSONValue,
                         secrets: [String: String]) throws(PluginLoadError) -> PluginInstance {
-        let instance = try PluginInstance(library: library, configuration: config, secrets: secrets, logger: logger)
-        if library.info.kind == .channel {
-            do {
-                try instance.validateChannelConfig(config)
-            } catch {
-                throw PluginLoadError(.configInvalid, path: library.path, pluginID: library.info.id,
-                                      message: "the plugin rejected its config: \(error.message)",
-                                      remedy: "Fix `plugins.\(library.info.id).config` in the deployment config")
-            }
+        do {
+            try library.validateChannelConfig(config)
+        } catch {
+            throw PluginLoadError(.configInvalid, path: library.path, pluginID: library.info.id,
+                                  message: "the plugin rejected its config: \(error.message)",
+                                  remedy: "Fix `plugins.\(library.info.id).config` in the deployment config")
         }
-        return instance
+        return try PluginInstance(library: library, configuration: config, secrets: secrets, logger: logger)
     }
 
     private func locateLibrary(manifest: PluginManifest) throws(PluginLoadError) -> String {

@@ -23,7 +23,7 @@ import Testing
         }
     }()
 
-    func workspace(granting secret: String?) throws -> Workspace {
+    func workspace(granting secret: String?, greeting: String = "Hi") throws -> Workspace {
         let libraries = try Self.built.get()
         let workspace = try Workspace()
         let stamp = try workspace.trellis("registry", "stamp", "--source", "\(Self.examplePackage)/registry",
@@ -34,7 +34,7 @@ import Testing
             registry: [example-registry]
             plugins:
               channel.hello:
-                config: { greeting: "Hi" }
+                config: { greeting: "\(greeting)" }
             \(secret.map { "    secrets: { \($0): \"${env:HELLO_API_KEY}\" }" } ?? "")
             """)
         return workspace
@@ -68,6 +68,11 @@ import Testing
         let refused = try ungranted.trellis("plugins", "list", environment: ["HELLO_API_KEY": "long-enough-key"])
         #expect(refused.status == 1)
         #expect(refused.stdout.contains("api_key' is not granted"), "\(refused.stdout)")
+
+        let empty = try workspace(granting: "api_key", greeting: "")
+        let rejected = try empty.trellis("plugins", "list", environment: ["HELLO_API_KEY": "long-enough-key"])
+        #expect(rejected.status == 1)
+        #expect(rejected.stdout.contains("the plugin rejected its config: `greeting` is empty"), "\(rejected.stdout)")
 
         let wrong = try workspace(granting: "token")
         let undeclared = try wrong.trellis("plugins", "list", environment: ["HELLO_API_KEY": "long-enough-key"])

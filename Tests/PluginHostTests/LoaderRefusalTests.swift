@@ -29,6 +29,21 @@ import Testing
         #expect(error.message.contains("trellis_fixture_symbol_defined_nowhere"))
     }
 
+    @Test func missingNeededLibraryIsNamed() throws {
+        // A copy of a built plugin whose dependency on libc.so.6 is renamed to
+        // a library that exists nowhere (same length, so the ELF stays valid).
+        let directory = try TemporaryDirectory()
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: BuildProducts.library("TrellisFixtureFrozen10"))))
+        let needle = Array("libc.so.6\0".utf8), replacement = Array("libQ.so.6\0".utf8)
+        let index = try #require((0...(bytes.count - needle.count)).first { bytes[$0..<($0 + needle.count)].elementsEqual(needle) })
+        bytes.replaceSubrange(index..<(index + needle.count), with: replacement)
+        let path = directory.file("libNeedsMissing.so")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let error = try expectRefusal(path, .missingDependency)
+        #expect(error.message.contains("libQ.so.6"))
+        #expect(error.remedy.contains("Install libQ.so.6"))
+    }
+
     @Test func missingEntrySymbol() throws {
         let error = try expectRefusal(BuildProducts.library("TrellisFixtureNoEntry"), .noEntrySymbol)
         #expect(error.message.contains("trellis_plugin_entry"))

@@ -52,8 +52,7 @@ import TrellisCore
             #expect(error.code == .createFailed)
             #expect(error.message.contains("cannot open '/nonexistent-dir/x/out.jsonl'"))
         }
-        let library = try PluginLibrary.open(path: BuildProducts.library("TrellisChannelStdout"))
-        let channel = try PluginInstance(library: library, logger: testLogger)
+        let channel = try PluginLibrary.open(path: BuildProducts.library("TrellisChannelStdout"))
         #expect(throws: PluginCallError.self) { try channel.validateChannelConfig(["path": ""]) }
         #expect(throws: PluginCallError.self) { try channel.validateChannelConfig(["path": 12]) }
         try channel.validateChannelConfig(["path": "/tmp/ok.jsonl"])

@@ -21,6 +21,14 @@ public struct PluginCallError: Error, Sendable, CustomStringConvertible {
         return text
     }
 
+    /// The error a failed call reported: the class from its reply (or its
+    /// status when it sent none) and its message.
+    init(status: trellis_status_t, reply: ReplyState, pluginID: String) {
+        let code = reply.errorCode != TRELLIS_OK ? reply.errorCode : status
+        self.init(Self.errorClass(of: code), reply.errorMessage ?? "the call failed without a message",
+                  retryAfterMilliseconds: reply.retryAfter, pluginID: pluginID)
+    }
+
     static func errorClass(of status: trellis_status_t) -> ErrorClass {
         switch status {
         case trellis_status_t(TRELLIS_ERR_RETRYABLE): .retryable

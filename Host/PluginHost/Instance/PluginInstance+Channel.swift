@@ -20,12 +20,16 @@ extension PluginInstance {
         if status != TRELLIS_OK { throw failure(status, reply) }
         return try parseOutput(reply)
     }
+}
 
-    /// Asks a channel plugin to check a configuration beyond its schema.
+extension PluginLibrary {
+    /// Asks a channel plugin to check a configuration beyond its schema,
+    /// without creating an instance. Other kinds accept any config here.
     public func validateChannelConfig(_ configuration: JSONValue) throws(PluginCallError) {
-        guard let table = channelTable, has(\trellis_channel_v1_t.validate_config, in: table.pointee.struct_size),
+        guard let table = interface(TRELLIS_INTERFACE_CHANNEL_V1)?.assumingMemoryBound(to: trellis_channel_v1_t.self),
+              has(\trellis_channel_v1_t.validate_config, in: table.pointee.struct_size),
               let validate = table.pointee.validate_config else { return }
         let (status, reply) = withABIString(bytes: configuration.jsonBytes()) { json in withReply { validate(json, $0) } }
-        if status != TRELLIS_OK { throw failure(status, reply) }
+        if status != TRELLIS_OK { throw PluginCallError(status: status, reply: reply, pluginID: info.id) }
     }
 }

@@ -57,10 +57,7 @@ public final class PluginInstance: @unchecked Sendable {
 
     /// Turns a failed status and its reply into a classified error.
     func failure(_ status: trellis_status_t, _ reply: ReplyState) -> PluginCallError {
-        let code = reply.errorCode != TRELLIS_OK ? reply.errorCode : status
-        return PluginCallError(PluginCallError.errorClass(of: code),
-                               reply.errorMessage ?? "the call failed without a message",
-                               retryAfterMilliseconds: reply.retryAfter, pluginID: info.id)
+        PluginCallError(status: status, reply: reply, pluginID: info.id)
     }
 
     /// Parses a call's JSON output.
