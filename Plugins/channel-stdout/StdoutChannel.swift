@@ -12,11 +12,8 @@ struct StdoutChannel: ChannelPlugin {
         var label: String?
     }
 
-    /// Any JSON object: the channel writes it as it came.
-    struct Message: Decodable {
-        let json: JSONObject
-        init(from decoder: any Decoder) throws { json = try JSONObject(from: decoder) }
-    }
+    /// Any JSON: the channel writes the message as it came.
+    typealias Message = JSON
 
     static let id = "channel.stdout"
     static let version = "1.0.0"
@@ -38,7 +35,7 @@ struct StdoutChannel: ChannelPlugin {
 
     func send(_ message: Message, context: CallContext) throws -> DeliveryReceipt {
         let line = Line(channel: label, idempotencyKey: context.idempotencyKey, runId: context.runID,
-                        stepId: context.stepID, message: message.json)
+                        stepId: context.stepID, message: message)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var bytes = try encoder.encode(line)
@@ -53,7 +50,7 @@ struct StdoutChannel: ChannelPlugin {
         var idempotencyKey: String
         var runId: String
         var stepId: String
-        var message: JSONObject
+        var message: JSON
 
         enum CodingKeys: String, CodingKey {
             case channel, message

@@ -1,11 +1,17 @@
-/// Any JSON value, decoded and encoded as it came (keys kept as written).
-indirect enum JSONObject: Codable, Sendable {
+/// Any JSON value, decoded and encoded as it came (keys kept as written):
+/// for messages and outputs whose shape the plugin does not fix.
+public indirect enum JSON: Codable, Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
     case string(String)
-    case array([JSONObject])
-    case object([String: JSONObject])
+    case array([JSON])
+    case object([String: JSON])
+
+    public subscript(key: String) -> JSON? {
+        if case .object(let object) = self { return object[key] }
+        return nil
+    }
 
     private struct Key: CodingKey {
         var stringValue: String
@@ -14,16 +20,16 @@ indirect enum JSONObject: Codable, Sendable {
         init?(intValue: Int) { nil }
     }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         if let container = try? decoder.container(keyedBy: Key.self) {
-            var object: [String: JSONObject] = [:]
+            var object: [String: JSON] = [:]
             for key in container.allKeys {
-                object[key.stringValue] = try container.decode(JSONObject.self, forKey: key)
+                object[key.stringValue] = try container.decode(JSON.self, forKey: key)
             }
             self = .object(object)
         } else if var container = try? decoder.unkeyedContainer() {
-            var array: [JSONObject] = []
-            while !container.isAtEnd { array.append(try container.decode(JSONObject.self)) }
+            var array: [JSON] = []
+            while !container.isAtEnd { array.append(try container.decode(JSON.self)) }
             self = .array(array)
         } else {
             let container = try decoder.singleValueContainer()
@@ -34,7 +40,7 @@ indirect enum JSONObject: Codable, Sendable {
         }
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         switch self {
         case .null:
             var container = encoder.singleValueContainer()
