@@ -231,7 +231,10 @@ public struct SchemaError: Error, Sendable, CustomStringConvertible {
 /// to be a likely typo.
 public func closest(to word: String, in candidates: [String]) -> String? {
     let best = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }.min { $0.1 < $1.1 }
-    guard let best, best.1 <= max(1, min(word.count, best.0.count) / 3) else { return nil }
+    // Close enough to be a typo, and not a wholesale replacement of a short word.
+    guard let best, best.1 <= max(1, min(word.count, best.0.count) / 3), best.1 < max(word.count, best.0.count) else {
+        return nil
+    }
     return best.0
 }
 

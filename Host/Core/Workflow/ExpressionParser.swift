@@ -1,0 +1,149 @@
+/// A recursive-descent parser for ``Expression``.
+struct ExpressionParser {
+    private let characters: [Character]
+    private var index = 0
+
+    init(_ text: String) { characters = Array(text) }
+
+    private func fail(_ message: String) -> ExpressionError { ExpressionError(offset: index, message: message) }
+
+    private mutating func skipSpace() {
+        while index < characters.count, characters[index].isWhitespace { index += 1 }
+    }
+
+    private mutating func take(_ token: String) -> Bool {
+        skipSpace()
+        let chars = Array(token)
+        guard index + chars.count <= characters.count, Array(characters[index..<(index + chars.count)]) == chars else {
+            return false
+        }
+        index += chars.count
+        return true
+    }
+
+    mutating func expectEnd() throws(ExpressionError) {
+        skipSpace()
+        if index < characters.count { throw fail("unexpected '\(characters[index])'") }
+    }
+
+    mutating func parseOr() throws(ExpressionError) -> Expression {
+        var left = try parseAnd()
+        while take("||") { left = .or(left, try parseAnd()) }
+        return left
+    }
+
+    private mutating func parseAnd() throws(ExpressionError) -> Expression {
+        var left = try parseComparison()
+        while take("&&") { left = .and(left, try parseComparison()) }
+        return left
+    }
+
+    private mutating func parseComparison() throws(ExpressionError) -> Expression {
+        let left = try parseUnary()
+        for op in ["==", "!=", "<=", ">=", "<", ">"] where take(op) {
+            return .compare(left, Expression.Comparison(rawValue: op)!, try parseUnary())
+        }
+        return left
+    }
+
+    private mutating func parseUnary() throws(ExpressionError) -> Expression {
+        skipSpace()
+        if index < characters.count, characters[index] == "!",
+           !(index + 1 < characters.count && characters[index + 1] == "=") {
+            index += 1
+            return .not(try parseUnary())
+        }
+        return try parsePrimary()
+    }
+
+    private mutating func parsePrimary() throws(ExpressionError) -> Expression {
+        skipSpace()
+        guard index < characters.count else { throw fail("the expression ends where a value was expected") }
+        let character = characters[index]
+        if character == "(" {
+            index += 1
+            let inner = try parseOr()
+            guard take(")") else { throw fail("missing ')'") }
+            return inner
+        }
+        if character == "'" || character == "\"" { return .literal(.string(try parseString())) }
+        if character.isNumber || character == "-" { return .literal(.number(try parseNumber())) }
+        if character.isLetter || character == "_" {
+            let word = parseIdentifier()
+            switch word {
+            case "true": return .literal(.bool(true))
+            case "false": return .literal(.bool(false))
+            case "null": return .literal(.null)
+            default: return .path(try parsePath(first: word))
+            }
+        }
+        throw fail("unexpected '\(character)'")
+    }
+
+    private mutating func parseIdentifier() -> String {
+        var word = ""
+        while index < characters.count,
+              characters[index].isLetter || characters[index].isNumber || characters[index] == "_" || characters[index] == "-" {
+            word.append(characters[index])
+            index += 1
+        }
+        return word
+    }
+
+    private mutating func parsePath(first: String) throws(ExpressionError) -> [Expression.PathComponent] {
+        guard Expression.roots.contains(first) else {
+            throw fail("unknown name '\(first)': expressions start with inputs, steps, run or secrets")
+        }
+        var path: [Expression.PathComponent] = [.key(first)]
+        while index < characters.count {
+            if characters[index] == "." {
+                index += 1
+                let key = parseIdentifier()
+                guard !key.isEmpty else { throw fail("a name must follow '.'") }
+                path.append(.key(key))
+            } else if characters[index] == "[" {
+                index += 1
+                skipSpace()
+                if index < characters.count, characters[index] == "'" || characters[index] == "\"" {
+                    path.append(.key(try parseString()))
+                } else {
+                    let number = try parseNumber()
+                    guard number >= 0, number.rounded() == number else { throw fail("an index must be a whole number") }
+                    path.append(.index(Int(number)))
+                }
+                guard take("]") else { throw fail("missing ']'") }
+            } else {
+                break
+            }
+        }
+        return path
+    }
+
+    private mutating func parseString() throws(ExpressionError) -> String {
+        let quote = characters[index]
+        index += 1
+        var value = ""
+        while index < characters.count, characters[index] != quote {
+            if characters[index] == "\\", index + 1 < characters.count { index += 1 }
+            value.append(characters[index])
+            index += 1
+        }
+        guard index < characters.count else { throw fail("a string is not closed") }
+        index += 1
+        return value
+    }
+
+    private mutating func parseNumber() throws(ExpressionError) -> Double {
+        var text = ""
+        if characters[index] == "-" {
+            text = "-"
+            index += 1
+        }
+        while index < characters.count, characters[index].isNumber || characters[index] == "." {
+            text.append(characters[index])
+            index += 1
+        }
+        guard let value = Double(text) else { throw fail("'\(text)' is not a number") }
+        return value
+    }
+}

@@ -1,0 +1,45 @@
+/// One thing wrong with a workflow, where it is, and what to do.
+public struct WorkflowProblem: Sendable, Hashable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var message: String
+
+    public init(_ location: SourceLocation, _ message: String) {
+        self.location = location
+        self.message = message
+    }
+
+    public var description: String { "\(location): \(message)" }
+}
+
+/// What validation knows about the plugins a workflow may use.
+public protocol PluginCatalog: Sendable {
+    /// nil when no plugin has this id.
+    func entry(for id: String) -> PluginCatalogEntry?
+    /// Every known id, for suggestions.
+    var knownIDs: [String] { get }
+}
+
+public struct PluginCatalogEntry: Sendable {
+    public var id: String
+    public var kind: String
+    /// Loaded and usable; otherwise `unavailableReason` says why.
+    public var available: Bool
+    public var unavailableReason: String?
+    /// The schema of a step's `with:` (or a recovery entry's parameters).
+    public var inputSchema: JSONSchema?
+
+    public init(id: String, kind: String, available: Bool, unavailableReason: String? = nil, inputSchema: JSONSchema? = nil) {
+        self.id = id
+        self.kind = kind
+        self.available = available
+        self.unavailableReason = unavailableReason
+        self.inputSchema = inputSchema
+    }
+}
+
+/// A catalog that knows no plugins (every `uses:` must then be a built-in).
+public struct EmptyPluginCatalog: PluginCatalog {
+    public init() {}
+    public func entry(for id: String) -> PluginCatalogEntry? { nil }
+    public var knownIDs: [String] { [] }
+}

@@ -1,0 +1,151 @@
+/// The checks that need the whole workflow: ids, dependencies, plugins,
+/// inputs against their schemas, and expressions.
+struct WorkflowValidator {
+    let document: YAMLDocument
+    let catalog: any PluginCatalog
+    let allowExec: Bool
+    private var problems: [WorkflowProblem] = []
+
+    init(document: YAMLDocument, catalog: any PluginCatalog, allowExec: Bool) {
+        self.document = document
+        self.catalog = catalog
+        self.allowExec = allowExec
+    }
+
+    private mutating func report(_ pointer: String, _ message: String) {
+        problems.append(WorkflowProblem(document.location(of: pointer), message))
+    }
+
+    mutating func validate(_ workflow: Workflow) -> [WorkflowProblem] {
+        let ids = workflow.steps.map(\.id).filter { !$0.isEmpty }
+        var firstAt: [String: Step] = [:]
+        for step in workflow.steps where !step.id.isEmpty {
+            if let first = firstAt[step.id] {
+                report("\(step.pointer)/id", "duplicate step id '\(step.id)' (first used at line \(document.location(of: first.pointer).line))")
+            } else {
+                firstAt[step.id] = step
+            }
+        }
+        for step in workflow.steps {
+            for (index, need) in step.needs.enumerated() where firstAt[need] == nil {
+                let item = "\(step.pointer)/needs/\(index)"
+                report(document.locations[item] != nil ? item : "\(step.pointer)/needs",
+                       "'\(step.id)' needs '\(need)', which is not a step" + suggestion(need, ids))
+            }
+        }
+        let dag = DAG(steps: workflow.steps.filter { firstAt[$0.id] == $0 })
+        if let cycle = dag.findCycle(), let first = firstAt[cycle[0]] {
+            report("\(first.pointer)/needs", "dependency cycle: \(cycle.joined(separator: " → ")); remove one of these needs")
+        }
+        for step in workflow.steps where !step.uses.isEmpty {
+            checkUses(step)
+            checkExpressions(step, workflow: workflow, dag: dag, ids: ids)
+        }
+        return problems
+    }
+
+    private func suggestion(_ word: String, _ candidates: [String]) -> String {
+        closest(to: word, in: candidates).map { " (did you mean '\($0)'?)" } ?? ""
+    }
+
+    private mutating func checkUses(_ step: Step) {
+        switch step.uses {
+        case "noop":
+            return
+        case "sleep":
+            let duration = step.with["duration"]
+            if duration.flatMap({ $0.doubleValue ?? $0.stringValue.flatMap(parseDuration) }) == nil {
+                report("\(step.pointer)/with", "a sleep step needs `with: { duration: 5s }`")
+            }
+            return
+        case "exec":
+            if !allowExec {
+                report("\(step.pointer)/uses", "exec steps are disabled in this deployment: set `exec: true` in the deployment config to allow running commands")
+            }
+            if step.with["command"]?.arrayValue?.isEmpty != false && step.with["command"]?.stringValue == nil {
+                report("\(step.pointer)/with", "an exec step needs `with: { command: [program, arg, ...] }`")
+            }
+            return
+        default:
+            break
+        }
+        guard let entry = catalog.entry(for: step.uses) else {
+            report("\(step.pointer)/uses", "unknown plugin '\(step.uses)'" + suggestion(step.uses, catalog.knownIDs + Array(Step.builtIns)))
+            return
+        }
+        guard entry.available else {
+            report("\(step.pointer)/uses", "plugin '\(step.uses)' is not available: \(entry.unavailableReason ?? "it did not load")")
+            return
+        }
+        if entry.kind == "recovery" || entry.kind == "analyzer" {
+            report("\(step.pointer)/uses", "'\(step.uses)' is a \(entry.kind) plugin; a step uses a channel or a provider (recovery plugins go under `recovery:`)")
+        }
+        checkSchema(step.with, entry.inputSchema, at: "\(step.pointer)/with")
+        for (index, recovery) in step.recovery.enumerated() {
+            let pointer = "\(step.pointer)/recovery/\(index)"
+            guard let strategy = catalog.entry(for: recovery.uses) else {
+                report("\(pointer)/uses", "unknown recovery plugin '\(recovery.uses)'" + suggestion(recovery.uses, catalog.knownIDs))
+                continue
+            }
+            if !strategy.available {
+                report("\(pointer)/uses", "plugin '\(recovery.uses)' is not available: \(strategy.unavailableReason ?? "it did not load")")
+            } else if strategy.kind != "recovery" {
+                report("\(pointer)/uses", "'\(recovery.uses)' is a \(strategy.kind) plugin, not a recovery strategy")
+            } else {
+                checkSchema(recovery.with, strategy.inputSchema, at: "\(pointer)/with")
+            }
+        }
+    }
+
+    /// Checks a value against a schema; values still holding `${{ }}` are
+    /// only known at run time, so problems at them are left for then.
+    private mutating func checkSchema(_ value: JSONValue, _ schema: JSONSchema?, at pointer: String) {
+        guard let schema else { return }
+        let templated = value.templates().map(\.pointer)
+        for violation in schema.validate(value)
+        where !templated.contains(where: { violation.path == $0 || violation.path.hasPrefix($0 + "/") }) {
+            report(pointer + violation.path,
+                   "\(WorkflowLoader.describe(pointer + violation.path)): \(violation.message)")
+        }
+    }
+
+    private mutating func checkExpressions(_ step: Step, workflow: Workflow, dag: DAG, ids: [String]) {
+        var expressions: [(String, Expression)] = []
+        for (pointer, text) in step.with.templates(at: "\(step.pointer)/with") {
+            do {
+                expressions += try Template(parsing: text).expressions.map { (pointer, $0) }
+            } catch {
+                report(pointer, "invalid expression: \(error.message)")
+            }
+        }
+        if let condition = step.condition {
+            let pointer = "\(step.pointer)/if"
+            do {
+                if condition.contains("${{") {
+                    expressions += try Template(parsing: condition).expressions.map { (pointer, $0) }
+                } else {
+                    expressions.append((pointer, try Expression.parse(condition)))
+                }
+            } catch {
+                report(pointer, "invalid condition: \(error.message)")
+            }
+        }
+        let upstream = dag.upstream(of: step.id)
+        let inputs = workflow.inputs.map(\.name)
+        for (pointer, expression) in expressions {
+            for id in Set(expression.referencedSteps).sorted() {
+                if !ids.contains(id) {
+                    report(pointer, "refers to steps.\(id), which is not a step" + suggestion(id, ids))
+                } else if !upstream.contains(id) {
+                    report(pointer, "refers to steps.\(id), which is not upstream of '\(step.id)': add '\(id)' to its needs")
+                }
+            }
+            for path in expression.paths where path.first == .key("inputs") {
+                guard path.count >= 2, case .key(let name) = path[1] else { continue }
+                if !inputs.contains(name) {
+                    report(pointer, "refers to inputs.\(name), which the workflow does not declare" + suggestion(name, inputs))
+                }
+            }
+        }
+    }
+}
