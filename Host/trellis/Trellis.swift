@@ -11,6 +11,6 @@ struct Trellis: ParsableCommand {
             It is found at --config, else $TRELLIS_CONFIG, else ./trellis.yaml. See docs/admin.md.
             """,
         version: "trellis \(TrellisVersion.current) (plugin ABI \(ABIVersion.host))",
-        subcommands: [Plugins.self, Registry.self, Demo.self, Bench.self, Version.self]
+        subcommands: [Validate.self, Plugins.self, Registry.self, Demo.self, Bench.self, Version.self]
     )
 }

@@ -7,6 +7,7 @@ import TrellisCore
 /// ```yaml
 /// plugin_paths: [/opt/trellis/plugins]   # default: next to the trellis binary
 /// registry: [/opt/trellis/registry]      # default: <first plugin path>/registry
+/// exec: false                            # allow `uses: exec` steps
 /// plugins:
 ///   channel.stdout:
 ///     version: "^1.0"                    # optional version range
@@ -35,6 +36,8 @@ public struct DeploymentConfiguration: Sendable {
 
     /// The file it was read from, if any.
     public var file: String?
+    /// Whether workflows may run commands with `uses: exec`.
+    public var allowExec = false
     public var pluginPaths: [String]
     public var registryPaths: [String]
     public var plugins: [String: PluginSettings]
@@ -122,6 +125,7 @@ public struct DeploymentConfiguration: Sendable {
         }
         var configuration = DeploymentConfiguration(file: file, pluginPaths: pluginPaths, registryPaths: registryPaths,
                                                     plugins: plugins)
+        configuration.allowExec = root["exec"]?.boolValue ?? false
         configuration.document = document
         return configuration
     }
@@ -159,6 +163,7 @@ let deploymentSchema: JSONSchema = {
         "properties": [
             "plugin_paths": stringList,
             "registry": stringList,
+            "exec": ["type": "boolean"],
             "plugins": ["type": "object", "additionalProperties": plugin],
         ],
     ]

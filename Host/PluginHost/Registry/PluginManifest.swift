@@ -48,12 +48,16 @@ public struct PluginManifest: Sendable, Codable, Hashable {
     public var interfaces: [String]
     public var library: Library
     public var configSchema: JSONValue
+    /// The schema of what a step passes the plugin in `with:` (for a
+    /// recovery strategy: its parameters under `recovery:`). Optional.
+    public var inputSchema: JSONValue?
     public var permissions: Permissions
     public var publisher: Publisher?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, version, description, abi, interfaces, library, permissions, publisher
         case configSchema = "config_schema"
+        case inputSchema = "input_schema"
     }
 
     public var semanticVersion: SemanticVersion? { SemanticVersion(version) }
@@ -84,6 +88,13 @@ public struct PluginManifest: Sendable, Codable, Hashable {
             _ = try JSONSchema(manifest.configSchema)
         } catch {
             throw invalid("its config_schema is unusable: \(error)")
+        }
+        if let inputSchema = manifest.inputSchema {
+            do {
+                _ = try JSONSchema(inputSchema)
+            } catch {
+                throw invalid("its input_schema is unusable: \(error)")
+            }
         }
         return manifest
     }

@@ -1,0 +1,22 @@
+import TrellisCore
+
+/// What workflow validation knows about plugins: the registry's manifests
+/// (their kinds and input schemas) and whether each one loaded.
+public struct DeploymentCatalog: PluginCatalog {
+    private let entries: [String: PluginCatalogEntry]
+
+    public init(manager: PluginManager, statuses: [PluginStatus]) {
+        var entries: [String: PluginCatalogEntry] = [:]
+        for status in statuses {
+            let manifest = manager.registry.manifest(for: status.id, in: manager.configuration.plugins[status.id]?.version)
+            let schema = manifest?.inputSchema.flatMap { try? JSONSchema($0) }
+            entries[status.id] = PluginCatalogEntry(
+                id: status.id, kind: (status.kind ?? manifest?.kind)?.rawValue ?? "unknown", available: status.state == .ok,
+                unavailableReason: status.reason, inputSchema: schema)
+        }
+        self.entries = entries
+    }
+
+    public func entry(for id: String) -> PluginCatalogEntry? { entries[id] }
+    public var knownIDs: [String] { entries.keys.sorted() }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+/// `trellis validate` against the real deployment: plugins are checked by
+/// what actually loaded, and `with:` against their manifests' input schemas.
+@Suite struct ValidateCommandTests {
+    let plugins = """
+          channel.stdout:
+          provider.offline:
+          recovery.fixed-delay:
+          analyzer.whitespace:
+            enabled: false
+        """
+
+    @Test func theDemoWorkflowIsValid() throws {
+        let workspace = try Workspace()
+        try workspace.config(plugins)
+        let result = try workspace.trellis("validate", "\(CLI.packageRoot)/docs/examples/demo.yaml")
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.hasSuffix("demo.yaml: ok\n"))
+    }
+
+    @Test func everyProblemIsReportedWithItsPosition() throws {
+        let workspace = try Workspace()
+        try workspace.config(plugins)
+        try workspace.write("bad.yaml", """
+            name: broken
+            steps:
+              - id: ask
+                uses: provider.offline
+                with: { messages: [{ role: robot, content: hi }], max_tokens: 0 }
+                recovery:
+                  - uses: recovery.fixed-delay
+                    with: { max_attempts: "3" }
+              - id: split
+                uses: analyzer.whitespace
+              - id: tell
+                uses: channel.stdout
+                needs: [ask, later]
+                with: { text: "${{ steps.ask.output.text }}" }
+              - id: later
+                uses: noop
+                needs: [tell]
+            """)
+        try workspace.write("good.yaml", "name: fine\nsteps:\n  - id: a\n    uses: noop\n")
+        let result = try workspace.trellis("validate", "good.yaml", "bad.yaml")
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains("good.yaml: ok"))
+        #expect(lines.contains { $0.hasPrefix("bad.yaml:5:26: steps[0].with.messages[0].role: must be one of") }, "\(lines)")
+        #expect(lines.contains("bad.yaml:5:55: steps[0].with.max_tokens: must be at least 1"))
+        #expect(lines.contains("bad.yaml:8:17: steps[0].recovery[0].with.max_attempts: expected integer, got string"))
+        #expect(lines.contains { $0.hasPrefix("bad.yaml:10:5: plugin 'analyzer.whitespace' is not available: enabled: false") })
+        #expect(lines.contains { $0.contains("dependency cycle: ") && $0.contains("tell") && $0.contains("later") })
+        #expect(result.stderr.contains("problems in 1 of 2 files"))
+
+        let asJSON = try workspace.trellis("validate", "--json", "bad.yaml")
+        let reports = try #require(try json(asJSON.stdout) as? [[String: Any]])
+        #expect(reports.first?["valid"] as? Bool == false)
+    }
+
+    @Test func execIsRefusedUnlessTheDeploymentAllowsIt() throws {
+        let workspace = try Workspace()
+        try workspace.write("run.yaml", "name: x\nsteps:\n  - id: a\n    uses: exec\n    with: { command: [true] }\n")
+        try workspace.config("  {}")
+        #expect(try workspace.trellis("validate", "run.yaml").stdout.contains("exec steps are disabled"))
+        try workspace.config("  {}", extra: "exec: true\n")
+        #expect(try workspace.trellis("validate", "run.yaml").status == 0)
+    }
+}
