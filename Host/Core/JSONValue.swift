@@ -114,19 +114,6 @@ extension JSONValue {
     public init(json: some DataProtocol) throws {
         self = try JSONDecoder().decode(JSONValue.self, from: Data(json))
     }
-
-    /// Compact JSON with sorted keys: the same value always gives the same bytes.
-    public func jsonBytes(pretty: Bool = false) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-                                          : [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding a JSONValue cannot fail: every case maps to valid JSON.
-        return Array((try? encoder.encode(self)) ?? Data("null".utf8))
-    }
-
-    public func jsonString(pretty: Bool = false) -> String {
-        String(decoding: jsonBytes(pretty: pretty), as: UTF8.self)
-    }
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,

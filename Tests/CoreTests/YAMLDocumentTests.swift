@@ -50,5 +50,9 @@ import TrellisCore
         let value: JSONValue = ["b": [1, 2.5, "x", nil, true], "a": ["nested": "yes"]]
         #expect(value.jsonString() == #"{"a":{"nested":"yes"},"b":[1,2.5,"x",null,true]}"#)
         #expect(try JSONValue(json: value.jsonBytes()) == value)
+        let tricky: JSONValue = ["s": "quote \" slash \\ newline \n tab \t bell \u{07} é 😀", "n": 0.1, "big": 1e300]
+        #expect(try JSONValue(json: tricky.jsonBytes()) == tricky)
+        #expect(try JSONValue(json: tricky.jsonBytes(pretty: true)) == tricky)
+        #expect(JSONValue.number(.infinity).jsonString() == "null")
     }
 }

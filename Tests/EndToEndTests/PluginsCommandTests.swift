@@ -110,10 +110,10 @@ import Testing
         #expect(sent.status == 0, "\(sent.stderr)")
         #expect(sent.stdout.contains(#""idempotency_key":"k-1""#))
         let tokens = try workspace.trellis("plugins", "call", "analyzer.whitespace", "--input", #"{"text":"A b"}"#)
-        #expect(tokens.stdout.contains("\"term\" : \"a\""))
+        #expect(tokens.stdout.contains("\"term\": \"a\""))
         let decision = try workspace.trellis("plugins", "call", "recovery.fixed-delay", "--input",
                                              #"{"error_class":"rate_limited","retry_after_ms":7000}"#)
-        #expect(decision.stdout.contains("\"delay_ms\" : 7000"))
+        #expect(decision.stdout.contains("\"delay_ms\": 7000"))
         let failure = try workspace.trellis("plugins", "call", "provider.offline", "--input", #"{"messages":[]}"#)
         #expect(failure.status == 2)
         #expect(failure.stderr.contains("(config)"))

@@ -51,7 +51,7 @@ import Testing
         let call = try workspace.trellis("plugins", "call", "channel.hello", "--input", #"{"to":"Ada"}"#,
                                          "--log-level", "info", environment: ["HELLO_API_KEY": key])
         #expect(call.status == 0, "\(call.stderr)")
-        #expect(call.stdout.contains("\"text\" : \"Hi, Ada!\""))
+        #expect(call.stdout.contains("\"text\": \"Hi, Ada!\""))
         #expect(call.stderr.contains("greeting Ada"), "the plugin logs through the host")
         #expect(call.stderr.contains("plugin.id=channel.hello"))
         for output in [list.stdout, list.stderr, call.stdout, call.stderr] { #expect(!output.contains(key)) }

@@ -1,0 +1,144 @@
+/// A run's state: the fold of its events. The runner keeps it in memory
+/// while it runs; the store keeps it as rows; `trellis runs replay` folds
+/// the events again and compares.
+public struct RunState: Sendable, Hashable {
+    public var id: String
+    public var workflow: String = ""
+    public var file: String = ""
+    public var source: String = ""
+    public var inputs: [String: JSONValue] = [:]
+    public var trigger: String = ""
+    public var status: RunStatus = .queued
+    public var message: String?
+    public var cancelRequested = false
+    /// The number of events folded in: the stream's version.
+    public var version: Int64 = 0
+    /// Unix seconds of the first and the latest event.
+    public var createdAt: Double = 0
+    public var updatedAt: Double = 0
+    public var steps: [String: StepState] = [:]
+
+    public init(id: String) { self.id = id }
+
+    /// Folds every event in order, with the time each was recorded.
+    public static func fold(id: String, _ events: some Sequence<(RunEvent, Double)>) -> RunState {
+        var state = RunState(id: id)
+        for (event, time) in events { state.apply(event, at: time) }
+        return state
+    }
+
+    /// Applies one event recorded at `time` (Unix seconds).
+    public mutating func apply(_ event: RunEvent, at time: Double) {
+        version += 1
+        if createdAt == 0 { createdAt = time }
+        updatedAt = time
+        if let id = event.step {
+            update(id) { step in
+                switch event {
+                case .stepStarted:
+                    if step.startedAt == nil { step.startedAt = time }
+                    step.finishedAt = nil
+                case .stepSucceeded, .stepSkipped, .stepFailed:
+                    step.finishedAt = time
+                default:
+                    break
+                }
+            }
+        }
+        switch event {
+        case .runQueued(let queued):
+            workflow = queued.workflow
+            file = queued.file
+            source = queued.source
+            inputs = queued.inputs
+            trigger = queued.trigger
+            status = .queued
+        case .runStarted:
+            status = .running
+        case .stepStarted(let id, let attempt, let key):
+            update(id) {
+                $0.status = .running
+                $0.attempts = max($0.attempts, attempt)
+                $0.idempotencyKey = key
+            }
+        case .stepAttemptFailed(let id, _, let errorClass, let message, _, let timedOut):
+            update(id) {
+                $0.lastError = StepError(errorClass: errorClass, message: message, timedOut: timedOut)
+            }
+        case .recoveryDecided(let id, let attempt, let strategy, let decision, let delay):
+            update(id) {
+                $0.decisions.append(RecoveryRecord(attempt: attempt, strategy: strategy, decision: decision,
+                                                   delayMilliseconds: delay))
+                if decision == "retry" { $0.status = .retrying }
+            }
+        case .stepSucceeded(let id, let attempt, let output, let fromCache, let quality):
+            update(id) {
+                $0.status = .succeeded
+                $0.attempts = max($0.attempts, attempt)
+                $0.output = output
+                $0.fromCache = fromCache
+                $0.quality = quality
+            }
+        case .stepSkipped(let id, let reason):
+            update(id) {
+                $0.status = .skipped
+                $0.skipReason = reason
+            }
+        case .stepFailed(let id, let errorClass, let message):
+            update(id) {
+                $0.status = .failed
+                $0.lastError = StepError(errorClass: errorClass, message: message,
+                                         timedOut: $0.lastError?.timedOut ?? false)
+            }
+        case .stepInterrupted(let id, _):
+            update(id) { $0.status = .interrupted }
+        case .cancelRequested:
+            cancelRequested = true
+        case .runFinished(let finalStatus, let finalMessage):
+            status = finalStatus
+            message = finalMessage
+            for (id, step) in steps where !step.status.isFinished {
+                steps[id]?.status = .cancelled
+            }
+        case .runInterrupted:
+            status = .interrupted
+        }
+    }
+
+    private mutating func update(_ id: String, _ body: (inout StepState) -> Void) {
+        var step = steps[id] ?? StepState(id: id)
+        body(&step)
+        steps[id] = step
+    }
+}
+
+/// One step's state within a run.
+public struct StepState: Sendable, Hashable {
+    public var id: String
+    public var status: StepStatus = .pending
+    public var attempts = 0
+    public var idempotencyKey: String?
+    public var output: JSONValue?
+    public var fromCache = false
+    public var quality: Double?
+    public var lastError: StepError?
+    public var skipReason: String?
+    public var decisions: [RecoveryRecord] = []
+    public var startedAt: Double?
+    public var finishedAt: Double?
+
+    public init(id: String) { self.id = id }
+}
+
+public struct StepError: Sendable, Hashable {
+    public var errorClass: ErrorClass
+    public var message: String
+    public var timedOut: Bool
+}
+
+public struct RecoveryRecord: Sendable, Hashable {
+    public var attempt: Int
+    public var strategy: String
+    public var decision: String
+    public var delayMilliseconds: UInt64
+}
