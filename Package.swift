@@ -69,6 +69,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // SDK: the C ABI and the Swift layer for plugin authors.
@@ -87,6 +88,11 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Host/PluginHost"
+        ),
+        .target(
+            name: "TrellisStore",
+            dependencies: ["TrellisCore", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Host/Store"
         ),
         .executableTarget(
             name: "trellis",
@@ -111,6 +117,7 @@ let package = Package(
             ],
             path: "Tests/PluginHostTests"
         ),
+        .testTarget(name: "TrellisStoreTests", dependencies: ["TrellisStore", "TrellisCore"], path: "Tests/StoreTests"),
         .testTarget(name: "TrellisEndToEndTests", dependencies: ["TrellisCore"], path: "Tests/EndToEndTests"),
     ] + (bundledPlugins + fixturePlugins).map(pluginTarget)
 )

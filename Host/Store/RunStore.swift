@@ -1,0 +1,98 @@
+import TrellisCore
+
+/// Where runs live: an append-only event log per run, with the runs and
+/// steps tables kept as projections of it. The runner depends on this
+/// protocol only, so another database can stand behind it.
+public protocol RunStore: Sendable {
+    /// Appends events to one or more runs in one transaction. Each append
+    /// expects its run's stream to be at `expectedVersion`; if any is not,
+    /// nothing is written and `StoreError.Code.conflict` is thrown.
+    func append(_ appends: [RunAppend]) throws(StoreError)
+
+    /// The run's current state: its latest snapshot plus the events after it.
+    func loadState(run: String) throws(StoreError) -> RunState?
+
+    /// Every event of a run, in order.
+    func events(run: String) throws(StoreError) -> [StoredEvent]
+
+    /// The run's projected row.
+    func runRecord(_ id: String) throws(StoreError) -> RunRecord?
+
+    /// The most recent runs first, optionally only those with a status.
+    func runRecords(limit: Int, status: RunStatus?) throws(StoreError) -> [RunRecord]
+
+    /// The run's projected step rows, in the order they first started.
+    func stepRecords(run: String) throws(StoreError) -> [StepState]
+
+    /// Runs that are not finished (queued, running or interrupted).
+    func unfinishedRuns() throws(StoreError) -> [String]
+
+    /// A cached step output younger than `maxAge` seconds at `now`.
+    func cachedOutput(key: String, maxAge: Double, now: Double) throws(StoreError) -> JSONValue?
+
+    func storeCachedOutput(key: String, output: JSONValue, at time: Double) throws(StoreError)
+}
+
+/// Events to append to one run, and the run's state after them (the
+/// caller folds; the store writes the state's rows in the same transaction).
+public struct RunAppend: Sendable {
+    public var runID: String
+    public var expectedVersion: Int64
+    public var events: [RunEvent]
+    /// Unix seconds the events happened at.
+    public var time: Double
+    /// The state after applying `events`.
+    public var state: RunState
+
+    public init(runID: String, expectedVersion: Int64, events: [RunEvent], time: Double, state: RunState) {
+        self.runID = runID
+        self.expectedVersion = expectedVersion
+        self.events = events
+        self.time = time
+        self.state = state
+    }
+}
+
+public struct StoredEvent: Sendable, Hashable {
+    /// The global order of events across runs.
+    public var sequence: Int64
+    public var runID: String
+    /// The event's position in its run's stream, from 1.
+    public var version: Int64
+    public var event: RunEvent
+    public var time: Double
+}
+
+/// A run as listed.
+public struct RunRecord: Sendable, Hashable {
+    public var id: String
+    public var workflow: String
+    public var status: RunStatus
+    public var trigger: String
+    public var message: String?
+    public var version: Int64
+    public var createdAt: Double
+    public var updatedAt: Double
+}
+
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        public var description: String { name }
+        public static let conflict = Code(name: "conflict")
+        public static let corrupt = Code(name: "corrupt")
+        public static let unavailable = Code(name: "unavailable")
+    }
+
+    public var code: Code
+    public var message: String
+    public var cause: (any Error)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String { message }
+}

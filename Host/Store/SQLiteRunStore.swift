@@ -1,0 +1,162 @@
+import Foundation
+import GRDB
+import TrellisCore
+
+/// The embedded store: one SQLite file in WAL mode.
+///
+/// `synchronous = NORMAL`: a committed transaction survives the process
+/// being killed at any instant (it is in the WAL, which the OS holds); a
+/// power loss may lose the last transactions, never corrupt the file.
+public final class SQLiteRunStore: RunStore, @unchecked Sendable {
+    public struct Configuration: Sendable {
+        /// A snapshot of a run's state is written every this many events.
+        public var snapshotInterval: Int64 = 256
+        public var busyTimeoutSeconds: Double = 10
+        public init() {}
+    }
+
+    public let path: String
+    let database: DatabasePool
+    let configuration: Configuration
+
+    /// Opens (creating and migrating when needed) the store at `path`.
+    public init(path: String, configuration: Configuration = Configuration()) throws(StoreError) {
+        self.path = path
+        self.configuration = configuration
+        var options = GRDB.Configuration()
+        options.busyMode = .timeout(configuration.busyTimeoutSeconds)
+        options.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            database = try DatabasePool(path: path, configuration: options)
+            try StoreSchema.migrator.migrate(database)
+        } catch {
+            throw StoreError(.unavailable, "cannot open the store at \(path): \(error)", cause: error)
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try database.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.unavailable, "reading the store at \(path) failed: \(error)", cause: error)
+        }
+    }
+
+    public func append(_ appends: [RunAppend]) throws(StoreError) {
+        guard !appends.isEmpty else { return }
+        do {
+            try database.write { db in
+                for append in appends { try write(append, in: db) }
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.unavailable, "writing to the store at \(path) failed: \(error)", cause: error)
+        }
+    }
+
+    private func write(_ append: RunAppend, in db: Database) throws {
+        let current = try Int64.fetchOne(db, sql: "SELECT version FROM streams WHERE run_id = ?", arguments: [append.runID]) ?? 0
+        guard current == append.expectedVersion else {
+            throw StoreError(.conflict, "run \(append.runID) is at version \(current), not \(append.expectedVersion) as expected: another writer got there first")
+        }
+        let insert = try db.cachedStatement(sql: "INSERT INTO events (run_id, version, type, data, at) VALUES (?, ?, ?, ?, ?)")
+        var version = current
+        for event in append.events {
+            version += 1
+            try insert.execute(arguments: [append.runID, version, event.type,
+                                           String(decoding: event.data.jsonBytes(), as: UTF8.self), append.time])
+        }
+        if current == 0 {
+            try db.execute(sql: "INSERT INTO streams (run_id, version) VALUES (?, ?)", arguments: [append.runID, version])
+        } else {
+            try db.cachedStatement(sql: "UPDATE streams SET version = ? WHERE run_id = ?").execute(arguments: [version, append.runID])
+        }
+        try StoreSchema.writeProjection(append, in: db)
+        let interval = configuration.snapshotInterval
+        if version / interval > current / interval {
+            try db.execute(sql: "INSERT OR REPLACE INTO snapshots (run_id, version, state) VALUES (?, ?, ?)",
+                           arguments: [append.runID, append.state.version,
+                                       String(decoding: append.state.snapshot.jsonBytes(), as: UTF8.self)])
+        }
+    }
+
+    public func loadState(run: String) throws(StoreError) -> RunState? {
+        try read { db in
+            var state: RunState?
+            var after: Int64 = 0
+            if let row = try Row.fetchOne(db, sql: "SELECT version, state FROM snapshots WHERE run_id = ? ORDER BY version DESC LIMIT 1",
+                                          arguments: [run]) {
+                let text: String = row["state"]
+                state = try RunState(snapshot: JSONValue(json: Data(text.utf8)))
+                after = row["version"]
+            }
+            let tail = try StoreSchema.fetchEvents(db, run: run, after: after)
+            if state == nil && tail.isEmpty { return nil }
+            var result = state ?? RunState(id: run)
+            for stored in tail { result.apply(stored.event, at: stored.time) }
+            return result
+        }
+    }
+
+    public func events(run: String) throws(StoreError) -> [StoredEvent] {
+        try read { db in try StoreSchema.fetchEvents(db, run: run, after: 0) }
+    }
+
+    public func runRecord(_ id: String) throws(StoreError) -> RunRecord? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(StoreSchema.runRecord) }
+    }
+
+    public func runRecords(limit: Int, status: RunStatus?) throws(StoreError) -> [RunRecord] {
+        try read { db in
+            if let status {
+                return try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                                        arguments: [status.rawValue, limit]).map(StoreSchema.runRecord)
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?", arguments: [limit])
+                .map(StoreSchema.runRecord)
+        }
+    }
+
+    public func stepRecords(run: String) throws(StoreError) -> [StepState] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM steps WHERE run_id = ? ORDER BY started_at IS NULL, started_at, step_id",
+                             arguments: [run]).map(StoreSchema.stepState)
+        }
+    }
+
+    public func unfinishedRuns() throws(StoreError) -> [String] {
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM runs WHERE status IN ('queued', 'running', 'interrupted') ORDER BY created_at")
+        }
+    }
+
+    public func cachedOutput(key: String, maxAge: Double, now: Double) throws(StoreError) -> JSONValue? {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT output, stored_at FROM step_cache WHERE key = ?", arguments: [key]) else {
+                return nil
+            }
+            let storedAt: Double = row["stored_at"]
+            guard now - storedAt <= maxAge else { return nil }
+            let text: String = row["output"]
+            return try JSONValue(json: Data(text.utf8))
+        }
+    }
+
+    public func storeCachedOutput(key: String, output: JSONValue, at time: Double) throws(StoreError) {
+        do {
+            try database.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO step_cache (key, output, stored_at) VALUES (?, ?, ?)",
+                               arguments: [key, String(decoding: output.jsonBytes(), as: UTF8.self), time])
+            }
+        } catch {
+            throw StoreError(.unavailable, "writing the step cache failed: \(error)", cause: error)
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+import TrellisCore
+
+/// The store's tables, their migrations, and how rows map to values.
+enum StoreSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: events, streams, projections, snapshots, cache") { db in
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY,
+                    run_id TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    data TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    UNIQUE (run_id, version)
+                );
+                CREATE TABLE streams (run_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
+                CREATE TABLE runs (
+                    id TEXT PRIMARY KEY,
+                    workflow TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    trigger TEXT NOT NULL,
+                    message TEXT,
+                    version INTEGER NOT NULL,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                CREATE INDEX runs_by_status ON runs (status, created_at);
+                CREATE TABLE steps (
+                    run_id TEXT NOT NULL,
+                    step_id TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    started_at REAL,
+                    PRIMARY KEY (run_id, step_id)
+                );
+                CREATE TABLE snapshots (
+                    run_id TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    state TEXT NOT NULL,
+                    PRIMARY KEY (run_id, version)
+                );
+                CREATE TABLE step_cache (key TEXT PRIMARY KEY, output TEXT NOT NULL, stored_at REAL NOT NULL);
+                """)
+        }
+        return migrator
+    }
+
+    /// Writes the run row and the rows of the steps the events touched.
+    static func writeProjection(_ append: RunAppend, in db: Database) throws {
+        let state = append.state
+        try db.cachedStatement(sql: """
+            INSERT INTO runs (id, workflow, status, trigger, message, version, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET status = excluded.status, message = excluded.message,
+                version = excluded.version, updated_at = excluded.updated_at
+            """).execute(arguments: [state.id, state.workflow, state.status.rawValue, state.trigger, state.message,
+                                     state.version, state.createdAt, state.updatedAt])
+        var touched = Set(append.events.compactMap(\.step))
+        if append.events.contains(where: { if case .runFinished = $0 { true } else { false } }) {
+            touched.formUnion(state.steps.keys)
+        }
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO steps (run_id, step_id, state, status, started_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (run_id, step_id) DO UPDATE SET state = excluded.state, status = excluded.status,
+                started_at = excluded.started_at
+            """)
+        for id in touched {
+            guard let step = state.steps[id] else { continue }
+            try upsert.execute(arguments: [state.id, id, String(decoding: step.snapshot.jsonBytes(), as: UTF8.self),
+                                           step.status.rawValue, step.startedAt])
+        }
+    }
+
+    static func fetchEvents(_ db: Database, run: String, after version: Int64) throws -> [StoredEvent] {
+        try Row.fetchAll(db, sql: "SELECT seq, version, type, data, at FROM events WHERE run_id = ? AND version > ? ORDER BY version",
+                         arguments: [run, version]).map { row in
+            let type: String = row["type"]
+            let data: String = row["data"]
+            do {
+                return StoredEvent(sequence: row["seq"], runID: run, version: row["version"],
+                                   event: try RunEvent(type: type, data: JSONValue(json: Data(data.utf8))), time: row["at"])
+            } catch {
+                throw StoreError(.corrupt, "run \(run): event \(row["version"] as Int64) cannot be read: \(error)", cause: error)
+            }
+        }
+    }
+
+    static func runRecord(_ row: Row) -> RunRecord {
+        RunRecord(id: row["id"], workflow: row["workflow"],
+                  status: RunStatus(rawValue: row["status"]) ?? .queued, trigger: row["trigger"], message: row["message"],
+                  version: row["version"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    static func stepState(_ row: Row) throws -> StepState {
+        let text: String = row["state"]
+        return StepState(id: row["step_id"], snapshot: try JSONValue(json: Data(text.utf8)))
+    }
+}
