@@ -161,11 +161,17 @@ import TrellisCore
         func overlaps(_ product: String) throws -> Int {
             let plugin = try instance(product)
             let failures = Mutex(0)
-            DispatchQueue.concurrentPerform(iterations: 4) { _ in
-                for _ in 0..<50 {
-                    do { _ = try plugin.tokens(of: "x") } catch { failures.withLock { $0 += 1 } }
-                }
+            // Real threads, as the runner uses: GCD may run fewer at once under load.
+            let finished = DispatchSemaphore(value: 0)
+            for _ in 0..<4 {
+                Thread {
+                    for _ in 0..<50 {
+                        do { _ = try plugin.tokens(of: "x") } catch { failures.withLock { $0 += 1 } }
+                    }
+                    finished.signal()
+                }.start()
             }
+            for _ in 0..<4 { finished.wait() }
             return failures.withLock { $0 }
         }
         #expect(try overlaps("TrellisFixtureSingleThreaded") == 0)
