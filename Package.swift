@@ -42,6 +42,7 @@ let fixturePlugins: [PluginSpec] = [
 } + [
     PluginSpec(name: "TrellisFixtureFrozen10", path: "Tests/Fixtures/Frozen10", swift: false,
                abi: "CTrellisABI_1_0"),
+    PluginSpec(name: "TrellisFixtureFlakyChannel", path: "Tests/Fixtures/FlakyChannel", swift: false),
 ]
 
 func pluginTarget(_ spec: PluginSpec) -> Target {
@@ -94,10 +95,18 @@ let package = Package(
             dependencies: ["TrellisCore", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Host/Store"
         ),
+        .target(
+            name: "TrellisRuntime",
+            dependencies: [
+                "TrellisCore", "TrellisStore", "TrellisPluginHost",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Host/Runtime"
+        ),
         .executableTarget(
             name: "trellis",
             dependencies: [
-                "TrellisPluginHost", "TrellisCore", "CTrellisABI",
+                "TrellisPluginHost", "TrellisCore", "CTrellisABI", "TrellisStore", "TrellisRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -118,6 +127,14 @@ let package = Package(
             path: "Tests/PluginHostTests"
         ),
         .testTarget(name: "TrellisStoreTests", dependencies: ["TrellisStore", "TrellisCore"], path: "Tests/StoreTests"),
+        .testTarget(
+            name: "TrellisRuntimeTests",
+            dependencies: [
+                "TrellisRuntime", "TrellisStore", "TrellisCore", "TrellisPluginHost",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/RuntimeTests"
+        ),
         .testTarget(name: "TrellisEndToEndTests", dependencies: ["TrellisCore"], path: "Tests/EndToEndTests"),
     ] + (bundledPlugins + fixturePlugins).map(pluginTarget)
 )

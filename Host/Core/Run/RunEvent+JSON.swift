@@ -4,7 +4,8 @@ extension RunEvent {
         switch self {
         case .runQueued(let queued):
             return ["workflow": .string(queued.workflow), "file": .string(queued.file), "source": .string(queued.source),
-                    "inputs": .object(queued.inputs), "trigger": .string(queued.trigger)]
+                    "inputs": .object(queued.inputs), "trigger": .string(queued.trigger),
+                    "steps": .array(queued.steps.map(JSONValue.string))]
         case .runStarted, .runInterrupted:
             return [:]
         case .stepStarted(let step, let attempt, let key):
@@ -50,7 +51,8 @@ extension RunEvent {
         switch type {
         case "run_queued":
             self = .runQueued(RunQueued(workflow: try string("workflow"), file: try string("file"), source: try string("source"),
-                                        inputs: data["inputs"]?.objectValue ?? [:], trigger: try string("trigger")))
+                                        inputs: data["inputs"]?.objectValue ?? [:], trigger: try string("trigger"),
+                                        steps: data["steps"]?.arrayValue?.compactMap(\.stringValue) ?? []))
         case "run_started": self = .runStarted
         case "run_interrupted": self = .runInterrupted
         case "step_started": self = .stepStarted(step: try string("step"), attempt: try int("attempt"), key: try string("key"))

@@ -64,13 +64,17 @@ public struct RunQueued: Sendable, Hashable {
     public var inputs: [String: JSONValue]
     /// What started it: `manual`, `cron`, `after:<workflow>` …
     public var trigger: String
+    /// The workflow's step ids, so the run shows every step from the start.
+    public var steps: [String]
 
-    public init(workflow: String, file: String, source: String, inputs: [String: JSONValue], trigger: String) {
+    public init(workflow: String, file: String, source: String, inputs: [String: JSONValue], trigger: String,
+                steps: [String] = []) {
         self.workflow = workflow
         self.file = file
         self.source = source
         self.inputs = inputs
         self.trigger = trigger
+        self.steps = steps
     }
 }
 

@@ -53,6 +53,7 @@ public struct RunState: Sendable, Hashable {
             inputs = queued.inputs
             trigger = queued.trigger
             status = .queued
+            for id in queued.steps where steps[id] == nil { steps[id] = StepState(id: id) }
         case .runStarted:
             status = .running
         case .stepStarted(let id, let attempt, let key):

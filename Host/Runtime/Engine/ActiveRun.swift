@@ -1,0 +1,92 @@
+import TrellisCore
+import TrellisPluginHost
+
+/// What the engine keeps in memory for a run it is executing.
+final class ActiveRun {
+    var state: RunState
+    /// The version the store holds (events after it are pending).
+    var committedVersion: Int64
+    var pending: [RunEvent] = []
+    let workflow: Workflow
+    let steps: [String: Step]
+    let dag: DAG
+    /// Written order, for FIFO among equal priorities.
+    let order: [String: Int]
+    /// Needs of each step not yet finished.
+    var remainingNeeds: [String: Int]
+    var inFlight: [String: InFlight] = [:]
+    var cancelling = false
+    /// Steps that became ready, not yet dispatched.
+    var queued: Set<String> = []
+    let inputs: [String: JSONValue]
+
+    struct InFlight {
+        var attempt: Int
+        var token: CancellationToken
+        var plugin: String
+        var concurrencyKey: String?
+        var abandoned = false
+        var startedAt: Double
+        var inputs: JSONValue
+    }
+
+    init(state: RunState, workflow: Workflow) {
+        self.state = state
+        committedVersion = state.version
+        self.workflow = workflow
+        steps = Dictionary(workflow.steps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        dag = DAG(steps: workflow.steps)
+        order = Dictionary(workflow.steps.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+        remainingNeeds = [:]
+        var inputs = state.inputs
+        for spec in workflow.inputs where inputs[spec.name] == nil {
+            if let value = spec.defaultValue { inputs[spec.name] = value }
+        }
+        self.inputs = inputs
+        for step in workflow.steps {
+            remainingNeeds[step.id] = (dag.needs[step.id] ?? []).filter { !(state.steps[$0]?.status.isFinished ?? false) }.count
+        }
+    }
+
+    var id: String { state.id }
+
+    /// Applies an event now and queues it for the next commit.
+    func record(_ event: RunEvent, at time: Double) {
+        state.apply(event, at: time)
+        pending.append(event)
+    }
+
+    func status(of step: String) -> StepStatus { state.steps[step]?.status ?? .pending }
+
+    /// Whether a finished need lets its dependents run.
+    func needSatisfied(_ need: String) -> Bool {
+        switch status(of: need) {
+        case .succeeded: true
+        case .failed: steps[need]?.continueOnError ?? false
+        default: false
+        }
+    }
+
+    /// What `${{ }}` expressions see.
+    func lookup(secrets: [String: String]) -> (String) -> JSONValue? {
+        let state = self.state, inputs = self.inputs, workflow = self.workflow
+        return { root in
+            switch root {
+            case "inputs": return .object(inputs)
+            case "run": return ["id": .string(state.id), "workflow": .string(workflow.name), "trigger": .string(state.trigger)]
+            case "secrets": return .object(secrets.mapValues(JSONValue.string))
+            case "steps":
+                var steps: [String: JSONValue] = [:]
+                for (id, step) in state.steps {
+                    steps[id] = ["output": step.output ?? .null, "status": .string(step.status.rawValue),
+                                 "quality": step.quality.map(JSONValue.number) ?? .null,
+                                 "attempts": .number(Double(step.attempts))]
+                }
+                return .object(steps)
+            default: return nil
+            }
+        }
+    }
+
+    var isFinished: Bool { state.status.isFinished }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import TrellisCore
+import TrellisPluginHost
+import TrellisStore
+
+extension RunEngine {
+    func completed(runID: String, step stepID: String, attempt: Int, outcome: StepOutcome, at time: Double) {
+        if abandoned.remove("\(runID)/\(stepID)/\(attempt)") != nil {
+            pool.release()   // the thread a timed-out call held is free again
+            return
+        }
+        guard let run = runs[runID], !run.isFinished, let flight = run.inFlight[stepID], flight.attempt == attempt,
+              let step = run.steps[stepID] else { return }
+        release(run, stepID)
+        switch outcome {
+        case .success(let output):
+            run.record(.stepSucceeded(step: stepID, attempt: attempt, output: output, fromCache: false, quality: nil), at: time)
+            if step.cache != nil {
+                do {
+                    try store.storeCachedOutput(key: cacheKey(run, step, flight.inputs), output: output, at: time)
+                } catch {
+                    logger.warning("step cache not written", metadata: ["run.id": "\(runID)", "step.id": "\(stepID)", "error": "\(error)"])
+                }
+            }
+            stepFinished(run, stepID, at: time)
+        case .failure(let errorClass, let message, let retryAfter):
+            failed(run, stepID, attempt: attempt, errorClass: errorClass, message: message, retryAfter: retryAfter,
+                   timedOut: false, at: time)
+        }
+    }
+
+    /// An attempt failed: record it, then ask the step's recovery pipeline,
+    /// in order, what to do. With no pipeline (or none deciding) the step fails.
+    func failed(_ run: ActiveRun, _ stepID: String, attempt: Int, errorClass: ErrorClass, message: String,
+                retryAfter: UInt64, timedOut: Bool, at time: Double) {
+        guard let step = run.steps[stepID] else { return }
+        run.record(.stepAttemptFailed(step: stepID, attempt: attempt, errorClass: errorClass, message: message,
+                                      retryAfterMilliseconds: retryAfter, timedOut: timedOut), at: time)
+        let startedAt = run.state.steps[stepID]?.startedAt ?? time
+        for entry in step.recovery {
+            guard let strategy = plugins?.instance(entry.uses) else {
+                fail(run, stepID, errorClass, "\(message) (recovery plugin \(entry.uses) is not loaded)", at: time)
+                return
+            }
+            let decision: RecoveryDecision
+            do {
+                decision = try strategy.decide(
+                    RecoveryFailure(errorClass: errorClass, retryAfterMilliseconds: retryAfter, message: message,
+                                    attempt: UInt32(attempt), elapsedMilliseconds: UInt64(max(0, time - startedAt) * 1000),
+                                    key: step.uses, policy: entry.with),
+                    context: PluginCallContext(idempotencyKey: "\(run.id)/\(stepID)", runID: run.id, stepID: stepID,
+                                               attempt: UInt32(attempt)))
+            } catch {
+                fail(run, stepID, errorClass, "\(message) (recovery plugin \(entry.uses) failed: \(error.message))", at: time)
+                return
+            }
+            func decided(_ name: String, delay: UInt64 = 0) {
+                run.record(.recoveryDecided(step: stepID, attempt: attempt, strategy: entry.uses, decision: name,
+                                            delayMilliseconds: delay), at: time)
+            }
+            switch decision {
+            case .pass:
+                continue
+            case .retry(let delay):
+                decided("retry", delay: delay)
+                timers.append(Timer(due: time + Double(delay) / 1000, runID: run.id, step: stepID, kind: .retry(attempt: attempt + 1)))
+            case .fail:
+                decided("fail")
+                fail(run, stepID, errorClass, message, at: time)
+            case .degrade(let output, let quality):
+                decided("degrade")
+                run.record(.stepSucceeded(step: stepID, attempt: attempt, output: output, fromCache: false, quality: quality), at: time)
+                stepFinished(run, stepID, at: time)
+            case .useCached:
+                decided("use_cached")
+                if let inputs = Optional(step.with.rendered(run.lookup(secrets: configuration.secrets))),
+                   let hit = cachedOutput(run, step, inputs, maxAge: .infinity, at: time) {
+                    run.record(.stepSucceeded(step: stepID, attempt: attempt, output: hit, fromCache: true, quality: nil), at: time)
+                    stepFinished(run, stepID, at: time)
+                } else {
+                    fail(run, stepID, errorClass, "\(message) (no cached output to fall back on)", at: time)
+                }
+            case .fallback:
+                decided("fallback")
+                fail(run, stepID, errorClass, "\(message) (fallback is not supported by this host yet)", at: time)
+            }
+            return
+        }
+        fail(run, stepID, errorClass, message, at: time)
+    }
+
+    private func fail(_ run: ActiveRun, _ stepID: String, _ errorClass: ErrorClass, _ message: String, at time: Double) {
+        run.record(.stepFailed(step: stepID, errorClass: errorClass, message: message), at: time)
+        stepFinished(run, stepID, at: time)
+    }
+
+    /// Commits every run's pending events in one transaction; on a conflict
+    /// (another process appended, e.g. `trellis runs cancel`), each run is
+    /// committed on its own, reloading the one that moved. Returns the runs
+    /// whose events are durable.
+    func commit(at time: Double) -> Set<String> {
+        let dirty = runs.values.filter { !$0.pending.isEmpty }
+        var committed = Set(runs.keys.filter { runs[$0]?.pending.isEmpty == true })
+        func append(for run: ActiveRun) -> RunAppend {
+            RunAppend(runID: run.id, expectedVersion: run.committedVersion, events: run.pending, time: time, state: run.state)
+        }
+        do {
+            if !dirty.isEmpty { try store.append(dirty.map(append)) }
+            dirty.forEach { committed.insert($0.id) }
+        } catch {
+            for run in dirty {
+                do {
+                    try store.append([append(for: run)])
+                    committed.insert(run.id)
+                } catch where error.code == .conflict {
+                    if reload(run) { committed.insert(run.id) }
+                } catch {
+                    logger.error("cannot record run events; the run stops here and resumes on restart",
+                                 metadata: ["run.id": "\(run.id)", "error": "\(error)"])
+                    drop(run)
+                }
+            }
+        }
+        for run in dirty where committed.contains(run.id) { published(run) }
+        if let done = drainDone, runs.isEmpty || runs.values.allSatisfy({ $0.state.status == .interrupted }) {
+            for run in Array(runs.values) { published(run) }
+            drainDone = nil
+            done()
+        }
+        return committed
+    }
+
+    /// Another writer moved the run's stream: adopt the stored state, then
+    /// re-append this engine's events on top of it (unless it is finished).
+    private func reload(_ run: ActiveRun) -> Bool {
+        guard let stored = try? store.loadState(run: run.id) else { drop(run); return false }
+        if stored.status.isFinished {
+            for (stepID, flight) in run.inFlight {
+                flight.token.cancel()
+                release(run, stepID)
+            }
+            run.state = stored
+            run.committedVersion = stored.version
+            run.pending = []
+            published(run)
+            return false
+        }
+        var state = stored
+        let time = now()
+        for event in run.pending { state.apply(event, at: time) }
+        do {
+            try store.append([RunAppend(runID: run.id, expectedVersion: stored.version, events: run.pending, time: time, state: state)])
+            run.state = state
+            return true
+        } catch {
+            drop(run)
+            return false
+        }
+    }
+
+    private func drop(_ run: ActiveRun) {
+        for (stepID, flight) in run.inFlight {
+            flight.token.cancel()
+            release(run, stepID)
+        }
+        runs.removeValue(forKey: run.id)
+    }
+
+    /// After a commit: tell observers, and retire finished or interrupted runs.
+    private func published(_ run: ActiveRun) {
+        let events = run.pending
+        run.pending = []
+        run.committedVersion = run.state.version
+        notify(run.id, events, run.state)
+        if run.isFinished || run.state.status == .interrupted {
+            runs.removeValue(forKey: run.id)
+            finished(run.id, run.state)
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import TrellisCore
+import TrellisPluginHost
+import TrellisStore
+
+extension RunEngine {
+    /// One turn of the engine loop: apply what happened, start what can
+    /// start, commit everything in one transaction, then submit the calls.
+    func turn(_ inputs: [Input]) {
+        let time = now()
+        for input in inputs { handle(input, at: time) }
+        fireTimers(at: time)
+        dispatch(at: time)
+        checkDrain(at: time)
+        let committed = commit(at: time)
+        let jobs = jobsToSubmit
+        jobsToSubmit.removeAll(keepingCapacity: true)
+        for (runID, job) in jobs where committed.contains(runID) { pool.submit(job) }
+    }
+
+    private func handle(_ input: Input, at time: Double) {
+        switch input {
+        case .add(let run):
+            add(run, at: time)
+        case .completed(let runID, let step, let attempt, let outcome):
+            completed(runID: runID, step: step, attempt: attempt, outcome: outcome, at: time)
+        case .cancel(let runID, let reason):
+            cancel(runID: runID, reason: reason, at: time)
+        case .drain(let grace, let done):
+            draining = DrainState(deadline: time + grace, done: done)
+            timers.append(Timer(due: time + grace, runID: "", step: "", kind: .drainDeadline))
+        }
+    }
+
+    private func add(_ run: ActiveRun, at time: Double) {
+        guard runs[run.id] == nil else { return }
+        runs[run.id] = run
+        if run.state.status != .running { run.record(.runStarted, at: time) }
+        for step in run.workflow.steps {
+            switch run.status(of: step.id) {
+            case .running, .interrupted, .retrying:
+                // In flight when the host stopped: attempt again, same idempotency key.
+                enqueue(run, step.id)
+            case .pending where run.remainingNeeds[step.id] == 0:
+                becomeReady(run, step.id, at: time)
+            default:
+                break
+            }
+        }
+        finishIfDone(run, at: time)
+    }
+
+    /// Queues the next attempt of a step.
+    func enqueue(_ run: ActiveRun, _ stepID: String) {
+        guard let step = run.steps[stepID], !run.queued.contains(stepID) else { return }
+        run.queued.insert(stepID)
+        ready.push(ReadyQueue.Entry(runID: run.id, stepID: stepID, attempt: (run.state.steps[stepID]?.attempts ?? 0) + 1),
+                   priority: step.priority)
+    }
+
+    /// All of a step's needs have finished: skip it, or queue it.
+    func becomeReady(_ run: ActiveRun, _ stepID: String, at time: Double) {
+        guard let step = run.steps[stepID] else { return }
+        if let need = step.needs.first(where: { !run.needSatisfied($0) }) {
+            let why = run.status(of: need) == .skipped ? "was skipped" : "failed"
+            run.record(.stepSkipped(step: stepID, reason: "it needs '\(need)', which \(why)"), at: time)
+            stepFinished(run, stepID, at: time)
+            return
+        }
+        if let condition = step.condition {
+            let lookup = run.lookup(secrets: configuration.secrets)
+            let value: JSONValue
+            if condition.contains("${{") {
+                value = (try? Template(parsing: condition))?.render(lookup) ?? .bool(false)
+            } else {
+                value = (try? Expression.parse(condition))?.evaluate(lookup) ?? .bool(false)
+            }
+            if !value.isTruthy {
+                run.record(.stepSkipped(step: stepID, reason: "its condition is false: \(condition)"), at: time)
+                stepFinished(run, stepID, at: time)
+                return
+            }
+        }
+        enqueue(run, stepID)
+    }
+
+    /// A step finished: its dependents may become ready; the run may be done.
+    func stepFinished(_ run: ActiveRun, _ stepID: String, at time: Double) {
+        for dependent in run.dag.dependents[stepID] ?? [] {
+            run.remainingNeeds[dependent, default: 1] -= 1
+            if run.remainingNeeds[dependent] == 0 && run.status(of: dependent) == .pending {
+                becomeReady(run, dependent, at: time)
+            }
+        }
+        finishIfDone(run, at: time)
+    }
+
+    func finishIfDone(_ run: ActiveRun, at time: Double) {
+        guard !run.isFinished, run.inFlight.isEmpty, run.queued.isEmpty,
+              run.workflow.steps.allSatisfy({ run.status(of: $0.id).isFinished }) else { return }
+        let failed = run.workflow.steps.first { run.status(of: $0.id) == .failed && !$0.continueOnError }
+        if let failed {
+            let error = run.state.steps[failed.id]?.lastError
+            run.record(.runFinished(status: .failed, message: "step '\(failed.id)' failed (\(error?.errorClass.rawValue ?? "permanent")): \(error?.message ?? "")"),
+                       at: time)
+        } else {
+            run.record(.runFinished(status: .succeeded, message: nil), at: time)
+        }
+    }
+
+    private func cancel(runID: String, reason: String, at time: Double) {
+        guard let run = runs[runID], !run.isFinished else { return }
+        run.cancelling = true
+        run.record(.cancelRequested(reason: reason), at: time)
+        for (stepID, flight) in run.inFlight {
+            flight.token.cancel()
+            release(run, stepID)
+        }
+        run.queued.removeAll()
+        run.record(.runFinished(status: .cancelled, message: reason), at: time)
+    }
+
+    /// Forgets an in-flight attempt's slot (its call may still be running).
+    func release(_ run: ActiveRun, _ stepID: String) {
+        guard let flight = run.inFlight.removeValue(forKey: stepID) else { return }
+        inFlightTotal -= 1
+        inFlightByPlugin[flight.plugin, default: 1] -= 1
+        if let key = flight.concurrencyKey { busyKeys.remove(key) }
+    }
+
+    private func fireTimers(at time: Double) {
+        guard timers.contains(where: { $0.due <= time }) else { return }
+        let due = timers.filter { $0.due <= time }
+        timers.removeAll { $0.due <= time }
+        for timer in due {
+            guard let run = runs[timer.runID], !run.isFinished else { continue }
+            switch timer.kind {
+            case .retry:
+                if run.status(of: timer.step) == .retrying { enqueue(run, timer.step) }
+            case .timeout(let attempt):
+                guard let flight = run.inFlight[timer.step], flight.attempt == attempt,
+                      let step = run.steps[timer.step] else { continue }
+                flight.token.cancel()
+                release(run, timer.step)
+                abandoned.insert("\(run.id)/\(timer.step)/\(attempt)")
+                pool.abandonOne()
+                let limit = step.timeoutSeconds.map { formatSeconds($0) } ?? "its timeout"
+                failed(run, timer.step, attempt: attempt, errorClass: .retryable,
+                       message: "timed out after \(limit); the call was abandoned", retryAfter: 0, timedOut: true, at: time)
+            case .drainDeadline:
+                break
+            }
+        }
+    }
+
+    private func checkDrain(at time: Double) {
+        guard let drain = draining, inFlightTotal == 0 || time >= drain.deadline else { return }
+        for run in runs.values where !run.isFinished {
+            for (stepID, flight) in run.inFlight {
+                flight.token.cancel()
+                run.record(.stepInterrupted(step: stepID, attempt: flight.attempt), at: time)
+                release(run, stepID)
+            }
+            run.queued.removeAll()
+            run.record(.runInterrupted, at: time)
+        }
+        draining = nil
+        drainDone = drain.done
+    }
+}
+
+func formatSeconds(_ seconds: Double) -> String {
+    seconds < 1 ? "\(Int((seconds * 1000).rounded())) ms" : seconds.rounded() == seconds ? "\(Int(seconds)) s" : "\(seconds) s"
+}

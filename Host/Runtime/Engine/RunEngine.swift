@@ -1,0 +1,237 @@
+import Foundation
+import Logging
+import Synchronization
+import TrellisCore
+import TrellisPluginHost
+import TrellisStore
+
+/// Executes workflow runs durably.
+///
+/// One engine thread owns the state of every active run. Each turn of its
+/// loop it takes what happened (attempts that ended, timers that fired,
+/// requests to start, cancel or drain), folds the resulting events into the
+/// runs' states, commits all of them in **one** store transaction, and only
+/// then hands newly started attempts to the worker pool, so every plugin call
+/// is preceded by a durable `step_started`. A host killed at any instant
+/// therefore resumes from the store without re-running a completed step.
+public final class RunEngine: @unchecked Sendable {
+    public typealias Observer = @Sendable (_ runID: String, _ event: RunEvent, _ state: RunState) -> Void
+
+    let store: any RunStore
+    let plugins: PluginManager?
+    let configuration: RuntimeConfiguration
+    let logger: Logger
+    let pool: WorkerPool
+    let invoker: StepInvoker
+    let loader: WorkflowLoader
+    let now: @Sendable () -> Double
+
+    // Shared with other threads, under `condition`.
+    let condition = NSCondition()
+    var inbox: [Input] = []
+    var stopRequested = false
+    private var thread: Thread?
+    private let observers = Mutex<[Observer]>([])
+    private let waiters = Mutex<[String: [CheckedContinuation<RunState, Never>]]>([:])
+    private let finishedStates = Mutex<[String: RunState]>([:])
+    private let stopped = DispatchSemaphore(value: 0)
+
+    // Owned by the engine thread.
+    var runs: [String: ActiveRun] = [:]
+    var ready = ReadyQueue()
+    var timers: [Timer] = []
+    var inFlightTotal = 0
+    var inFlightByPlugin: [String: Int] = [:]
+    var busyKeys: Set<String> = []
+    var draining: DrainState?
+    /// Called after the commit that records a finished drain.
+    var drainDone: (@Sendable () -> Void)?
+    /// Attempts given up on (timed out) whose calls may still return.
+    var abandoned: Set<String> = []
+    var jobsToSubmit: [(runID: String, job: @Sendable () -> Void)] = []
+
+    enum Input {
+        case add(ActiveRun)
+        case completed(runID: String, step: String, attempt: Int, outcome: StepOutcome)
+        case cancel(runID: String, reason: String)
+        case drain(graceSeconds: Double, done: @Sendable () -> Void)
+    }
+
+    struct Timer {
+        enum Kind { case retry(attempt: Int), timeout(attempt: Int), drainDeadline }
+        var due: Double
+        var runID: String
+        var step: String
+        var kind: Kind
+    }
+
+    struct DrainState {
+        var deadline: Double
+        var done: @Sendable () -> Void
+    }
+
+    public init(store: any RunStore, plugins: PluginManager?, configuration: RuntimeConfiguration = RuntimeConfiguration(),
+                catalog: any PluginCatalog = EmptyPluginCatalog(), logger: Logger,
+                now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.store = store
+        self.plugins = plugins
+        self.configuration = configuration
+        self.logger = logger
+        self.now = now
+        pool = WorkerPool(threads: configuration.maxConcurrentSteps)
+        invoker = StepInvoker(plugins: { [plugins] id in plugins?.instance(id) }, allowExec: configuration.allowExec)
+        loader = WorkflowLoader(catalog: catalog, allowExec: configuration.allowExec)
+        let thread = Thread { self.loop() }
+        thread.name = "trellis-engine"
+        self.thread = thread
+        thread.start()
+    }
+
+    deinit { pool.shutdown() }
+
+    // MARK: - Public API (any thread)
+
+    /// Adds an observer called after each event is committed, on the engine thread.
+    public func observe(_ observer: @escaping Observer) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    /// Queues a new run of `workflow`; returns its id.
+    public func start(workflow: Workflow, source: String, inputs: [String: JSONValue] = [:],
+                      trigger: String = "manual", runID: String? = nil) throws(StoreError) -> String {
+        let id = runID ?? Self.newRunID()
+        var state = RunState(id: id)
+        let queued = RunEvent.runQueued(RunQueued(workflow: workflow.name, file: workflow.file, source: source,
+                                                  inputs: inputs, trigger: trigger, steps: workflow.steps.map(\.id)))
+        let time = now()
+        state.apply(queued, at: time)
+        try store.append([RunAppend(runID: id, expectedVersion: 0, events: [queued], time: time, state: state)])
+        notify(id, [queued], state)
+        send(.add(ActiveRun(state: state, workflow: workflow)))
+        return id
+    }
+
+    /// Resumes a run that is not finished, from its stored state.
+    public func resume(runID: String) throws -> Bool {
+        guard let state = try store.loadState(run: runID), !state.status.isFinished else { return false }
+        let result = loader.load(text: state.source, file: state.file)
+        guard let workflow = result.workflow else {
+            var failed = state
+            let event = RunEvent.runFinished(status: .failed, message: "the run cannot resume: its workflow no longer validates: "
+                                             + result.problems.map(\.description).joined(separator: "; "))
+            failed.apply(event, at: now())
+            try store.append([RunAppend(runID: runID, expectedVersion: state.version, events: [event], time: now(), state: failed)])
+            notify(runID, [event], failed)
+            finished(runID, failed)
+            return false
+        }
+        send(.add(ActiveRun(state: state, workflow: workflow)))
+        return true
+    }
+
+    /// Resumes every unfinished run in the store; returns their ids.
+    public func resumeUnfinished() throws -> [String] {
+        try store.unfinishedRuns().filter { try resume(runID: $0) }
+    }
+
+    /// Asks a run to stop: in-flight calls see cancellation, nothing new starts.
+    public func cancel(runID: String, reason: String = "cancelled by request") {
+        send(.cancel(runID: runID, reason: reason))
+    }
+
+    /// Waits until the run finishes (or is interrupted by a drain). A run
+    /// that already finished, here or in an earlier process, returns at once.
+    public func wait(for runID: String) async -> RunState {
+        if let stored = try? store.loadState(run: runID), stored.status.isFinished { return stored }
+        return await withCheckedContinuation { continuation in
+            let done = finishedStates.withLock { $0[runID] }
+            if let done {
+                continuation.resume(returning: done)
+                return
+            }
+            waiters.withLock { $0[runID, default: []].append(continuation) }
+            // It may have finished between the two looks.
+            if let done = finishedStates.withLock({ $0[runID] }) { resumeWaiters(runID, done) }
+        }
+    }
+
+    /// Stops starting steps; gives in-flight ones `graceSeconds`, then records
+    /// them and their runs as interrupted (they resume on the next start).
+    public func drain(graceSeconds: Double? = nil) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            beginDrain(graceSeconds: graceSeconds) { continuation.resume() }
+        }
+    }
+
+    /// Starts a drain without waiting; `done` runs once it is recorded.
+    /// Safe to call from any thread, observers included (signal handlers use it).
+    public func beginDrain(graceSeconds: Double? = nil, done: @escaping @Sendable () -> Void = {}) {
+        send(.drain(graceSeconds: graceSeconds ?? configuration.drainGraceSeconds, done: done))
+    }
+
+    /// Stops the engine thread (after a drain, or when nothing runs).
+    public func shutdown() {
+        condition.lock()
+        stopRequested = true
+        condition.signal()
+        condition.unlock()
+        stopped.wait()
+        pool.shutdown()
+    }
+
+    static func newRunID() -> String {
+        let time = String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
+        let random = String(UInt64.random(in: 0..<(1 << 40)), radix: 36)
+        return "r-\(time)-\(random)"
+    }
+
+    func send(_ input: Input) {
+        condition.lock()
+        inbox.append(input)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func notify(_ runID: String, _ events: [RunEvent], _ state: RunState) {
+        let current = observers.withLock { $0 }
+        guard !current.isEmpty else { return }
+        for event in events { for observer in current { observer(runID, event, state) } }
+    }
+
+    func finished(_ runID: String, _ state: RunState) {
+        finishedStates.withLock { $0[runID] = state }
+        resumeWaiters(runID, state)
+    }
+
+    private func resumeWaiters(_ runID: String, _ state: RunState) {
+        let pending = waiters.withLock { $0.removeValue(forKey: runID) ?? [] }
+        for continuation in pending { continuation.resume(returning: state) }
+    }
+
+    // MARK: - The engine loop
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while inbox.isEmpty && !stopRequested {
+                if let due = timers.map(\.due).min() {
+                    let wait = due - now()
+                    if wait <= 0 { break }
+                    if !condition.wait(until: Date(timeIntervalSinceNow: wait)) { break }
+                } else {
+                    condition.wait()
+                }
+            }
+            let inputs = inbox
+            inbox.removeAll(keepingCapacity: true)
+            let stop = stopRequested
+            condition.unlock()
+            if stop && inputs.isEmpty {
+                thread = nil
+                stopped.signal()
+                return
+            }
+            turn(inputs)
+        }
+    }
+}

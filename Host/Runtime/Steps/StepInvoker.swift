@@ -1,0 +1,64 @@
+import Foundation
+import TrellisCore
+import TrellisPluginHost
+
+/// How one attempt of a step ended.
+public enum StepOutcome: Sendable, Equatable {
+    case success(JSONValue)
+    case failure(ErrorClass, message: String, retryAfterMilliseconds: UInt64)
+}
+
+/// Runs one attempt of a step on the calling (worker) thread: a plugin call,
+/// or one of the built-ins `noop`, `sleep` and `exec`.
+struct StepInvoker: Sendable {
+    let plugins: @Sendable (String) -> PluginInstance?
+    let allowExec: Bool
+
+    func invoke(_ uses: String, inputs: JSONValue, context: PluginCallContext) -> StepOutcome {
+        switch uses {
+        case "noop":
+            return .success(inputs)
+        case "sleep":
+            return sleep(inputs, context: context)
+        case "exec":
+            guard allowExec else {
+                return .failure(.config, message: "exec steps are disabled in this deployment", retryAfterMilliseconds: 0)
+            }
+            return Exec.run(inputs, context: context)
+        default:
+            return callPlugin(uses, inputs: inputs, context: context)
+        }
+    }
+
+    private func callPlugin(_ id: String, inputs: JSONValue, context: PluginCallContext) -> StepOutcome {
+        guard let plugin = plugins(id) else {
+            return .failure(.config, message: "plugin \(id) is not loaded", retryAfterMilliseconds: 0)
+        }
+        do {
+            switch plugin.info.kind {
+            case .channel: return .success(try plugin.send(inputs, context: context))
+            case .provider: return .success(try plugin.complete(inputs, context: context))
+            default:
+                return .failure(.config, message: "\(id) is a \(plugin.info.kind) plugin; a step uses a channel or a provider",
+                                retryAfterMilliseconds: 0)
+            }
+        } catch {
+            return .failure(error.errorClass, message: error.message, retryAfterMilliseconds: error.retryAfterMilliseconds)
+        }
+    }
+
+    private func sleep(_ inputs: JSONValue, context: PluginCallContext) -> StepOutcome {
+        let value = inputs["duration"]
+        guard let seconds = value?.doubleValue ?? value?.stringValue.flatMap(parseDuration) else {
+            return .failure(.config, message: "a sleep step needs `with: { duration: 5s }`", retryAfterMilliseconds: 0)
+        }
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if context.cancellation?.isCancelled == true {
+                return .failure(.cancelled, message: "cancelled while sleeping", retryAfterMilliseconds: 0)
+            }
+            Thread.sleep(forTimeInterval: min(0.01, max(0, end.timeIntervalSinceNow)))
+        }
+        return .success(["slept_ms": .number((seconds * 1000).rounded())])
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// Dedicated threads for blocking plugin calls. Plugins are called from
+/// these, never from Swift's cooperative pool, so a slow or blocking plugin
+/// cannot starve async code.
+///
+/// A job whose caller gave up on it (a timeout) keeps its thread until the
+/// plugin returns; ``abandonOne()`` starts a replacement so the pool keeps
+/// its capacity, and the extra thread exits when its job ends.
+public final class WorkerPool: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [@Sendable () -> Void] = []
+    private var head = 0
+    private var target: Int
+    private var alive = 0
+    private var stopping = false
+    private var nextName = 0
+    /// Threads ever started, replacements included.
+    public var threadsStarted: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return nextName
+    }
+    private let name: String
+
+    public init(threads: Int, name: String = "trellis-worker") {
+        target = max(1, threads)
+        self.name = name
+        condition.lock()
+        for _ in 0..<target { spawn() }
+        condition.unlock()
+    }
+
+    /// Runs `job` on a worker thread as soon as one is free.
+    public func submit(_ job: @escaping @Sendable () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// A job was abandoned (its thread is stuck in a plugin): add a thread.
+    public func abandonOne() {
+        condition.lock()
+        target += 1
+        spawn()
+        condition.unlock()
+    }
+
+    /// A previously abandoned job finished: its extra thread may go.
+    public func release() {
+        condition.lock()
+        target -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Threads currently alive (for tests and metrics).
+    public var threadCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return alive
+    }
+
+    /// Stops accepting work; idle threads exit.
+    public func shutdown() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Must be called with the lock held.
+    private func spawn() {
+        alive += 1
+        nextName += 1
+        let thread = Thread { self.work() }
+        thread.name = "\(name)-\(nextName)"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    private func work() {
+        condition.lock()
+        while true {
+            while head == jobs.count && !stopping && alive <= target { condition.wait() }
+            if alive > target || (stopping && head == jobs.count) {
+                alive -= 1
+                condition.unlock()
+                return
+            }
+            let job = jobs[head]
+            head += 1
+            if head > 1024 && head * 2 > jobs.count {
+                jobs.removeFirst(head)
+                head = 0
+            }
+            condition.unlock()
+            job()
+            condition.lock()
+        }
+    }
+}

@@ -1,0 +1,260 @@
+import Foundation
+import Testing
+import TrellisCore
+import TrellisStore
+@testable import TrellisRuntime
+
+@Suite struct RunEngineTests {
+    @Test func outputsFlowDownstreamAndTheRunSucceeds() async throws {
+        let harness = try Harness()
+        let state = try await harness.run("""
+            name: flow
+            inputs: { who: { default: Ada } }
+            steps:
+              - id: first
+                uses: noop
+                with: { greeting: "Hello ${{ inputs.who }}" }
+              - id: second
+                uses: fixture.flaky
+                needs: [first]
+                with: { text: "${{ steps.first.output.greeting }}" }
+              - id: third
+                uses: noop
+                needs: [second]
+                with: { got: "${{ steps.second.output.status }}", run: "${{ run.id }}" }
+            """)
+        #expect(state.status == .succeeded)
+        #expect(state.steps["first"]?.output == ["greeting": "Hello Ada"])
+        #expect(state.steps["third"]?.output == ["got": "delivered", "run": .string(state.id)])
+        #expect(try harness.store.runRecord(state.id)?.status == .succeeded)
+        #expect(try harness.store.replay(run: state.id)?.differences == [])
+    }
+
+    @Test func failuresSkipDependentsAndConditionsSkipSteps() async throws {
+        let harness = try Harness()
+        let state = try await harness.run("""
+            name: skips
+            steps:
+              - id: broken
+                uses: fixture.flaky
+                with: { fail_times: 5, class: permanent }
+              - id: after-broken
+                uses: noop
+                needs: [broken]
+              - id: tolerated
+                uses: fixture.flaky
+                continue_on_error: true
+                with: { fail_times: 5 }
+              - id: after-tolerated
+                uses: noop
+                needs: [tolerated]
+              - id: never
+                uses: noop
+                if: "false"
+            """)
+        #expect(state.status == .failed)
+        #expect(state.message?.contains("step 'broken' failed (permanent): deliberate permanent failure 1") == true)
+        #expect(state.steps["after-broken"]?.status == .skipped)
+        #expect(state.steps["after-broken"]?.skipReason == "it needs 'broken', which failed")
+        #expect(state.steps["tolerated"]?.status == .failed)
+        #expect(state.steps["after-tolerated"]?.status == .succeeded)
+        #expect(state.steps["never"]?.status == .skipped)
+    }
+
+    @Test func higherPriorityStartsFirstThenFirstComeFirstServed() async throws {
+        let harness = try Harness { $0.maxConcurrentSteps = 1 }
+        let state = try await harness.run("""
+            name: priorities
+            steps:
+              - { id: gate, uses: noop }
+              - { id: low-1, uses: noop, needs: [gate], priority: low }
+              - { id: normal-1, uses: noop, needs: [gate] }
+              - { id: critical, uses: noop, needs: [gate], priority: critical }
+              - { id: normal-2, uses: noop, needs: [gate] }
+              - { id: background, uses: noop, needs: [gate], priority: background }
+              - { id: high, uses: noop, needs: [gate], priority: high }
+            """)
+        #expect(state.status == .succeeded)
+        #expect(try harness.startOrder(state.id) == ["gate", "critical", "high", "normal-1", "normal-2", "low-1", "background"])
+    }
+
+    /// The most attempts in flight at once, from the recorded events.
+    func peakConcurrency(_ harness: Harness, _ runID: String, only: Set<String>? = nil) throws -> Int {
+        var current = 0, peak = 0
+        for stored in try harness.store.events(run: runID) {
+            switch stored.event {
+            case .stepStarted(let step, _, _) where only?.contains(step) ?? true:
+                current += 1
+                peak = max(peak, current)
+            case .stepSucceeded(let step, _, _, _, _) where only?.contains(step) ?? true,
+                 .stepAttemptFailed(let step, _, _, _, _, _) where only?.contains(step) ?? true:
+                current -= 1
+            default: break
+            }
+        }
+        return peak
+    }
+
+    @Test func globalAndPerPluginLimitsHold() async throws {
+        let harness = try Harness {
+            $0.maxConcurrentSteps = 3
+            $0.pluginPoolSizes = ["fixture.flaky": 1]
+        }
+        var steps = ""
+        for index in 0..<6 { steps += "  - { id: s\(index), uses: sleep, with: { duration: 30ms } }\n" }
+        for index in 0..<4 { steps += "  - { id: f\(index), uses: fixture.flaky, with: { sleep_ms: 20 } }\n" }
+        let state = try await harness.run("name: limits\nsteps:\n" + steps)
+        #expect(state.status == .succeeded)
+        #expect(try peakConcurrency(harness, state.id) == 3)
+        #expect(try peakConcurrency(harness, state.id, only: ["f0", "f1", "f2", "f3"]) == 1)
+    }
+
+    @Test func concurrencyKeysSerializeAcrossRuns() async throws {
+        let harness = try Harness { $0.maxConcurrentSteps = 8 }
+        let yaml = """
+            name: keyed
+            steps:
+              - { id: a, uses: sleep, with: { duration: 40ms }, concurrency: "deploy-${{ inputs.env }}" }
+            inputs: { env: {} }
+            """
+        let (workflow, source) = try harness.workflow(yaml)
+        let start = Date()
+        let ids = try (0..<3).map { _ in try harness.engine.start(workflow: workflow, source: source, inputs: ["env": "prod"]) }
+        for id in ids { _ = await harness.engine.wait(for: id) }
+        #expect(Date().timeIntervalSince(start) >= 0.12, "three 40 ms steps under one key ran one after another")
+    }
+
+    @Test func aHangingPluginTimesOutAndIsAbandoned() async throws {
+        let harness = try Harness()
+        let threadsBefore = harness.engine.pool.threadsStarted
+        let state = try await harness.run("""
+            name: hang
+            steps:
+              - id: stuck
+                uses: fixture.flaky
+                timeout: 200ms
+                with: { sleep_ms: 3000 }
+            """)
+        #expect(state.status == .failed)
+        let step = try #require(state.steps["stuck"])
+        let waited = try #require(step.finishedAt) - (try #require(step.startedAt))
+        #expect(waited < 2, "the run gave up after its timeout instead of waiting 3 s for the plugin")
+        #expect(step.lastError?.timedOut == true)
+        #expect(step.lastError?.message.contains("timed out after 200 ms") == true)
+        #expect(harness.engine.pool.threadsStarted == threadsBefore + 1, "a replacement thread keeps the pool's capacity")
+    }
+
+    @Test func retriesWithTheSameIdempotencyKey() async throws {
+        let harness = try Harness()
+        let record = "\(harness.directory)/calls.txt"
+        let state = try await harness.run("""
+            name: retry
+            steps:
+              - id: flaky
+                uses: fixture.flaky
+                with: { fail_times: 2, record: "\(record)" }
+                recovery:
+                  - uses: recovery.fixed-delay
+                    with: { delay_ms: 20, max_attempts: 5 }
+            """)
+        #expect(state.status == .succeeded)
+        let step = try #require(state.steps["flaky"])
+        #expect(step.attempts == 3)
+        #expect(step.decisions.map(\.decision) == ["retry", "retry"])
+        #expect(step.decisions.map(\.delayMilliseconds) == [20, 20])
+        let calls = try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n")
+        #expect(calls == ["\(state.id)/flaky 1", "\(state.id)/flaky 2", "\(state.id)/flaky 3"])
+    }
+
+    @Test func recoveryThatGivesUpFailsTheStep() async throws {
+        let harness = try Harness()
+        let state = try await harness.run("""
+            name: give-up
+            steps:
+              - id: flaky
+                uses: fixture.flaky
+                with: { fail_times: 10, class: rate_limited, retry_after_ms: 30 }
+                recovery:
+                  - uses: recovery.fixed-delay
+                    with: { delay_ms: 1, max_attempts: 2 }
+            """)
+        #expect(state.status == .failed)
+        #expect(state.steps["flaky"]?.attempts == 2)
+        #expect(state.steps["flaky"]?.decisions.map(\.decision) == ["retry", "fail"])
+        #expect(state.steps["flaky"]?.decisions.first?.delayMilliseconds == 30, "the retry-after wins over the delay")
+    }
+
+    @Test func cancellingARunStopsItsSteps() async throws {
+        let harness = try Harness()
+        let (workflow, source) = try harness.workflow("""
+            name: long
+            steps:
+              - { id: wait, uses: sleep, with: { duration: 10s } }
+              - { id: after, uses: noop, needs: [wait] }
+            """)
+        let id = try harness.engine.start(workflow: workflow, source: source)
+        try await Task.sleep(for: .milliseconds(100))
+        harness.engine.cancel(runID: id, reason: "not needed")
+        let state = await harness.engine.wait(for: id)
+        #expect(state.status == .cancelled)
+        #expect(state.message == "not needed")
+        #expect(state.steps["after"]?.status == .cancelled)
+    }
+
+    @Test func cachedOutputsAreReusedForIdenticalInputs() async throws {
+        let harness = try Harness()
+        let yaml = """
+            name: cached
+            inputs: { n: {} }
+            steps:
+              - id: expensive
+                uses: fixture.flaky
+                with: { n: "${{ inputs.n }}" }
+                cache: { ttl: 1h }
+            """
+        let first = try await harness.run(yaml, inputs: ["n": 1])
+        let second = try await harness.run(yaml, inputs: ["n": 1])
+        let other = try await harness.run(yaml, inputs: ["n": 2])
+        #expect(first.steps["expensive"]?.fromCache == false)
+        #expect(second.steps["expensive"]?.fromCache == true)
+        #expect(second.steps["expensive"]?.output == first.steps["expensive"]?.output)
+        #expect(other.steps["expensive"]?.fromCache == false)
+    }
+
+    @Test func drainInterruptsAndARestartResumesWithoutRedoingCompletedSteps() async throws {
+        let harness = try Harness()
+        let record = "\(harness.directory)/calls.txt"
+        let (workflow, source) = try harness.workflow("""
+            name: resumable
+            steps:
+              - { id: done-first, uses: fixture.flaky, with: { record: "\(record)" } }
+              - { id: slow, uses: fixture.flaky, needs: [done-first], with: { sleep_first_ms: 2000, record: "\(record)" } }
+              - { id: last, uses: fixture.flaky, needs: [slow], with: { record: "\(record)" } }
+            """)
+        // Drain as soon as "slow" is durably started (and so in flight).
+        let drained = DispatchSemaphore(value: 0)
+        let engine = harness.engine
+        engine.observe { _, event, _ in
+            if case .stepStarted("slow", _, _) = event {
+                engine.beginDrain(graceSeconds: 0.05) { drained.signal() }
+            }
+        }
+        let id = try engine.start(workflow: workflow, source: source)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread { drained.wait(); done.resume() }.start()
+        }
+        let interrupted = try #require(try harness.store.loadState(run: id))
+        #expect(interrupted.status == .interrupted)
+        #expect(interrupted.steps["done-first"]?.status == .succeeded)
+        #expect(interrupted.steps["slow"]?.status == .interrupted)
+
+        harness.restart()
+        #expect(try harness.engine.resumeUnfinished() == [id])
+        let state = await harness.engine.wait(for: id)
+        #expect(state.status == .succeeded)
+        let calls = try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(calls.filter { $0.hasPrefix("\(id)/done-first ") } == ["\(id)/done-first 1"], "a completed step never runs again")
+        #expect(calls.filter { $0.hasPrefix("\(id)/slow ") } == ["\(id)/slow 1", "\(id)/slow 2"], "same key, next attempt")
+        #expect(try harness.store.replay(run: id)?.differences == [])
+    }
+}
