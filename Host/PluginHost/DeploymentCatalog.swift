@@ -4,6 +4,7 @@ import TrellisCore
 /// (their kinds and input schemas) and whether each one loaded.
 public struct DeploymentCatalog: PluginCatalog {
     private let entries: [String: PluginCatalogEntry]
+    public let knownIDs: [String]
 
     public init(manager: PluginManager, statuses: [PluginStatus]) {
         var entries: [String: PluginCatalogEntry] = [:]
@@ -15,8 +16,8 @@ public struct DeploymentCatalog: PluginCatalog {
                 unavailableReason: status.reason, inputSchema: schema)
         }
         self.entries = entries
+        knownIDs = Set(entries.keys).union(manager.registry.ids).sorted()
     }
 
     public func entry(for id: String) -> PluginCatalogEntry? { entries[id] }
-    public var knownIDs: [String] { entries.keys.sorted() }
 }

@@ -53,8 +53,15 @@ public final class PluginManager: @unchecked Sendable {
     /// sorted by id.
     @discardableResult
     public func loadAll(extraLibraries: [String] = []) -> [PluginStatus] {
-        let ids = Set(registry.ids).union(configuration.plugins.keys).sorted()
-        for id in ids { record(load(id: id)) }
+        load(only: nil, extraLibraries: extraLibraries)
+    }
+
+    /// Loads only the plugins in `ids` (nil: all); the others keep no
+    /// status. `trellis run` loads just what its workflow uses.
+    @discardableResult
+    public func load(only ids: Set<String>?, extraLibraries: [String] = []) -> [PluginStatus] {
+        let all = Set(registry.ids).union(configuration.plugins.keys)
+        for id in all.intersection(ids ?? all).sorted() { record(load(id: id)) }
         for path in extraLibraries { record(loadUnlisted(path: path)) }
         for problem in registry.problems {
             logger.warning("unreadable manifest", metadata: ["error": "\(problem)"])

@@ -2,7 +2,7 @@ import ArgumentParser
 import TrellisPluginHost
 
 @main
-struct Trellis: ParsableCommand {
+struct Trellis: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trellis",
         abstract: "Run workflows whose steps use plugins: channels, model providers, recovery strategies, analyzers.",
@@ -11,6 +11,6 @@ struct Trellis: ParsableCommand {
             It is found at --config, else $TRELLIS_CONFIG, else ./trellis.yaml. See docs/admin.md.
             """,
         version: "trellis \(TrellisVersion.current) (plugin ABI \(ABIVersion.host))",
-        subcommands: [Validate.self, Plugins.self, Registry.self, Demo.self, Bench.self, Version.self]
+        subcommands: [Run.self, Validate.self, Runs.self, Plugins.self, Registry.self, Demo.self, Bench.self, Version.self]
     )
 }

@@ -8,6 +8,9 @@ import TrellisCore
 /// plugin_paths: [/opt/trellis/plugins]   # default: next to the trellis binary
 /// registry: [/opt/trellis/registry]      # default: <first plugin path>/registry
 /// exec: false                            # allow `uses: exec` steps
+/// store: /var/lib/trellis/trellis.db     # default: .trellis/trellis.db next to this file
+/// runtime: { max_concurrent_steps: 16, drain_grace: 10s }
+/// secrets: { GITHUB_TOKEN: "${env:GITHUB_TOKEN}" }   # for ${{ secrets.NAME }}
 /// plugins:
 ///   channel.stdout:
 ///     version: "^1.0"                    # optional version range
@@ -30,6 +33,8 @@ public struct DeploymentConfiguration: Sendable {
         public var config: JSONValue = .object([:])
         /// Secrets the plugin may look up by name: name → reference.
         public var secrets: [String: String] = [:]
+        /// How many of this plugin's calls may run at once (nil: no own limit).
+        public var pool: Int?
         /// Where the plugin's `config:` was written, for error messages.
         public var configPointer: String
     }
@@ -38,6 +43,14 @@ public struct DeploymentConfiguration: Sendable {
     public var file: String?
     /// Whether workflows may run commands with `uses: exec`.
     public var allowExec = false
+    /// The store's SQLite file.
+    public var storePath: String
+    /// Steps running at once across all runs.
+    public var maxConcurrentSteps = 16
+    /// How long in-flight steps may finish when the host stops.
+    public var drainGraceSeconds: Double = 10
+    /// Secrets workflows read as `${{ secrets.NAME }}`: name → reference.
+    public var workflowSecrets: [String: String] = [:]
     public var pluginPaths: [String]
     public var registryPaths: [String]
     public var plugins: [String: PluginSettings]
@@ -45,11 +58,13 @@ public struct DeploymentConfiguration: Sendable {
     public var document: YAMLDocument?
 
     public init(file: String? = nil, pluginPaths: [String], registryPaths: [String],
-                plugins: [String: PluginSettings] = [:]) {
+                plugins: [String: PluginSettings] = [:], storePath: String? = nil) {
         self.file = file
         self.pluginPaths = pluginPaths
         self.registryPaths = registryPaths
         self.plugins = plugins
+        self.storePath = storePath ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            .appendingPathComponent(".trellis/trellis.db").path
     }
 
     /// Where the value at a JSON Pointer into the file was written.
@@ -111,6 +126,7 @@ public struct DeploymentConfiguration: Sendable {
             settings.path = entry["path"]?.stringValue.map(absolute)
             settings.config = entry["config"] ?? .object([:])
             settings.secrets = (entry["secrets"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+            settings.pool = entry["pool"]?.doubleValue.map { Int($0) }
             if let range = entry["version"]?.stringValue {
                 do {
                     settings.version = try VersionRange(range)
@@ -123,9 +139,22 @@ public struct DeploymentConfiguration: Sendable {
         guard problems.isEmpty else {
             throw DeploymentConfigurationError(file: file, problems: problems, remedy: "See docs/admin.md")
         }
-        var configuration = DeploymentConfiguration(file: file, pluginPaths: pluginPaths, registryPaths: registryPaths,
-                                                    plugins: plugins)
+        var configuration = DeploymentConfiguration(
+            file: file, pluginPaths: pluginPaths, registryPaths: registryPaths, plugins: plugins,
+            storePath: absolute(root["store"]?.stringValue ?? ".trellis/trellis.db"))
         configuration.allowExec = root["exec"]?.boolValue ?? false
+        configuration.workflowSecrets = (root["secrets"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+        if let runtime = root["runtime"] {
+            configuration.maxConcurrentSteps = runtime["max_concurrent_steps"]?.doubleValue.map { Int($0) } ?? 16
+            if let grace = runtime["drain_grace"] {
+                guard let seconds = grace.doubleValue ?? grace.stringValue.flatMap(parseDuration) else {
+                    throw DeploymentConfigurationError(
+                        file: file, problems: ["\(document.location(of: "/runtime/drain_grace")): '\(grace.interpolated)' is not a duration"],
+                        remedy: "Write e.g. 10s or 1m")
+                }
+                configuration.drainGraceSeconds = seconds
+            }
+        }
         configuration.document = document
         return configuration
     }
@@ -155,6 +184,7 @@ let deploymentSchema: JSONSchema = {
             "path": ["type": "string", "minLength": 1],
             "config": ["type": "object"],
             "secrets": ["type": "object", "additionalProperties": ["type": "string"]],
+            "pool": ["type": "integer", "minimum": 1],
         ],
     ]
     let root: JSONValue = [
@@ -164,6 +194,12 @@ let deploymentSchema: JSONSchema = {
             "plugin_paths": stringList,
             "registry": stringList,
             "exec": ["type": "boolean"],
+            "store": ["type": "string", "minLength": 1],
+            "secrets": ["type": "object", "additionalProperties": ["type": "string"]],
+            "runtime": ["type": "object", "additionalProperties": false, "properties": [
+                "max_concurrent_steps": ["type": "integer", "minimum": 1],
+                "drain_grace": ["type": ["string", "number"]],
+            ]],
             "plugins": ["type": "object", "additionalProperties": plugin],
         ],
     ]

@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TrellisCore
+import TrellisPluginHost
+import TrellisRuntime
+import TrellisStore
+
+/// What the commands that run workflows share: the deployment, its plugins,
+/// the store and the engine's settings.
+struct HostSetup {
+    let configuration: DeploymentConfiguration
+    let plugins: PluginManager
+    let logger: Logger
+
+    init(_ options: DeploymentOptions) throws {
+        logger = options.makeLogger()
+        configuration = try options.load()
+        plugins = PluginManager(configuration: configuration, logger: logger)
+    }
+
+    func openStore(override path: String? = nil) throws -> SQLiteRunStore {
+        do {
+            return try SQLiteRunStore(path: path ?? configuration.storePath)
+        } catch {
+            throw ValidationError("\(error.message). Set `store:` in the deployment config or pass --store")
+        }
+    }
+
+    /// The engine's settings, with workflow secrets resolved (in memory only).
+    func runtimeConfiguration() throws -> RuntimeConfiguration {
+        var runtime = RuntimeConfiguration()
+        runtime.maxConcurrentSteps = configuration.maxConcurrentSteps
+        runtime.drainGraceSeconds = configuration.drainGraceSeconds
+        runtime.allowExec = configuration.allowExec
+        runtime.pluginPoolSizes = configuration.plugins.compactMapValues(\.pool)
+        let resolver = SecretResolver()
+        for (name, reference) in configuration.workflowSecrets {
+            do {
+                runtime.secrets[name] = try resolver.resolve(reference, pluginID: "workflow secrets",
+                                                             at: configuration.location(of: "/secrets/\(name)"))
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        return runtime
+    }
+
+    /// Loads the plugins a workflow file uses and checks the workflow.
+    func loadWorkflow(file: String) throws -> (Workflow, String, DeploymentCatalog) {
+        let source: String
+        do {
+            source = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot read the workflow \(file): \(error.localizedDescription)")
+        }
+        let catalog = loadPlugins(for: source, file: file)
+        let result = WorkflowLoader(catalog: catalog, allowExec: configuration.allowExec).load(text: source, file: file)
+        guard let workflow = result.workflow else {
+            for problem in result.problems { warn(problem.description) }
+            throw ExitCode(1)
+        }
+        return (workflow, source, catalog)
+    }
+
+    /// Loads just the plugins `source` names (steps and recovery entries).
+    func loadPlugins(for source: String, file: String) -> DeploymentCatalog {
+        var ids = Set<String>()
+        if let document = try? YAMLDocument(text: source, file: file) {
+            for step in document.value["steps"]?.arrayValue ?? [] {
+                if let uses = step["uses"]?.stringValue { ids.insert(uses) }
+                for entry in step["recovery"]?.arrayValue ?? [] {
+                    if let uses = entry["uses"]?.stringValue { ids.insert(uses) }
+                }
+            }
+        }
+        let statuses = plugins.load(only: ids)
+        return DeploymentCatalog(manager: plugins, statuses: statuses)
+    }
+}
+
+/// Parses `--input k=v`: the value is JSON when it parses as JSON
+/// (`3`, `true`, `[1,2]`), a string otherwise.
+func parseInputs(_ pairs: [String], for workflow: Workflow) throws -> [String: JSONValue] {
+    var inputs: [String: JSONValue] = [:]
+    let declared = workflow.inputs.map(\.name)
+    for pair in pairs {
+        guard let equals = pair.firstIndex(of: "=") else {
+            throw ValidationError("--input \(pair): write it as name=value")
+        }
+        let name = String(pair[..<equals]), text = String(pair[pair.index(after: equals)...])
+        guard declared.contains(name) else {
+            let hint = closest(to: name, in: declared).map { " (did you mean '\($0)'?)" }
+                ?? (declared.isEmpty ? "; it declares none" : "; it declares \(declared.joined(separator: ", "))")
+            throw ValidationError("--input \(name): the workflow has no input '\(name)'\(hint)")
+        }
+        let kind = workflow.inputs.first { $0.name == name }?.kind
+        // A string input takes the text as written, even when it looks like JSON.
+        inputs[name] = kind == .string ? .string(text) : (try? JSONValue(json: Data(text.utf8))) ?? .string(text)
+    }
+    for spec in workflow.inputs {
+        if let value = inputs[spec.name] {
+            let matches: Bool = switch spec.kind {
+            case .string: value.stringValue != nil
+            case .number: value.doubleValue != nil
+            case .integer: value.typeName == "integer"
+            case .boolean: value.boolValue != nil
+            case .object: value.objectValue != nil
+            case .array: value.arrayValue != nil
+            }
+            if !matches { throw ValidationError("--input \(spec.name): expected \(spec.kind.rawValue), got \(value.typeName)") }
+        } else if spec.required && spec.defaultValue == nil {
+            throw ValidationError("the workflow needs --input \(spec.name)=…" + (spec.description.map { " (\($0))" } ?? ""))
+        }
+    }
+    return inputs
+}

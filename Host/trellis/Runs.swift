@@ -1,0 +1,204 @@
+import ArgumentParser
+import Foundation
+import TrellisCore
+import TrellisPluginHost
+import TrellisRuntime
+import TrellisStore
+
+struct Runs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List, inspect, cancel, resume and replay runs in the store.",
+        subcommands: [List.self, Show.self, Cancel.self, Resume.self, Replay.self])
+
+    struct StoreOptions: ParsableArguments {
+        @OptionGroup var deployment: DeploymentOptions
+        @Option(help: ArgumentHelp("The store file. Default: the deployment config's `store:`.", valueName: "path"))
+        var store: String?
+
+        func open() throws -> (HostSetup, SQLiteRunStore) {
+            let setup = try HostSetup(deployment)
+            return (setup, try setup.openStore(override: store))
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List recent runs, newest first.")
+        @OptionGroup var options: StoreOptions
+        @Option(help: ArgumentHelp("Only runs with this status.", valueName: "status")) var status: RunStatus?
+        @Option(help: "How many runs to show.") var limit = 20
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let (_, store) = try options.open()
+            let runs = try store.runRecords(limit: limit, status: status)
+            if json {
+                try printJSON(runs.map(RunSummary.init))
+                return
+            }
+            guard !runs.isEmpty else {
+                print("No runs\(status.map { " with status \($0.rawValue)" } ?? "") in \(store.path).")
+                return
+            }
+            printColumns(header: ["ID", "WORKFLOW", "STATUS", "STARTED", "DURATION", "TRIGGER"], rows: runs.map { run in
+                [run.id, run.workflow, run.status.rawValue, clockTime(run.createdAt),
+                 formatDuration(run.updatedAt - run.createdAt), run.trigger]
+            })
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a run: its steps, attempts, durations, outputs, errors and recovery decisions.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: ArgumentHelp("The run id.", valueName: "id")) var id: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let (_, store) = try options.open()
+            guard let state = try store.loadState(run: id) else { throw ValidationError(noSuchRun(id, in: store)) }
+            if json {
+                try printJSON(state.snapshot.removing("source"))
+                return
+            }
+            print("run \(state.id) · \(state.workflow) · \(state.status.rawValue) · \(formatDuration(state.updatedAt - state.createdAt)) · trigger \(state.trigger)")
+            if let message = state.message { print("  \(message)") }
+            if !state.inputs.isEmpty { print("  inputs: \(JSONValue.object(state.inputs).jsonString())") }
+            let steps = try store.stepRecords(run: id)
+            for step in steps {
+                var line = "  \(step.id): \(step.status.rawValue)"
+                if step.attempts > 0 { line += ", \(step.attempts) attempt\(step.attempts == 1 ? "" : "s")" }
+                if let start = step.startedAt, let end = step.finishedAt { line += ", \(formatDuration(end - start))" }
+                if step.fromCache { line += ", from cache" }
+                if let quality = step.quality { line += ", quality \(quality)" }
+                print(line)
+                for decision in step.decisions {
+                    print("      attempt \(decision.attempt) → \(decision.strategy): \(decision.decision)"
+                          + (decision.delayMilliseconds > 0 ? " after \(decision.delayMilliseconds) ms" : ""))
+                }
+                if let error = step.lastError, step.status != .succeeded {
+                    print("      error (\(error.errorClass.rawValue)\(error.timedOut ? ", timed out" : "")): \(error.message)")
+                }
+                if let reason = step.skipReason { print("      \(reason)") }
+                if let output = step.output, output != .null {
+                    let text = output.jsonString()
+                    print("      output: \(text.count > 160 ? String(text.prefix(157)) + "..." : text)")
+                }
+            }
+        }
+    }
+
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel a run. A host running it stops its steps when it next records an event.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: ArgumentHelp("The run id.", valueName: "id")) var id: String
+        @Option(help: "Why (recorded on the run).") var reason = "cancelled with trellis runs cancel"
+
+        func run() throws {
+            let (_, store) = try options.open()
+            for _ in 0..<5 where try attempt(store) { return }
+            throw ValidationError("run \(id) keeps changing; try again")
+        }
+
+        /// One try at appending the cancellation; false when the run moved on meanwhile.
+        private func attempt(_ store: SQLiteRunStore) throws -> Bool {
+            guard let state = try store.loadState(run: id) else { throw ValidationError(noSuchRun(id, in: store)) }
+            guard !state.status.isFinished else {
+                throw ValidationError("run \(id) already \(state.status.rawValue); nothing to cancel")
+            }
+            var cancelled = state
+            let time = Date().timeIntervalSince1970
+            let events: [RunEvent] = [.cancelRequested(reason: reason), .runFinished(status: .cancelled, message: reason)]
+            for event in events { cancelled.apply(event, at: time) }
+            let append = RunAppend(runID: id, expectedVersion: state.version, events: events, time: time, state: cancelled)
+            let result = Result { () throws(StoreError) in try store.append([append]) }
+            switch result {
+            case .success:
+                print("run \(id) cancelled")
+                return true
+            case .failure(let error):
+                if error.code == .conflict { return false }
+                throw error
+            }
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Resume an unfinished run in the foreground (after a crash or a drain).",
+            discussion: "Completed steps are not run again; steps that were in flight run again with the same idempotency key.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: ArgumentHelp("The run id.", valueName: "id")) var id: String
+        @Flag(help: "Print events as JSON lines.") var json = false
+
+        func run() async throws {
+            let (setup, store) = try options.open()
+            guard let state = try store.loadState(run: id) else { throw ValidationError(noSuchRun(id, in: store)) }
+            guard !state.status.isFinished else { throw ValidationError("run \(id) already \(state.status.rawValue)") }
+            let catalog = setup.loadPlugins(for: state.source, file: state.file)
+            let engine = RunEngine(store: store, plugins: setup.plugins, configuration: try setup.runtimeConfiguration(),
+                                   catalog: catalog, logger: setup.logger)
+            try attach(engine, json: json)
+            _ = try engine.resume(runID: id)
+            try await finish(engine, runID: id)
+        }
+    }
+
+    struct Replay: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild a run's state from its events and report any difference from the stored projection.",
+            discussion: "Exits with status 1 when the projection differs.")
+        @OptionGroup var options: StoreOptions
+        @Argument(help: ArgumentHelp("The run id.", valueName: "id")) var id: String
+
+        func run() throws {
+            let (_, store) = try options.open()
+            guard let report = try store.replay(run: id) else { throw ValidationError(noSuchRun(id, in: store)) }
+            print("replayed \(report.eventCount) events of run \(id): \(report.folded.status.rawValue), \(report.folded.steps.count) steps")
+            if report.differences.isEmpty {
+                print("the stored projection matches the events")
+            } else {
+                for difference in report.differences { print("  difference: \(difference)") }
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+struct RunSummary: Encodable {
+    var id: String
+    var workflow: String
+    var status: String
+    var trigger: String
+    var message: String?
+    var createdAt: Double
+    var updatedAt: Double
+
+    init(_ record: RunRecord) {
+        id = record.id
+        workflow = record.workflow
+        status = record.status.rawValue
+        trigger = record.trigger
+        message = record.message
+        createdAt = record.createdAt
+        updatedAt = record.updatedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, workflow, status, trigger, message
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+extension RunStatus: ExpressibleByArgument {}
+
+func noSuchRun(_ id: String, in store: SQLiteRunStore) -> String {
+    "no run '\(id)' in \(store.path); `trellis runs list` shows the runs there"
+}
+
+func clockTime(_ time: Double) -> String {
+    let formatter = DateFormatter()
+    formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+    return formatter.string(from: Date(timeIntervalSince1970: time))
+}
