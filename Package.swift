@@ -29,6 +29,7 @@ let bundledPlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisAnalyzerWhitespace", path: "Plugins/analyzer-whitespace", swift: false),
     PluginSpec(name: "TrellisProviderOffline", path: "Plugins/provider-offline", swift: true),
     PluginSpec(name: "TrellisRecoveryFixedDelay", path: "Plugins/recovery-fixed-delay", swift: true),
+    PluginSpec(name: "TrellisChannelNull", path: "Plugins/channel-null", swift: false),
 ]
 
 /// Deliberately broken (and deliberately old) plugins for the loader tests.

@@ -109,12 +109,6 @@ extension JSONValue: Codable {
     }
 }
 
-extension JSONValue {
-    /// Parses JSON text.
-    public init(json: some DataProtocol) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: Data(json))
-    }
-}
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByFloatLiteral, ExpressibleByNilLiteral {

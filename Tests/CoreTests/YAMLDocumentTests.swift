@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TrellisCore
 
@@ -54,5 +55,27 @@ import TrellisCore
         #expect(try JSONValue(json: tricky.jsonBytes()) == tricky)
         #expect(try JSONValue(json: tricky.jsonBytes(pretty: true)) == tricky)
         #expect(JSONValue.number(.infinity).jsonString() == "null")
+    }
+}
+
+@Suite struct JSONParserTests {
+    @Test func parsesWhatJSONAllows() throws {
+        #expect(try JSONValue(json: Array(#"{"a":[1,-2.5e3,true,false,null],"b":{"c":"\u00e9\ud83d\ude00\n\"x\""}}"#.utf8))
+                == ["a": [1, -2500, true, false, nil], "b": ["c": "é😀\n\"x\""]])
+        #expect(try JSONValue(json: Array("  [ ]  ".utf8)) == [])
+        #expect(try JSONValue(json: Array("0".utf8)) == 0)
+    }
+
+    @Test(arguments: ["", "[1,]", "{\"a\" 1}", "01", "1.", "-", "\"open", "[1] 2", "{\"a\":tru}", "\"\\x\"",
+                      "\"\\ud800\"", "nul", "[\"\u{01}\"]"])
+    func refusesWhatItDoesNot(_ text: String) {
+        #expect(throws: JSONParseError.self, "\(text)") { try JSONValue(json: Array(text.utf8)) }
+    }
+
+    @Test func agreesWithFoundationOnARoundTrip() throws {
+        let value: JSONValue = ["list": [1.5, "two", ["three": nil]], "unicode": "naïve ☃", "n": 123456789012]
+        let foundation = try JSONSerialization.jsonObject(with: Data(value.jsonBytes())) as? [String: Any]
+        #expect(foundation?["unicode"] as? String == "naïve ☃")
+        #expect(try JSONValue(json: value.jsonBytes()) == value)
     }
 }

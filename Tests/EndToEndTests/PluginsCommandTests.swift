@@ -15,7 +15,8 @@ import Testing
         try workspace.config(allFour)
         let result = try workspace.trellis("plugins", "list", "--json")
         #expect(result.status == 0, "\(result.stderr)")
-        let statuses = try #require(try json(result.stdout) as? [[String: Any]])
+        let all = try #require(try json(result.stdout) as? [[String: Any]])
+        let statuses = all.filter { $0["state"] as? String != "disabled" }
         #expect(statuses.map { $0["id"] as? String } == ["analyzer.whitespace", "channel.stdout", "provider.offline",
                                                          "recovery.fixed-delay"])
         #expect(statuses.allSatisfy { $0["state"] as? String == "ok" })

@@ -16,8 +16,10 @@ import TrellisCore
               recovery.fixed-delay: { version: "^1.0" }
             """), logger: testLogger)
         let statuses = manager.loadAll()
-        #expect(statuses.map(\.id) == ["analyzer.whitespace", "channel.stdout", "provider.offline", "recovery.fixed-delay"])
-        for status in statuses { #expect(status.state == .ok, "\(status)") }
+        #expect(statuses.map(\.id) == ["analyzer.whitespace", "channel.null", "channel.stdout", "provider.offline",
+                                        "recovery.fixed-delay"])
+        for status in statuses where status.id != "channel.null" { #expect(status.state == .ok, "\(status)") }
+        #expect(statuses.first { $0.id == "channel.null" }?.state == .disabled, "not listed, so not enabled")
     }
 
     @Test func yamlSyntaxErrorsPointAtTheLine() throws {
@@ -94,7 +96,8 @@ import TrellisCore
     @Test func pluginsNotListedInTheConfigAreDisabled() throws {
         let deployment = try StampedDeployment()
         let statuses = PluginManager(configuration: try deployment.configuration("plugins: {}\n"), logger: testLogger).loadAll()
-        #expect(statuses.map(\.id) == ["analyzer.whitespace", "channel.stdout", "provider.offline", "recovery.fixed-delay"])
+        #expect(statuses.map(\.id) == ["analyzer.whitespace", "channel.null", "channel.stdout", "provider.offline",
+                                        "recovery.fixed-delay"])
         #expect(statuses.allSatisfy { $0.state == .disabled && !$0.required })
     }
 
