@@ -93,7 +93,11 @@ let package = Package(
         ),
         .target(
             name: "TrellisStore",
-            dependencies: ["TrellisCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "TrellisCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             path: "Host/Store"
         ),
         .target(

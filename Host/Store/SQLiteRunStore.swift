@@ -62,29 +62,48 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     }
 
     private func write(_ append: RunAppend, in db: Database) throws {
-        let current = try Int64.fetchOne(db, sql: "SELECT version FROM streams WHERE run_id = ?", arguments: [append.runID]) ?? 0
-        guard current == append.expectedVersion else {
-            throw StoreError(.conflict, "run \(append.runID) is at version \(current), not \(append.expectedVersion) as expected: another writer got there first")
+        let expected = append.expectedVersion
+        let version = expected + Int64(append.events.count)
+        // The optimistic check and the version bump in one statement.
+        var snapshotVersion: Int64 = 0
+        if expected == 0 {
+            do {
+                try db.cachedStatement(sql: "INSERT INTO streams (run_id, version, snapshot_version) VALUES (?, ?, 0)")
+                    .execute(arguments: [append.runID, version])
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                throw conflict(append, in: db)
+            }
+        } else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+                UPDATE streams SET version = ? WHERE run_id = ? AND version = ? RETURNING snapshot_version
+                """), arguments: [version, append.runID, expected]) else {
+                throw conflict(append, in: db)
+            }
+            snapshotVersion = row[0]
         }
         let insert = try db.cachedStatement(sql: "INSERT INTO events (run_id, version, type, data, at) VALUES (?, ?, ?, ?, ?)")
-        var version = current
+        var next = expected
         for event in append.events {
-            version += 1
-            try insert.execute(arguments: [append.runID, version, event.type,
+            next += 1
+            try insert.execute(arguments: [append.runID, next, event.type,
                                            String(decoding: event.data.jsonBytes(), as: UTF8.self), append.time])
         }
-        if current == 0 {
-            try db.execute(sql: "INSERT INTO streams (run_id, version) VALUES (?, ?)", arguments: [append.runID, version])
-        } else {
-            try db.cachedStatement(sql: "UPDATE streams SET version = ? WHERE run_id = ?").execute(arguments: [version, append.runID])
-        }
         try StoreSchema.writeProjection(append, in: db)
-        let interval = configuration.snapshotInterval
-        if version / interval > current / interval {
+        // A snapshot costs time in proportion to the state's size, so take one
+        // only after at least that many events: loading stays cheap, and
+        // snapshots cost O(1) per event however large the run grows.
+        if version - snapshotVersion >= max(configuration.snapshotInterval, Int64(append.state.steps.count)) {
             try db.execute(sql: "INSERT OR REPLACE INTO snapshots (run_id, version, state) VALUES (?, ?, ?)",
                            arguments: [append.runID, append.state.version,
                                        String(decoding: append.state.snapshot.jsonBytes(), as: UTF8.self)])
+            try db.cachedStatement(sql: "UPDATE streams SET snapshot_version = ? WHERE run_id = ?")
+                .execute(arguments: [version, append.runID])
         }
+    }
+
+    private func conflict(_ append: RunAppend, in db: Database) -> StoreError {
+        let current = (try? Int64.fetchOne(db, sql: "SELECT version FROM streams WHERE run_id = ?", arguments: [append.runID])) ?? nil
+        return StoreError(.conflict, "run \(append.runID) is at version \(current ?? 0), not \(append.expectedVersion) as expected: another writer got there first")
     }
 
     public func loadState(run: String) throws(StoreError) -> RunState? {

@@ -17,7 +17,7 @@ enum StoreSchema {
                     at REAL NOT NULL,
                     UNIQUE (run_id, version)
                 );
-                CREATE TABLE streams (run_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
+                CREATE TABLE streams (run_id TEXT PRIMARY KEY, version INTEGER NOT NULL, snapshot_version INTEGER NOT NULL);
                 CREATE TABLE runs (
                     id TEXT PRIMARY KEY,
                     workflow TEXT NOT NULL,

@@ -2,12 +2,14 @@ import ArgumentParser
 import Foundation
 import Logging
 import TrellisPluginHost
+import TrellisRuntime
+import TrellisStore
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Trellis's own speed.",
         discussion: "Run from a release build (swift build -c release): debug figures are not representative.",
-        subcommands: [PluginCall.self])
+        subcommands: [PluginCall.self, DAG.self, Store.self, RunProcess.self])
 
     struct PluginCall: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -59,3 +61,125 @@ struct Bench: ParsableCommand {
         }
     }
 }
+
+extension Bench {
+    struct DAG: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dag",
+            abstract: "Run a generated workflow of no-op plugin steps (channel.null) on a fresh durable store.",
+            discussion: "fan: one step, then all others depending on it; chain: each step depends on the one before.")
+
+        @Option(help: "fan or chain.") var shape: DAGBenchmark.Shape = .fan
+        @Option(help: "Steps in the workflow.") var steps = 1000
+        @Option(help: "Steps running at once.") var concurrency = 8
+        @Option(help: "Runs to measure (the best is reported).") var repeats = 3
+        @Option(help: ArgumentHelp("Where the plugin libraries are. Default: next to this binary.", valueName: "dir"))
+        var libraries: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            #if DEBUG
+            warn("warning: this is a debug build; build with `swift build -c release` for real figures")
+            #endif
+            let logger = Logger(label: "trellis.bench")
+            let directory = libraries ?? DeploymentOptions.binaryDirectory
+            let plugins = PluginManager(configuration: DeploymentConfiguration(pluginPaths: [], registryPaths: []), logger: logger)
+            let status = plugins.load(only: [], extraLibraries: ["\(directory)/libTrellisChannelNull.so"])
+            if let failure = status.first(where: { $0.state != .ok }) {
+                throw ValidationError("cannot load channel.null: \(failure.reason ?? "")")
+            }
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-bench-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            var results: [DAGBenchmark.Result] = []
+            for round in 0..<repeats {
+                let benchmark = DAGBenchmark(shape: shape, steps: steps, maxConcurrentSteps: concurrency)
+                let roundDirectory = "\(scratch)/\(round)"
+                try FileManager.default.createDirectory(atPath: roundDirectory, withIntermediateDirectories: true)
+                results.append(try await benchmark.run(plugins: plugins, directory: roundDirectory, logger: logger))
+            }
+            let best = results.min { $0.seconds < $1.seconds }!
+            if json {
+                try printJSON(best)
+                return
+            }
+            let target = shape == .fan ? 10.0 : 20.0
+            print(String(format: "dag %@, %d no-op plugin steps on a durable SQLite store (best of %d):", shape.rawValue, steps, repeats))
+            print(String(format: "  %.0f steps/s, %.1f µs/step, %d commits, peak RSS %.1f MB",
+                         best.stepsPerSecond, best.microsecondsPerStep, best.commits, Double(best.peakRSSBytes) / 1_048_576))
+            print(String(format: "  target: ≤ %.0f µs/step — %@; peak RSS ≤ 40 MB — %@", target,
+                         best.microsecondsPerStep <= target ? "met" : "NOT met",
+                         best.peakRSSBytes <= 40 * 1_048_576 ? "met" : "NOT met"))
+        }
+    }
+
+    struct Store: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "store",
+            abstract: "Event appends per second through the store, beside raw SQLite inserts with the same pragmas.")
+
+        @Option(help: "Appends to measure.") var appends = 20_000
+        @Option(help: "Appends per commit in the batched figures.") var batch = 100
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            #if DEBUG
+            warn("warning: this is a debug build; build with `swift build -c release` for real figures")
+            #endif
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-bench-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let figures = try StoreBenchmark(appends: appends, batchSize: batch).run(directory: scratch)
+            if json {
+                try printJSON(figures)
+                return
+            }
+            print("Event appends, WAL, synchronous = NORMAL, \(appends) appends:")
+            printColumns(header: ["WHAT", "PER SECOND"], rows: figures.map { [$0.name, String(format: "%.0f", $0.perSecond)] })
+            let single = figures[0].perSecond / figures[1].perSecond, batched = figures[2].perSecond / figures[3].perSecond
+            print(String(format: "store / raw: %.0f%% single (target ≥ 80%%), %.0f%% batched (target ≥ 50%%)", single * 100, batched * 100))
+        }
+    }
+
+    struct RunProcess: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run-process",
+            abstract: "Wall time of a whole `trellis run` process for a one-step workflow.")
+
+        @OptionGroup var deployment: DeploymentOptions
+        @Option(help: "Runs to time (the median is reported).") var repeats = 20
+
+        func run() throws {
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-bench-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let workflow = "\(scratch)/one.yaml"
+            try "name: one\nsteps:\n  - id: only\n    uses: channel.null\n".write(toFile: workflow, atomically: true, encoding: .utf8)
+            var arguments = ["run", workflow, "--store", "\(scratch)/trellis.db"]
+            if let config = deployment.configFile { arguments += ["--config", config] }
+            var samples: [Double] = []
+            for _ in 0..<repeats {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+                process.arguments = arguments
+                process.standardOutput = FileHandle.nullDevice
+                let errors = Pipe()
+                process.standardError = errors
+                let start = DispatchTime.now().uptimeNanoseconds
+                try process.run()
+                process.waitUntilExit()
+                samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                guard process.terminationStatus == 0 else {
+                    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    throw ValidationError("trellis run failed: \(message)")
+                }
+            }
+            samples.sort()
+            print(String(format: "trellis run of a one-step workflow (channel.null), %d runs: median %.1f ms, min %.1f ms, max %.1f ms",
+                         repeats, samples[samples.count / 2], samples[0], samples[samples.count - 1]))
+            print(String(format: "target: ≤ 50 ms — %@", samples[samples.count / 2] <= 50 ? "met" : "NOT met"))
+        }
+    }
+}
+
+extension DAGBenchmark.Shape: ExpressibleByArgument {}

@@ -45,16 +45,27 @@ final class ActiveRun {
         self.inputs = inputs
         for step in workflow.steps {
             remainingNeeds[step.id] = (dag.needs[step.id] ?? []).filter { !(state.steps[$0]?.status.isFinished ?? false) }.count
+            if state.steps[step.id]?.status.isFinished == true { finishedSteps += 1 }
         }
     }
 
     var id: String { state.id }
 
+    /// Steps whose status is final; the run is done when all are.
+    private(set) var finishedSteps = 0
+
     /// Applies an event now and queues it for the next commit.
     func record(_ event: RunEvent, at time: Double) {
+        let step = event.step
+        let wasFinished = step.map { status(of: $0).isFinished } ?? false
         state.apply(event, at: time)
         pending.append(event)
+        if let step, steps[step] != nil, wasFinished != status(of: step).isFinished {
+            finishedSteps += wasFinished ? -1 : 1
+        }
     }
+
+    var allStepsFinished: Bool { finishedSteps == workflow.steps.count }
 
     func status(of step: String) -> StepStatus { state.steps[step]?.status ?? .pending }
 
@@ -67,10 +78,11 @@ final class ActiveRun {
         }
     }
 
-    /// What `${{ }}` expressions see.
+    /// What `${{ }}` expressions see. It reads the run's state when called
+    /// (it must not keep a copy: that would make every later event copy the
+    /// whole state), so use it right away.
     func lookup(secrets: [String: String]) -> (String) -> JSONValue? {
-        let state = self.state, inputs = self.inputs, workflow = self.workflow
-        return { root in
+        { [unowned self] root in
             switch root {
             case "inputs": return .object(inputs)
             case "run": return ["id": .string(state.id), "workflow": .string(workflow.name), "trigger": .string(state.trigger)]

@@ -96,8 +96,7 @@ extension RunEngine {
     }
 
     func finishIfDone(_ run: ActiveRun, at time: Double) {
-        guard !run.isFinished, run.inFlight.isEmpty, run.queued.isEmpty,
-              run.workflow.steps.allSatisfy({ run.status(of: $0.id).isFinished }) else { return }
+        guard !run.isFinished, run.inFlight.isEmpty, run.queued.isEmpty, run.allStepsFinished else { return }
         let failed = run.workflow.steps.first { run.status(of: $0.id) == .failed && !$0.continueOnError }
         if let failed {
             let error = run.state.steps[failed.id]?.lastError

@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+import TrellisCore
+import TrellisPluginHost
+import TrellisStore
+
+/// Runs a generated workflow of no-op plugin steps on a fresh durable store
+/// and reports the runner's overhead per step.
+public struct DAGBenchmark: Sendable {
+    public enum Shape: String, Sendable, CaseIterable {
+        /// One step, then all the others depending on it.
+        case fan
+        /// Each step depending on the one before.
+        case chain
+    }
+
+    public struct Result: Sendable, Codable {
+        public var shape: String
+        public var steps: Int
+        public var seconds: Double
+        public var stepsPerSecond: Double
+        public var microsecondsPerStep: Double
+        public var peakRSSBytes: Int
+        public var commits: Int
+    }
+
+    public var shape: Shape
+    public var steps: Int
+    /// The plugin every step uses.
+    public var uses: String
+    public var maxConcurrentSteps: Int
+
+    public init(shape: Shape, steps: Int, uses: String = "channel.null", maxConcurrentSteps: Int = 8) {
+        self.shape = shape
+        self.steps = steps
+        self.uses = uses
+        self.maxConcurrentSteps = maxConcurrentSteps
+    }
+
+    public func workflow() -> Workflow {
+        var list: [Step] = []
+        for index in 0..<steps {
+            let needs: [String] = switch shape {
+            case .fan: index == 0 ? [] : ["s0"]
+            case .chain: index == 0 ? [] : ["s\(index - 1)"]
+            }
+            list.append(Step(id: "s\(index)", uses: uses, with: ["n": .number(Double(index))], needs: needs))
+        }
+        return Workflow(name: "bench-\(shape.rawValue)", steps: list, file: "(generated)")
+    }
+
+    public func run(plugins: PluginManager, directory: String, logger: Logger) async throws -> Result {
+        let store = try SQLiteRunStore(path: "\(directory)/bench.db")
+        var configuration = RuntimeConfiguration()
+        configuration.maxConcurrentSteps = maxConcurrentSteps
+        let engine = RunEngine(store: store, plugins: plugins, configuration: configuration, logger: logger)
+        defer { engine.shutdown() }
+        let workflow = workflow()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let id = try engine.start(workflow: workflow, source: "(generated)")
+        let state = await engine.wait(for: id)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        guard state.status == .succeeded else {
+            throw StoreError(.corrupt, "the benchmark run ended \(state.status.rawValue): \(state.message ?? "")")
+        }
+        let commits = try Set(store.events(run: id).map(\.time)).count
+        return Result(shape: shape.rawValue, steps: steps, seconds: seconds, stepsPerSecond: Double(steps) / seconds,
+                      microsecondsPerStep: seconds * 1e6 / Double(steps), peakRSSBytes: peakResidentBytes(), commits: commits)
+    }
+}
+
+/// The process's peak resident set size (VmHWM), in bytes.
+public func peakResidentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kilobytes * 1024
+    }
+    return 0
+}
