@@ -72,6 +72,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // SDK: the C ABI and the Swift layer for plugin authors.
@@ -105,6 +106,7 @@ let package = Package(
             dependencies: [
                 "TrellisCore", "TrellisStore", "TrellisPluginHost",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Host/Runtime"
         ),
@@ -113,6 +115,7 @@ let package = Package(
             dependencies: [
                 "TrellisPluginHost", "TrellisCore", "CTrellisABI", "TrellisStore", "TrellisRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/trellis"

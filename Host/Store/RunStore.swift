@@ -31,6 +31,14 @@ public protocol RunStore: Sendable {
     func cachedOutput(key: String, maxAge: Double, now: Double) throws(StoreError) -> JSONValue?
 
     func storeCachedOutput(key: String, output: JSONValue, at time: Double) throws(StoreError)
+
+    /// Unfinished runs of one workflow (for the scheduler's overlap policy).
+    func unfinishedRuns(workflow: String) throws(StoreError) -> [String]
+
+    /// When a trigger last fired (Unix seconds), so missed fires can be caught up after a restart.
+    func lastFire(trigger key: String) throws(StoreError) -> Double?
+
+    func setLastFire(trigger key: String, at time: Double) throws(StoreError)
 }
 
 /// Events to append to one run, and the run's state after them (the

@@ -178,4 +178,25 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
             throw StoreError(.unavailable, "writing the step cache failed: \(error)", cause: error)
         }
     }
+
+    public func unfinishedRuns(workflow: String) throws(StoreError) -> [String] {
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM runs WHERE workflow = ? AND status IN ('queued', 'running', 'interrupted') ORDER BY created_at",
+                                arguments: [workflow])
+        }
+    }
+
+    public func lastFire(trigger key: String) throws(StoreError) -> Double? {
+        try read { db in try Double.fetchOne(db, sql: "SELECT last_fire FROM trigger_state WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setLastFire(trigger key: String, at time: Double) throws(StoreError) {
+        do {
+            try database.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO trigger_state (key, last_fire) VALUES (?, ?)", arguments: [key, time])
+            }
+        } catch {
+            throw StoreError(.unavailable, "writing trigger state failed: \(error)", cause: error)
+        }
+    }
 }

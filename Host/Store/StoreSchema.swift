@@ -46,6 +46,12 @@ enum StoreSchema {
                 CREATE TABLE step_cache (key TEXT PRIMARY KEY, output TEXT NOT NULL, stored_at REAL NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2: trigger state") { db in
+            try db.execute(sql: """
+                CREATE TABLE trigger_state (key TEXT PRIMARY KEY, last_fire REAL NOT NULL);
+                CREATE INDEX runs_by_workflow ON runs (workflow, status);
+                """)
+        }
         return migrator
     }
 

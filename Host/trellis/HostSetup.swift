@@ -13,8 +13,8 @@ struct HostSetup {
     let plugins: PluginManager
     let logger: Logger
 
-    init(_ options: DeploymentOptions) throws {
-        logger = options.makeLogger()
+    init(_ options: DeploymentOptions, logFormat: DeploymentOptions.LogFormat = .text) throws {
+        logger = options.makeLogger(defaultFormat: logFormat)
         configuration = try options.load()
         plugins = PluginManager(configuration: configuration, logger: logger)
     }

@@ -10,9 +10,10 @@ struct DeploymentOptions: ParsableArguments {
         valueName: "file"))
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Log level on standard error: trace, debug, info, warning, error.",
-                                            valueName: "level"))
-    var logLevel: Logger.Level = .warning
+    @Option(name: .long, help: ArgumentHelp(
+        "Log level on standard error: trace, debug, info, warning, error.",
+        discussion: "Default: info for `trellis serve`, warning otherwise.", valueName: "level"))
+    var logLevel: Logger.Level?
 
     /// The directory of the running trellis binary: where `swift build` puts
     /// the bundled plugin libraries, and the default plugin path.
@@ -28,12 +29,27 @@ struct DeploymentOptions: ParsableArguments {
         return FileManager.default.fileExists(atPath: "trellis.yaml") ? "trellis.yaml" : nil
     }
 
-    func makeLogger() -> Logger {
-        let level = logLevel
+    @Option(help: ArgumentHelp("Log lines as text or json (`trellis serve` defaults to json).", valueName: "format"))
+    var logFormat: LogFormat?
+
+    enum LogFormat: String, ExpressibleByArgument {
+        case text, json
+    }
+
+    func makeLogger(defaultFormat: LogFormat = .text) -> Logger {
+        let level = logLevel ?? (defaultFormat == .json ? .info : .warning)
+        let format = logFormat ?? defaultFormat
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         return Logger(label: "trellis")
     }

@@ -99,16 +99,25 @@ public final class RunEngine: @unchecked Sendable {
     /// Queues a new run of `workflow`; returns its id.
     public func start(workflow: Workflow, source: String, inputs: [String: JSONValue] = [:],
                       trigger: String = "manual", runID: String? = nil) throws(StoreError) -> String {
-        let id = runID ?? Self.newRunID()
-        var state = RunState(id: id)
+        let (state, queued) = try Self.enqueue(workflow: workflow, source: source, inputs: inputs, trigger: trigger,
+                                               runID: runID, in: store, at: now())
+        notify(state.id, [queued], state)
+        send(.add(ActiveRun(state: state, workflow: workflow)))
+        return state.id
+    }
+
+    /// Records a new queued run in the store without running it; a host's
+    /// engine picks it up (`trellis trigger` uses this).
+    @discardableResult
+    public static func enqueue(workflow: Workflow, source: String, inputs: [String: JSONValue], trigger: String,
+                               runID: String? = nil, in store: any RunStore,
+                               at time: Double = Date().timeIntervalSince1970) throws(StoreError) -> (RunState, RunEvent) {
+        var state = RunState(id: runID ?? newRunID())
         let queued = RunEvent.runQueued(RunQueued(workflow: workflow.name, file: workflow.file, source: source,
                                                   inputs: inputs, trigger: trigger, steps: workflow.steps.map(\.id)))
-        let time = now()
         state.apply(queued, at: time)
-        try store.append([RunAppend(runID: id, expectedVersion: 0, events: [queued], time: time, state: state)])
-        notify(id, [queued], state)
-        send(.add(ActiveRun(state: state, workflow: workflow)))
-        return id
+        try store.append([RunAppend(runID: state.id, expectedVersion: 0, events: [queued], time: time, state: state)])
+        return (state, queued)
     }
 
     /// Resumes a run that is not finished, from its stored state.
