@@ -96,7 +96,9 @@ struct Runs: AsyncParsableCommand {
 
         func run() throws {
             let (_, store) = try options.open()
-            for _ in 0..<5 where try attempt(store) { return }
+            for _ in 0..<5 {
+                if try attempt(store) { return }
+            }
             throw ValidationError("run \(id) keeps changing; try again")
         }
 

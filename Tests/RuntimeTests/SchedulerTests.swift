@@ -106,7 +106,11 @@ final class TestClock: Sendable {
         #expect(try runs(harness, "queuer").count == 1)
         #expect(try runs(harness, "allower").count == 2)
         // When the queued workflow's run finishes, the waiting fire starts.
-        for _ in 0..<100 where try runs(harness, "queuer").count < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        var waited = 0
+        while try runs(harness, "queuer").count < 2, waited < 100 {
+            try await Task.sleep(for: .milliseconds(20))
+            waited += 1
+        }
         #expect(try runs(harness, "queuer").count == 2)
     }
 
@@ -123,7 +127,11 @@ final class TestClock: Sendable {
         _ = await harness.engine.wait(for: ok)
         let failing = try #require(try scheduler.trigger(workflow: "upstream", inputs: ["fail": 1]))
         _ = await harness.engine.wait(for: failing)
-        for _ in 0..<100 where try runs(harness, "on-any").count < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        var waited = 0
+        while try runs(harness, "on-any").count < 2, waited < 100 {
+            try await Task.sleep(for: .milliseconds(20))
+            waited += 1
+        }
         #expect(try runs(harness, "on-success").count == 1)
         #expect(try runs(harness, "on-failure").count == 1)
         #expect(try runs(harness, "on-any").count == 2)
@@ -145,7 +153,11 @@ final class TestClock: Sendable {
         clock.advance(1)
         scheduler.tick()
         #expect(try runs(harness, "limited").count == 1)
-        for _ in 0..<200 where try runs(harness, "limited").count < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        var waited = 0
+        while try runs(harness, "limited").count < 2, waited < 200 {
+            try await Task.sleep(for: .milliseconds(20))
+            waited += 1
+        }
         #expect(try runs(harness, "limited").count == 2)
     }
 

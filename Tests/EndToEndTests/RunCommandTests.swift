@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+
+/// `trellis run`, `runs …`, `trigger` and `serve`, as a user drives them.
+@Suite struct RunCommandTests {
+    let plugins = """
+          channel.stdout:
+          channel.null:
+          provider.offline:
+          recovery.fixed-delay:
+        """
+
+    @Test func theDemoWorkflowRunsAndIsRecorded() throws {
+        let workspace = try Workspace()
+        try workspace.config(plugins)
+        let result = try workspace.trellis("run", "\(CLI.packageRoot)/docs/examples/demo.yaml", "--input", "question=Why?")
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("step ask succeeded"))
+        #expect(result.stdout.contains("\"text\":\"Q: Why? A: echo: Why?\""), "the stdout channel got the rendered message")
+        #expect(result.stdout.contains("succeeded in"))
+
+        let list = try workspace.trellis("runs", "list", "--json")
+        let runs = try #require(try json(list.stdout) as? [[String: Any]])
+        #expect(runs.count == 1)
+        #expect(runs.first?["status"] as? String == "succeeded")
+        let id = try #require(runs.first?["id"] as? String)
+        let show = try workspace.trellis("runs", "show", id)
+        #expect(show.stdout.contains("ask: succeeded, 1 attempt"))
+        #expect(show.stdout.contains("announce: succeeded"))
+        #expect(try workspace.trellis("runs", "replay", id).stdout.contains("matches the events"))
+        #expect(FileManager.default.fileExists(atPath: "\(workspace.path)/.trellis/trellis.db"), "the default store")
+    }
+
+    @Test func aFailingRunExitsNonZeroNamingTheStep() throws {
+        let workspace = try Workspace()
+        try workspace.config(plugins)
+        try workspace.write("fail.yaml", """
+            name: fails
+            steps:
+              - id: ask
+                uses: provider.offline
+                with: { model: gpt-9, messages: [{ role: user, content: hi }] }
+              - id: after
+                uses: channel.null
+                needs: [ask]
+            """)
+        let result = try workspace.trellis("run", "fail.yaml")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("step 'ask' failed (config): unknown model 'gpt-9'"), "\(result.stderr)")
+        #expect(result.stdout.contains("step after skipped: it needs 'ask', which failed"))
+    }
+
+    @Test func jsonEventsAndInputErrors() throws {
+        let workspace = try Workspace()
+        try workspace.config(plugins)
+        let events = try workspace.trellis("run", "\(CLI.packageRoot)/docs/examples/demo.yaml", "--json")
+        let types = events.stdout.split(separator: "\n").compactMap { line -> String? in
+            (try? json(String(line)) as? [String: Any])?["type"] as? String
+        }
+        #expect(types.first == "run_queued")
+        #expect(types.last == "run_finished")
+        #expect(types.contains("step_started"))
+        let typo = try workspace.trellis("run", "\(CLI.packageRoot)/docs/examples/demo.yaml", "--input", "questoin=x")
+        #expect(typo.status != 0)
+        #expect(typo.stderr.contains("did you mean 'question'?"))
+        let invalid = try workspace.write("bad.yaml", "name: x\nsteps:\n  - id: a\n    uses: channel.nul\n")
+        let refused = try workspace.trellis("run", invalid)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("bad.yaml:4:5: unknown plugin 'channel.nul' (did you mean 'channel.null'?)"))
+    }
+
+    @Test func cancelAndResumeFromTheCommandLine() throws {
+        let workspace = try Workspace()
+        try workspace.config(plugins, extra: "runtime: { drain_grace: 200ms }\n")
+        try workspace.write("two.yaml", """
+            name: two
+            steps:
+              - { id: first, uses: channel.null }
+              - { id: wait, uses: sleep, with: { duration: 30s }, needs: [first] }
+            """)
+        // Start a run and stop the host mid-step with SIGTERM: it drains.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(CLI.buildDirectory)/trellis")
+        process.arguments = ["run", "two.yaml", "--run-id", "r-two"]
+        process.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let shown = { try workspace.trellis("runs", "show", "r-two", "--json").stdout }
+        var waited = 0
+        while !((try? shown()) ?? "").contains("\"running\""), waited < 200 {
+            usleep(20_000)
+            waited += 1
+        }
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130, "drained, not killed")
+        #expect(try shown().contains("\"interrupted\""))
+        let cancelled = try workspace.trellis("runs", "cancel", "r-two", "--reason", "no longer needed")
+        #expect(cancelled.status == 0, "\(cancelled.stderr)")
+        let again = try workspace.trellis("runs", "cancel", "r-two")
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("already cancelled"))
+        let resumed = try workspace.trellis("runs", "resume", "r-two")
+        #expect(resumed.status != 0)
+        #expect(resumed.stderr.contains("already cancelled"))
+    }
+
+    @Test func serveRunsTriggersAndQueuedRunsThenDrainsOnSIGTERM() throws {
+        let workspace = try Workspace()
+        try workspace.config(plugins, extra: "runtime: { drain_grace: 1s }\n")
+        try FileManager.default.createDirectory(atPath: "\(workspace.path)/workflows", withIntermediateDirectories: true)
+        try workspace.write("workflows/tick.yaml", """
+            name: tick
+            triggers: [{ interval: 300ms }]
+            steps: [{ id: ping, uses: channel.null }]
+            """)
+        try workspace.write("workflows/after.yaml", """
+            name: after-tick
+            triggers: [{ after: tick, on: success, overlap: allow }]
+            steps: [{ id: pong, uses: channel.null }]
+            """)
+        try workspace.write("workflows/broken.yaml", "name: broken\nsteps: [{ id: a, uses: channel.none }]\n")
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: "\(CLI.buildDirectory)/trellis")
+        serve.arguments = ["serve"]
+        serve.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+        let log = Pipe()
+        serve.standardError = log
+        serve.standardOutput = FileHandle.nullDevice
+        try serve.run()
+        let queued = try workspace.trellis("trigger", "\(CLI.packageRoot)/docs/examples/demo.yaml", "--input", "question=queued")
+        #expect(queued.status == 0, "\(queued.stderr)")
+        let runID = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        var statuses: [String: String] = [:]
+        for _ in 0..<150 {
+            usleep(40_000)
+            let list = try workspace.trellis("runs", "list", "--json", "--limit", "100")
+            let runs = (try? json(list.stdout) as? [[String: Any]]) ?? []
+            statuses = Dictionary(runs.map { ($0["id"] as? String ?? "", $0["workflow"] as? String ?? "") }, uniquingKeysWith: { a, _ in a })
+            let workflows = Set(statuses.values)
+            if workflows.isSuperset(of: ["tick", "after-tick"]) && statuses[runID] != nil { break }
+        }
+        serve.terminate()
+        serve.waitUntilExit()
+        let lines = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        #expect(Set(statuses.values).isSuperset(of: ["tick", "after-tick", "demo"]), "\(statuses)")
+        let entries = lines.compactMap { try? json(String($0)) as? [String: Any] }
+        #expect(entries.count == lines.count, "every log line is JSON")
+        #expect(entries.contains { ($0["message"] as? String)?.contains("workflow skipped: unknown plugin 'channel.none'") == true })
+        #expect(entries.contains { $0["run.id"] as? String == runID && $0["event"] as? String == "run_finished" })
+        #expect(entries.contains { $0["step.id"] != nil && $0["run.id"] != nil })
+        #expect(entries.contains { $0["message"] as? String == "host stopped" }, "SIGTERM drained and stopped cleanly")
+        #expect(serve.terminationStatus == 0)
+    }
+}
