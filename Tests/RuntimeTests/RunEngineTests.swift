@@ -192,10 +192,13 @@ import TrellisStore
               - { id: wait, uses: sleep, with: { duration: 10s } }
               - { id: after, uses: noop, needs: [wait] }
             """)
-        let id = try harness.engine.start(workflow: workflow, source: source)
-        try await Task.sleep(for: .milliseconds(100))
-        harness.engine.cancel(runID: id, reason: "not needed")
-        let state = await harness.engine.wait(for: id)
+        // Cancel as soon as the long step is durably started (from the engine's observer).
+        let engine = harness.engine
+        engine.observe { runID, event, _ in
+            if case .stepStarted("wait", _, _) = event { engine.cancel(runID: runID, reason: "not needed") }
+        }
+        let id = try engine.start(workflow: workflow, source: source)
+        let state = await engine.wait(for: id)
         #expect(state.status == .cancelled)
         #expect(state.message == "not needed")
         #expect(state.steps["after"]?.status == .cancelled)

@@ -94,7 +94,7 @@ final class TestClock: Sendable {
         let yaml = { (name: String, overlap: String) in """
             name: \(name)
             triggers: [{ interval: 10s, overlap: \(overlap) }]
-            steps: [{ id: slow, uses: sleep, with: { duration: 300ms } }]
+            steps: [{ id: slow, uses: sleep, with: { duration: 1s } }]
             """ }
         let scheduler = try scheduler(harness, clock, [yaml("skipper", "skip"), yaml("queuer", "queue"), yaml("allower", "allow")])
         scheduler.tick()
@@ -107,7 +107,7 @@ final class TestClock: Sendable {
         #expect(try runs(harness, "allower").count == 2)
         // When the queued workflow's run finishes, the waiting fire starts.
         var waited = 0
-        while try runs(harness, "queuer").count < 2, waited < 100 {
+        while try runs(harness, "queuer").count < 2, waited < 250 {
             try await Task.sleep(for: .milliseconds(20))
             waited += 1
         }
@@ -145,7 +145,7 @@ final class TestClock: Sendable {
             name: limited
             concurrency: { max_active_runs: 1 }
             triggers: [{ interval: 1s, overlap: allow }]
-            steps: [{ id: slow, uses: sleep, with: { duration: 200ms } }]
+            steps: [{ id: slow, uses: sleep, with: { duration: 1s } }]
             """])
         scheduler.tick()
         clock.advance(1)
@@ -154,7 +154,7 @@ final class TestClock: Sendable {
         scheduler.tick()
         #expect(try runs(harness, "limited").count == 1)
         var waited = 0
-        while try runs(harness, "limited").count < 2, waited < 200 {
+        while try runs(harness, "limited").count < 2, waited < 250 {
             try await Task.sleep(for: .milliseconds(20))
             waited += 1
         }

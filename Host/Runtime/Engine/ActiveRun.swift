@@ -25,8 +25,7 @@ final class ActiveRun {
         var token: CancellationToken
         var plugin: String
         var concurrencyKey: String?
-        var abandoned = false
-        var startedAt: Double
+        /// The resolved inputs (for the step cache's key).
         var inputs: JSONValue
     }
 

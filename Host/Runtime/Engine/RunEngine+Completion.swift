@@ -63,7 +63,7 @@ extension RunEngine {
                 continue
             case .retry(let delay):
                 decided("retry", delay: delay)
-                timers.append(Timer(due: time + Double(delay) / 1000, runID: run.id, step: stepID, kind: .retry(attempt: attempt + 1)))
+                timers.append(Timer(due: time + Double(delay) / 1000, runID: run.id, step: stepID, kind: .retry))
             case .fail:
                 decided("fail")
                 fail(run, stepID, errorClass, message, at: time)
@@ -73,8 +73,8 @@ extension RunEngine {
                 stepFinished(run, stepID, at: time)
             case .useCached:
                 decided("use_cached")
-                if let inputs = Optional(step.with.rendered(run.lookup(secrets: configuration.secrets))),
-                   let hit = cachedOutput(run, step, inputs, maxAge: .infinity, at: time) {
+                let inputs = step.with.rendered(run.lookup(secrets: configuration.secrets))
+                if let hit = cachedOutput(run, step, inputs, maxAge: .infinity, at: time) {
                     run.record(.stepSucceeded(step: stepID, attempt: attempt, output: hit, fromCache: true, quality: nil), at: time)
                     stepFinished(run, stepID, at: time)
                 } else {

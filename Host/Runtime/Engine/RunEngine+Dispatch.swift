@@ -39,7 +39,7 @@ extension RunEngine {
         run.record(.stepStarted(step: step.id, attempt: attempt, key: idempotencyKey), at: time)
         let token = CancellationToken()
         run.inFlight[step.id] = ActiveRun.InFlight(attempt: attempt, token: token, plugin: step.uses,
-                                                   concurrencyKey: concurrencyKey, startedAt: time, inputs: inputs)
+                                                   concurrencyKey: concurrencyKey, inputs: inputs)
         inFlightTotal += 1
         inFlightByPlugin[step.uses, default: 0] += 1
         if let concurrencyKey { busyKeys.insert(concurrencyKey) }

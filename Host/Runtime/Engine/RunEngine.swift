@@ -58,7 +58,7 @@ public final class RunEngine: @unchecked Sendable {
     }
 
     struct Timer {
-        enum Kind { case retry(attempt: Int), timeout(attempt: Int), drainDeadline }
+        enum Kind { case retry, timeout(attempt: Int), drainDeadline }
         var due: Double
         var runID: String
         var step: String
