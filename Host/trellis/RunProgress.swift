@@ -65,7 +65,7 @@ final class RunProgress: Sendable {
         switch event {
         case .runQueued(let queued): return "run \(run.id) of \(queued.workflow) queued (\(queued.steps.count) steps)"
         case .runStarted: return "run \(run.id) started"
-        case .stepStarted(let step, let attempt, _):
+        case .stepStarted(let step, let attempt, _, _):
             return "step \(step) started" + (attempt > 1 ? " (attempt \(attempt))" : "")
         case .stepAttemptFailed(let step, let attempt, let errorClass, let message, _, _):
             return "step \(step) attempt \(attempt) failed (\(errorClass.rawValue)): \(message)"

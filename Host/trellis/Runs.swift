@@ -65,7 +65,7 @@ struct Runs: AsyncParsableCommand {
             if !state.inputs.isEmpty { print("  inputs: \(JSONValue.object(state.inputs).jsonString())") }
             let steps = try store.stepRecords(run: id)
             for step in steps {
-                var line = "  \(step.id): \(step.status.rawValue)"
+                var line = "  \(step.id)\(step.plugin.map { " (\($0))" } ?? ""): \(step.status.rawValue)"
                 if step.attempts > 0 { line += ", \(step.attempts) attempt\(step.attempts == 1 ? "" : "s")" }
                 if let start = step.startedAt, let end = step.finishedAt { line += ", \(formatDuration(end - start))" }
                 if step.fromCache { line += ", from cache" }

@@ -25,8 +25,8 @@ import Testing
         #expect(runs.first?["status"] as? String == "succeeded")
         let id = try #require(runs.first?["id"] as? String)
         let show = try workspace.trellis("runs", "show", id)
-        #expect(show.stdout.contains("ask: succeeded, 1 attempt"))
-        #expect(show.stdout.contains("announce: succeeded"))
+        #expect(show.stdout.contains("ask (provider.offline): succeeded, 1 attempt"))
+        #expect(show.stdout.contains("announce (channel.stdout): succeeded"))
         #expect(try workspace.trellis("runs", "replay", id).stdout.contains("matches the events"))
         #expect(FileManager.default.fileExists(atPath: "\(workspace.path)/.trellis/trellis.db"), "the default store")
     }
@@ -149,7 +149,7 @@ import Testing
         #expect(entries.count == lines.count, "every log line is JSON")
         #expect(entries.contains { ($0["message"] as? String)?.contains("workflow skipped: unknown plugin 'channel.none'") == true })
         #expect(entries.contains { $0["run.id"] as? String == runID && $0["event"] as? String == "run_finished" })
-        #expect(entries.contains { $0["step.id"] != nil && $0["run.id"] != nil })
+        #expect(entries.contains { $0["step.id"] != nil && $0["run.id"] != nil && $0["plugin.id"] as? String == "channel.null" })
         #expect(entries.contains { $0["message"] as? String == "host stopped" }, "SIGTERM drained and stopped cleanly")
         #expect(serve.terminationStatus == 0)
     }

@@ -83,7 +83,7 @@ import TrellisStore
         var current = 0, peak = 0
         for stored in try harness.store.events(run: runID) {
             switch stored.event {
-            case .stepStarted(let step, _, _) where only?.contains(step) ?? true:
+            case .stepStarted(let step, _, _, _) where only?.contains(step) ?? true:
                 current += 1
                 peak = max(peak, current)
             case .stepSucceeded(let step, _, _, _, _) where only?.contains(step) ?? true,
@@ -195,7 +195,7 @@ import TrellisStore
         // Cancel as soon as the long step is durably started (from the engine's observer).
         let engine = harness.engine
         engine.observe { runID, event, _ in
-            if case .stepStarted("wait", _, _) = event { engine.cancel(runID: runID, reason: "not needed") }
+            if case .stepStarted("wait", _, _, _) = event { engine.cancel(runID: runID, reason: "not needed") }
         }
         let id = try engine.start(workflow: workflow, source: source)
         let state = await engine.wait(for: id)
@@ -238,7 +238,7 @@ import TrellisStore
         let drained = DispatchSemaphore(value: 0)
         let engine = harness.engine
         engine.observe { _, event, _ in
-            if case .stepStarted("slow", _, _) = event {
+            if case .stepStarted("slow", _, _, _) = event {
                 engine.beginDrain(graceSeconds: 0.05) { drained.signal() }
             }
         }

@@ -69,7 +69,7 @@ final class Harness: @unchecked Sendable {
     /// The step ids in the order their attempts started.
     func startOrder(_ runID: String) throws -> [String] {
         try store.events(run: runID).compactMap {
-            if case .stepStarted(let step, _, _) = $0.event { step } else { nil }
+            if case .stepStarted(let step, _, _, _) = $0.event { step } else { nil }
         }
     }
 }

@@ -31,11 +31,11 @@ import TrellisCore
     @Test func eventsRoundTripAndProjectionsFollow() throws {
         var state = RunState(id: "r1")
         try append([queued, .runStarted], to: &state)
-        try append([.stepStarted(step: "a", attempt: 1, key: "r1/a")], to: &state, at: 1001)
+        try append([.stepStarted(step: "a", attempt: 1, key: "r1/a", plugin: "fixture.flaky")], to: &state, at: 1001)
         try append([.stepAttemptFailed(step: "a", attempt: 1, errorClass: .retryable, message: "reset",
                                        retryAfterMilliseconds: 0, timedOut: false),
                     .recoveryDecided(step: "a", attempt: 1, strategy: "recovery.fixed-delay", decision: "retry", delayMilliseconds: 100),
-                    .stepStarted(step: "a", attempt: 2, key: "r1/a"),
+                    .stepStarted(step: "a", attempt: 2, key: "r1/a", plugin: "fixture.flaky"),
                     .stepSucceeded(step: "a", attempt: 2, output: ["text": "hi"], fromCache: false, quality: nil),
                     .runFinished(status: .succeeded, message: nil)], to: &state, at: 1002)
 
@@ -98,7 +98,7 @@ import TrellisCore
         var state = RunState(id: "s")
         try append([queued, .runStarted], to: &state)
         for index in 0..<10 {
-            try append([.stepStarted(step: "s\(index)", attempt: 1, key: "k"),
+            try append([.stepStarted(step: "s\(index)", attempt: 1, key: "k", plugin: "fixture.flaky"),
                         .stepSucceeded(step: "s\(index)", attempt: 1, output: .number(Double(index)), fromCache: false, quality: nil)],
                        to: &state, at: Double(1000 + index))
         }
@@ -114,7 +114,7 @@ import TrellisCore
 
     @Test func replayReportsADamagedProjection() throws {
         var state = RunState(id: "d")
-        try append([queued, .runStarted, .stepStarted(step: "a", attempt: 1, key: "k"),
+        try append([queued, .runStarted, .stepStarted(step: "a", attempt: 1, key: "k", plugin: "fixture.flaky"),
                     .stepSucceeded(step: "a", attempt: 1, output: "x", fromCache: false, quality: nil)], to: &state)
         try store.database.write { db in
             try db.execute(sql: "UPDATE runs SET status = 'failed' WHERE id = 'd'")

@@ -8,8 +8,8 @@ extension RunEvent {
                     "steps": .array(queued.steps.map(JSONValue.string))]
         case .runStarted, .runInterrupted:
             return [:]
-        case .stepStarted(let step, let attempt, let key):
-            return ["step": .string(step), "attempt": .number(Double(attempt)), "key": .string(key)]
+        case .stepStarted(let step, let attempt, let key, let plugin):
+            return ["step": .string(step), "attempt": .number(Double(attempt)), "key": .string(key), "plugin": .string(plugin)]
         case .stepAttemptFailed(let step, let attempt, let errorClass, let message, let retryAfter, let timedOut):
             return ["step": .string(step), "attempt": .number(Double(attempt)), "class": .string(errorClass.rawValue),
                     "message": .string(message), "retry_after_ms": .number(Double(retryAfter)), "timed_out": .bool(timedOut)]
@@ -55,7 +55,9 @@ extension RunEvent {
                                         steps: data["steps"]?.arrayValue?.compactMap(\.stringValue) ?? []))
         case "run_started": self = .runStarted
         case "run_interrupted": self = .runInterrupted
-        case "step_started": self = .stepStarted(step: try string("step"), attempt: try int("attempt"), key: try string("key"))
+        case "step_started":
+            self = .stepStarted(step: try string("step"), attempt: try int("attempt"), key: try string("key"),
+                                plugin: data["plugin"]?.stringValue ?? "")
         case "step_attempt_failed":
             self = .stepAttemptFailed(step: try string("step"), attempt: try int("attempt"), errorClass: try errorClass(),
                                       message: try string("message"), retryAfterMilliseconds: UInt64(try int("retry_after_ms")),

@@ -5,8 +5,8 @@ public enum RunEvent: Sendable, Hashable {
     /// A run was created from a workflow.
     case runQueued(RunQueued)
     case runStarted
-    /// An attempt of a step began; `key` is its idempotency key.
-    case stepStarted(step: String, attempt: Int, key: String)
+    /// An attempt of a step began, calling `plugin`; `key` is its idempotency key.
+    case stepStarted(step: String, attempt: Int, key: String, plugin: String)
     /// An attempt failed. `timedOut` when the step's deadline passed.
     case stepAttemptFailed(step: String, attempt: Int, errorClass: ErrorClass, message: String,
                            retryAfterMilliseconds: UInt64, timedOut: Bool)
@@ -44,7 +44,7 @@ public enum RunEvent: Sendable, Hashable {
     /// The step the event is about, if any.
     public var step: String? {
         switch self {
-        case .stepStarted(let step, _, _), .stepAttemptFailed(let step, _, _, _, _, _),
+        case .stepStarted(let step, _, _, _), .stepAttemptFailed(let step, _, _, _, _, _),
              .recoveryDecided(let step, _, _, _, _), .stepSucceeded(let step, _, _, _, _),
              .stepSkipped(let step, _), .stepFailed(let step, _, _), .stepInterrupted(let step, _):
             step

@@ -43,6 +43,7 @@ extension StepState {
             }),
         ]
         if let idempotencyKey { object["key"] = .string(idempotencyKey) }
+        if let plugin { object["plugin"] = .string(plugin) }
         if let output { object["output"] = output }
         if let quality { object["quality"] = .number(quality) }
         if let skipReason { object["skip_reason"] = .string(skipReason) }
@@ -60,6 +61,7 @@ extension StepState {
         status = snapshot["status"]?.stringValue.flatMap(StepStatus.init) ?? .pending
         attempts = Int(snapshot["attempts"]?.doubleValue ?? 0)
         idempotencyKey = snapshot["key"]?.stringValue
+        plugin = snapshot["plugin"]?.stringValue
         output = snapshot["output"]
         fromCache = snapshot["from_cache"]?.boolValue ?? false
         quality = snapshot["quality"]?.doubleValue

@@ -56,9 +56,10 @@ public struct RunState: Sendable, Hashable {
             for id in queued.steps where steps[id] == nil { steps[id] = StepState(id: id) }
         case .runStarted:
             status = .running
-        case .stepStarted(let id, let attempt, let key):
+        case .stepStarted(let id, let attempt, let key, let plugin):
             update(id) {
                 $0.status = .running
+                $0.plugin = plugin
                 $0.attempts = max($0.attempts, attempt)
                 $0.idempotencyKey = key
             }
@@ -119,6 +120,8 @@ public struct StepState: Sendable, Hashable {
     public var status: StepStatus = .pending
     public var attempts = 0
     public var idempotencyKey: String?
+    /// The plugin (or built-in) the latest attempt called.
+    public var plugin: String?
     public var output: JSONValue?
     public var fromCache = false
     public var quality: Double?

@@ -36,7 +36,7 @@ extension RunEngine {
     private func start(_ run: ActiveRun, _ step: Step, attempt: Int, inputs: JSONValue, concurrencyKey: String?,
                        at time: Double) {
         let idempotencyKey = "\(run.id)/\(step.id)"
-        run.record(.stepStarted(step: step.id, attempt: attempt, key: idempotencyKey), at: time)
+        run.record(.stepStarted(step: step.id, attempt: attempt, key: idempotencyKey, plugin: step.uses), at: time)
         let token = CancellationToken()
         run.inFlight[step.id] = ActiveRun.InFlight(attempt: attempt, token: token, plugin: step.uses,
                                                    concurrencyKey: concurrencyKey, inputs: inputs)

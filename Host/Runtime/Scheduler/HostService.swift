@@ -50,7 +50,10 @@ public struct HostService: Service {
 public func logRunEvents(of engine: RunEngine, to logger: Logger) {
     engine.observe { runID, event, state in
         var metadata: Logger.Metadata = ["run.id": "\(runID)", "event": "\(event.type)", "workflow": "\(state.workflow)"]
-        if let step = event.step { metadata["step.id"] = "\(step)" }
+        if let step = event.step {
+            metadata["step.id"] = "\(step)"
+            if let plugin = state.steps[step]?.plugin { metadata["plugin.id"] = "\(plugin)" }
+        }
         switch event {
         case .stepAttemptFailed(_, let attempt, let errorClass, let message, _, _):
             metadata["attempt"] = "\(attempt)"
