@@ -67,7 +67,8 @@ enum StoreSchema {
                                      state.version, state.createdAt, state.updatedAt])
         var touched = Set(append.events.compactMap(\.step))
         if append.events.contains(where: { if case .runFinished = $0 { true } else { false } }) {
-            touched.formUnion(state.steps.keys)
+            // Finishing a run cancels its unfinished steps: only those rows change.
+            touched.formUnion(state.steps.values.lazy.filter { $0.status == .cancelled }.map(\.id))
         }
         let upsert = try db.cachedStatement(sql: """
             INSERT INTO steps (run_id, step_id, state, status, started_at) VALUES (?, ?, ?, ?, ?)
