@@ -71,7 +71,7 @@ extension Bench {
 
         @Option(help: "fan or chain.") var shape: DAGBenchmark.Shape = .fan
         @Option(help: "Steps in the workflow.") var steps = 1000
-        @Option(help: "Steps running at once.") var concurrency = 8
+        @Option(help: "Steps running at once (worker threads).") var concurrency = 64
         @Option(help: "Runs to measure (the best is reported).") var repeats = 3
         @Option(help: ArgumentHelp("Where the plugin libraries are. Default: next to this binary.", valueName: "dir"))
         var libraries: String?
