@@ -261,3 +261,25 @@ import TrellisStore
         #expect(try harness.store.replay(run: id)?.differences == [])
     }
 }
+
+@Suite struct WorkflowLimitTests {
+    @Test func maxActiveRunsHoldsFurtherRunsUntilOneEnds() async throws {
+        let harness = try Harness { $0.maxConcurrentSteps = 8 }
+        let (workflow, source) = try harness.workflow("""
+            name: one-at-a-time
+            concurrency: { max_active_runs: 1 }
+            steps: [{ id: a, uses: sleep, with: { duration: 50ms } }]
+            """)
+        let ids = try (0..<3).map { _ in try harness.engine.start(workflow: workflow, source: source) }
+        var states: [RunState] = []
+        for id in ids { states.append(await harness.engine.wait(for: id)) }
+        #expect(states.allSatisfy { $0.status == .succeeded })
+        // No two runs' steps overlapped: each started after the previous finished.
+        let spans = states.compactMap { state -> (Double, Double)? in
+            guard let step = state.steps["a"], let start = step.startedAt, let end = step.finishedAt else { return nil }
+            return (start, end)
+        }.sorted { $0.0 < $1.0 }
+        #expect(spans.count == 3)
+        for (earlier, later) in zip(spans, spans.dropFirst()) { #expect(later.0 >= earlier.1) }
+    }
+}

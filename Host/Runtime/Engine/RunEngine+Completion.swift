@@ -175,6 +175,7 @@ extension RunEngine {
         if run.isFinished || run.state.status == .interrupted {
             runs.removeValue(forKey: run.id)
             finished(run.id, run.state)
+            if run.isFinished { releasedWorkflows.append(run.workflow.name) }
         }
     }
 }

@@ -12,7 +12,15 @@ extension RunEngine {
         fireTimers(at: time)
         dispatch(at: time)
         checkDrain(at: time)
-        let committed = commit(at: time)
+        var committed = commit(at: time)
+        // Finished runs free slots for runs held by `max_active_runs`.
+        while !releasedWorkflows.isEmpty {
+            let released = releasedWorkflows
+            releasedWorkflows.removeAll()
+            for workflow in released { admitHeld(workflow, at: time) }
+            dispatch(at: time)
+            committed.formUnion(commit(at: time))
+        }
         let jobs = jobsToSubmit
         jobsToSubmit.removeAll(keepingCapacity: true)
         for (runID, job) in jobs where committed.contains(runID) { pool.submit(job) }
@@ -33,7 +41,12 @@ extension RunEngine {
     }
 
     private func add(_ run: ActiveRun, at time: Double) {
-        guard runs[run.id] == nil else { return }
+        guard runs[run.id] == nil, !(heldRuns[run.workflow.name]?.contains { $0.id == run.id } ?? false) else { return }
+        if let limit = run.workflow.maxActiveRuns,
+           runs.values.filter({ $0.workflow.name == run.workflow.name && !$0.isFinished }).count >= limit {
+            heldRuns[run.workflow.name, default: []].append(run)   // it stays queued until a slot frees
+            return
+        }
         runs[run.id] = run
         if run.state.status != .running { run.record(.runStarted, at: time) }
         for step in run.workflow.steps {
@@ -48,6 +61,14 @@ extension RunEngine {
             }
         }
         finishIfDone(run, at: time)
+    }
+
+    /// A run of `workflow` ended: admit the next one held back by `max_active_runs`.
+    func admitHeld(_ workflow: String, at time: Double) {
+        guard var held = heldRuns[workflow], !held.isEmpty else { return }
+        let next = held.removeFirst()
+        heldRuns[workflow] = held.isEmpty ? nil : held
+        add(next, at: time)
     }
 
     /// Queues the next attempt of a step.

@@ -38,6 +38,10 @@ public final class RunEngine: @unchecked Sendable {
 
     // Owned by the engine thread.
     var runs: [String: ActiveRun] = [:]
+    /// Runs held back by their workflow's `max_active_runs`, in arrival order.
+    var heldRuns: [String: [ActiveRun]] = [:]
+    /// Workflows whose runs finished in the last commit (slots to hand on).
+    var releasedWorkflows: [String] = []
     var ready = ReadyQueue()
     var timers: [Timer] = []
     var inFlightTotal = 0
