@@ -86,3 +86,13 @@ struct AnyCatalog: PluginCatalog {
     }
     var knownIDs: [String] { [] }
 }
+
+/// Polls `condition` every 20 ms until it holds or `seconds` pass. The bound
+/// is a count of polls, so a slow machine only waits longer.
+func eventually(_ seconds: Double = 5, _ condition: () throws -> Bool) async throws {
+    var polls = 0
+    while try !condition(), Double(polls) * 0.02 < seconds {
+        try await Task.sleep(for: .milliseconds(20))
+        polls += 1
+    }
+}

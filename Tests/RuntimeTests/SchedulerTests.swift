@@ -106,11 +106,7 @@ final class TestClock: Sendable {
         #expect(try runs(harness, "queuer").count == 1)
         #expect(try runs(harness, "allower").count == 2)
         // When the queued workflow's run finishes, the waiting fire starts.
-        var waited = 0
-        while try runs(harness, "queuer").count < 2, waited < 250 {
-            try await Task.sleep(for: .milliseconds(20))
-            waited += 1
-        }
+        try await eventually { try runs(harness, "queuer").count >= 2 }
         #expect(try runs(harness, "queuer").count == 2)
     }
 
@@ -127,11 +123,7 @@ final class TestClock: Sendable {
         _ = await harness.engine.wait(for: ok)
         let failing = try #require(try scheduler.trigger(workflow: "upstream", inputs: ["fail": 1]))
         _ = await harness.engine.wait(for: failing)
-        var waited = 0
-        while try runs(harness, "on-any").count < 2, waited < 100 {
-            try await Task.sleep(for: .milliseconds(20))
-            waited += 1
-        }
+        try await eventually { try runs(harness, "on-any").count >= 2 }
         #expect(try runs(harness, "on-success").count == 1)
         #expect(try runs(harness, "on-failure").count == 1)
         #expect(try runs(harness, "on-any").count == 2)
@@ -153,11 +145,7 @@ final class TestClock: Sendable {
         clock.advance(1)
         scheduler.tick()
         #expect(try runs(harness, "limited").count == 1)
-        var waited = 0
-        while try runs(harness, "limited").count < 2, waited < 250 {
-            try await Task.sleep(for: .milliseconds(20))
-            waited += 1
-        }
+        try await eventually { try runs(harness, "limited").count >= 2 }
         #expect(try runs(harness, "limited").count == 2)
     }
 
