@@ -62,8 +62,6 @@ public struct RunAppend: Sendable {
 }
 
 public struct StoredEvent: Sendable, Hashable {
-    /// The global order of events across runs.
-    public var sequence: Int64
     public var runID: String
     /// The event's position in its run's stream, from 1.
     public var version: Int64

@@ -31,8 +31,13 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         do {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            database = try DatabasePool(path: path, configuration: options)
-            try StoreSchema.migrator.migrate(database)
+            // Several processes may open a new store at once (`serve` and
+            // `trigger`): one sets it up (WAL, migrations) while the others wait.
+            database = try withFileLock(path + ".lock") {
+                let pool = try DatabasePool(path: path, configuration: options)
+                try StoreSchema.migrator.migrate(pool)
+                return pool
+            }
         } catch {
             throw StoreError(.unavailable, "cannot open the store at \(path): \(error)", cause: error)
         }
@@ -62,21 +67,27 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     }
 
     private func write(_ append: RunAppend, in db: Database) throws {
+        let state = append.state
         let expected = append.expectedVersion
         let version = expected + Int64(append.events.count)
-        // The optimistic check and the version bump in one statement.
+        // The run's row is both the projection and the stream head: one
+        // statement checks the expected version and writes the new state.
         var snapshotVersion: Int64 = 0
         if expected == 0 {
             do {
-                try db.cachedStatement(sql: "INSERT INTO streams (run_id, version, snapshot_version) VALUES (?, ?, 0)")
-                    .execute(arguments: [append.runID, version])
+                try db.cachedStatement(sql: """
+                    INSERT INTO runs (id, workflow, status, trigger, message, version, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [state.id, state.workflow, state.status.rawValue, state.trigger, state.message,
+                                             version, state.createdAt, state.updatedAt])
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw conflict(append, in: db)
             }
         } else {
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                UPDATE streams SET version = ? WHERE run_id = ? AND version = ? RETURNING snapshot_version
-                """), arguments: [version, append.runID, expected]) else {
+                UPDATE runs SET version = ?, status = ?, message = ?, updated_at = ?
+                WHERE id = ? AND version = ? RETURNING snapshot_version
+                """), arguments: [version, state.status.rawValue, state.message, state.updatedAt, append.runID, expected]) else {
                 throw conflict(append, in: db)
             }
             snapshotVersion = row[0]
@@ -88,21 +99,20 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
             try insert.execute(arguments: [append.runID, next, event.type,
                                            String(decoding: event.data.jsonBytes(), as: UTF8.self), append.time])
         }
-        try StoreSchema.writeProjection(append, in: db)
+        try StoreSchema.writeSteps(append, in: db)
         // A snapshot costs time in proportion to the state's size, so take one
         // only after at least that many events: loading stays cheap, and
         // snapshots cost O(1) per event however large the run grows.
-        if version - snapshotVersion >= max(configuration.snapshotInterval, Int64(append.state.steps.count)) {
+        if version - snapshotVersion >= max(configuration.snapshotInterval, Int64(state.steps.count)) {
             try db.execute(sql: "INSERT OR REPLACE INTO snapshots (run_id, version, state) VALUES (?, ?, ?)",
-                           arguments: [append.runID, append.state.version,
-                                       String(decoding: append.state.snapshot.jsonBytes(), as: UTF8.self)])
-            try db.cachedStatement(sql: "UPDATE streams SET snapshot_version = ? WHERE run_id = ?")
-                .execute(arguments: [version, append.runID])
+                           arguments: [append.runID, state.version,
+                                       String(decoding: state.snapshot.jsonBytes(), as: UTF8.self)])
+            try db.cachedStatement(sql: "UPDATE runs SET snapshot_version = ? WHERE id = ?").execute(arguments: [version, append.runID])
         }
     }
 
     private func conflict(_ append: RunAppend, in db: Database) -> StoreError {
-        let current = (try? Int64.fetchOne(db, sql: "SELECT version FROM streams WHERE run_id = ?", arguments: [append.runID])) ?? nil
+        let current = (try? Int64.fetchOne(db, sql: "SELECT version FROM runs WHERE id = ?", arguments: [append.runID])) ?? nil
         return StoreError(.conflict, "run \(append.runID) is at version \(current ?? 0), not \(append.expectedVersion) as expected: another writer got there first")
     }
 
@@ -199,4 +209,16 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
             throw StoreError(.unavailable, "writing trigger state failed: \(error)", cause: error)
         }
     }
+}
+
+/// Runs `body` holding an exclusive `flock` on `path` (created if needed).
+func withFileLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
+    let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else { throw StoreError(.unavailable, "cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
+    defer { close(descriptor) }
+    while flock(descriptor, LOCK_EX) != 0 {
+        guard errno == EINTR else { throw StoreError(.unavailable, "cannot lock \(path): \(String(cString: strerror(errno)))") }
+    }
+    defer { flock(descriptor, LOCK_UN) }
+    return try body()
 }

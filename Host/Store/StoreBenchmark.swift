@@ -75,7 +75,8 @@ public struct StoreBenchmark: Sendable {
         }
         try exec("PRAGMA journal_mode = WAL")
         try exec("PRAGMA synchronous = NORMAL")
-        try exec("CREATE TABLE events (seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, at REAL NOT NULL, UNIQUE (run_id, version))")
+        // The store's own events table, so both sides write the same rows.
+        try exec("CREATE TABLE events (run_id TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (run_id, version)) WITHOUT ROWID")
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(db, "INSERT INTO events (run_id, version, type, data, at) VALUES (?, ?, ?, ?, ?)", -1,
                                  &statement, nil) == SQLITE_OK else { throw StoreError(.unavailable, "prepare failed") }

@@ -4,20 +4,22 @@ import TrellisCore
 
 /// The store's tables, their migrations, and how rows map to values.
 enum StoreSchema {
+    /// The schema's versions. Add a migration for every change; never edit
+    /// one that has shipped.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: events, streams, projections, snapshots, cache") { db in
+        migrator.registerMigration("v1") { db in
+            // Events are clustered by run. A run's row is both its projection
+            // and its stream head: `version` is the optimistic-concurrency check.
             try db.execute(sql: """
                 CREATE TABLE events (
-                    seq INTEGER PRIMARY KEY,
                     run_id TEXT NOT NULL,
                     version INTEGER NOT NULL,
                     type TEXT NOT NULL,
                     data TEXT NOT NULL,
                     at REAL NOT NULL,
-                    UNIQUE (run_id, version)
-                );
-                CREATE TABLE streams (run_id TEXT PRIMARY KEY, version INTEGER NOT NULL, snapshot_version INTEGER NOT NULL);
+                    PRIMARY KEY (run_id, version)
+                ) WITHOUT ROWID;
                 CREATE TABLE runs (
                     id TEXT PRIMARY KEY,
                     workflow TEXT NOT NULL,
@@ -25,10 +27,12 @@ enum StoreSchema {
                     trigger TEXT NOT NULL,
                     message TEXT,
                     version INTEGER NOT NULL,
+                    snapshot_version INTEGER NOT NULL DEFAULT 0,
                     created_at REAL NOT NULL,
                     updated_at REAL NOT NULL
-                );
+                ) WITHOUT ROWID;
                 CREATE INDEX runs_by_status ON runs (status, created_at);
+                CREATE INDEX runs_by_workflow ON runs (workflow, status);
                 CREATE TABLE steps (
                     run_id TEXT NOT NULL,
                     step_id TEXT NOT NULL,
@@ -36,7 +40,7 @@ enum StoreSchema {
                     status TEXT NOT NULL,
                     started_at REAL,
                     PRIMARY KEY (run_id, step_id)
-                );
+                ) WITHOUT ROWID;
                 CREATE TABLE snapshots (
                     run_id TEXT NOT NULL,
                     version INTEGER NOT NULL,
@@ -44,27 +48,15 @@ enum StoreSchema {
                     PRIMARY KEY (run_id, version)
                 );
                 CREATE TABLE step_cache (key TEXT PRIMARY KEY, output TEXT NOT NULL, stored_at REAL NOT NULL);
-                """)
-        }
-        migrator.registerMigration("v2: trigger state") { db in
-            try db.execute(sql: """
                 CREATE TABLE trigger_state (key TEXT PRIMARY KEY, last_fire REAL NOT NULL);
-                CREATE INDEX runs_by_workflow ON runs (workflow, status);
                 """)
         }
         return migrator
     }
 
-    /// Writes the run row and the rows of the steps the events touched.
-    static func writeProjection(_ append: RunAppend, in db: Database) throws {
+    /// Writes the rows of the steps the events touched.
+    static func writeSteps(_ append: RunAppend, in db: Database) throws {
         let state = append.state
-        try db.cachedStatement(sql: """
-            INSERT INTO runs (id, workflow, status, trigger, message, version, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (id) DO UPDATE SET status = excluded.status, message = excluded.message,
-                version = excluded.version, updated_at = excluded.updated_at
-            """).execute(arguments: [state.id, state.workflow, state.status.rawValue, state.trigger, state.message,
-                                     state.version, state.createdAt, state.updatedAt])
         var touched = Set(append.events.compactMap(\.step))
         if append.events.contains(where: { if case .runFinished = $0 { true } else { false } }) {
             // Finishing a run cancels its unfinished steps: only those rows change.
@@ -83,12 +75,12 @@ enum StoreSchema {
     }
 
     static func fetchEvents(_ db: Database, run: String, after version: Int64) throws -> [StoredEvent] {
-        try Row.fetchAll(db, sql: "SELECT seq, version, type, data, at FROM events WHERE run_id = ? AND version > ? ORDER BY version",
+        try Row.fetchAll(db, sql: "SELECT version, type, data, at FROM events WHERE run_id = ? AND version > ? ORDER BY version",
                          arguments: [run, version]).map { row in
             let type: String = row["type"]
             let data: String = row["data"]
             do {
-                return StoredEvent(sequence: row["seq"], runID: run, version: row["version"],
+                return StoredEvent(runID: run, version: row["version"],
                                    event: try RunEvent(type: type, data: JSONValue(json: Data(data.utf8))), time: row["at"])
             } catch {
                 throw StoreError(.corrupt, "run \(run): event \(row["version"] as Int64) cannot be read: \(error)", cause: error)

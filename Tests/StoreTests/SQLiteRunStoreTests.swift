@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TrellisCore
 @testable import TrellisStore
@@ -158,5 +159,36 @@ import TrellisCore
         let mode = try store.database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
         #expect(FileManager.default.fileExists(atPath: "\(directory)/trellis.db"))
+    }
+}
+
+@Suite struct StoreOpeningTests {
+    @Test func severalOpenersOfANewStoreAllSucceed() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-open-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let failures = Mutex<[String]>([])
+        let done = DispatchSemaphore(value: 0)
+        for _ in 0..<6 {
+            Thread {
+                do {
+                    _ = try SQLiteRunStore(path: "\(directory)/shared.db")
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+                done.signal()
+            }.start()
+        }
+        for _ in 0..<6 { done.wait() }
+        #expect(failures.withLock { $0 } == [])
+    }
+
+    @Test func anUnwritableLocationIsAClearError() {
+        do {
+            _ = try SQLiteRunStore(path: "/proc/trellis/store.db")
+            Issue.record("must fail")
+        } catch {
+            #expect(error.code == .unavailable)
+            #expect(error.message.contains("/proc/trellis/store.db"))
+        }
     }
 }
