@@ -30,6 +30,9 @@ let bundledPlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisProviderOffline", path: "Plugins/provider-offline", swift: true),
     PluginSpec(name: "TrellisRecoveryFixedDelay", path: "Plugins/recovery-fixed-delay", swift: true),
     PluginSpec(name: "TrellisChannelNull", path: "Plugins/channel-null", swift: false),
+    PluginSpec(name: "TrellisRecoveryTimeout", path: "Plugins/recovery-timeout", swift: true),
+    PluginSpec(name: "TrellisRecoveryFallback", path: "Plugins/recovery-fallback", swift: true),
+    PluginSpec(name: "TrellisRecoveryDegrade", path: "Plugins/recovery-degrade", swift: true),
 ]
 
 /// Deliberately broken (and deliberately old) plugins for the loader tests.
@@ -44,6 +47,7 @@ let fixturePlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisFixtureFrozen10", path: "Tests/Fixtures/Frozen10", swift: false,
                abi: "CTrellisABI_1_0"),
     PluginSpec(name: "TrellisFixtureFlakyChannel", path: "Tests/Fixtures/FlakyChannel", swift: false),
+    PluginSpec(name: "TrellisFixtureGate", path: "Tests/Fixtures/Gate", swift: true),
 ]
 
 func pluginTarget(_ spec: PluginSpec) -> Target {

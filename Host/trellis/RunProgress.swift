@@ -69,7 +69,7 @@ final class RunProgress: Sendable {
             return "step \(step) started" + (attempt > 1 ? " (attempt \(attempt))" : "")
         case .stepAttemptFailed(let step, let attempt, let errorClass, let message, _, _):
             return "step \(step) attempt \(attempt) failed (\(errorClass.rawValue)): \(message)"
-        case .recoveryDecided(let step, _, let strategy, let decision, let delay):
+        case .recoveryDecided(let step, _, let strategy, let decision, let delay, _):
             return "step \(step): \(strategy) decided \(decision)" + (delay > 0 ? " in \(delay) ms" : "")
         case .stepSucceeded(let step, _, _, let fromCache, let quality):
             var text = "step \(step) succeeded"

@@ -29,8 +29,9 @@ final class Harness: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try SQLiteRunStore(path: "\(directory)/trellis.db")
         plugins = PluginManager(configuration: DeploymentConfiguration(pluginPaths: [], registryPaths: []), logger: logger)
-        plugins.loadAll(extraLibraries: ["TrellisFixtureFlakyChannel", "TrellisRecoveryFixedDelay", "TrellisChannelStdout"]
-            .map(Build.library))
+        plugins.loadAll(extraLibraries: ["TrellisFixtureFlakyChannel", "TrellisRecoveryFixedDelay", "TrellisChannelStdout",
+                                         "TrellisChannelNull", "TrellisRecoveryTimeout", "TrellisRecoveryFallback",
+                                         "TrellisRecoveryDegrade", "TrellisFixtureGate"].map(Build.library))
         var configuration = RuntimeConfiguration()
         configuration.maxConcurrentSteps = 4
         configure(&configuration)
@@ -82,7 +83,8 @@ struct HarnessError: Error, CustomStringConvertible {
 /// Accepts every plugin id (the tests use fixtures without manifests).
 struct AnyCatalog: PluginCatalog {
     func entry(for id: String) -> PluginCatalogEntry? {
-        PluginCatalogEntry(id: id, kind: id.hasPrefix("recovery.") ? "recovery" : "channel", available: true)
+        PluginCatalogEntry(id: id, kind: id.hasPrefix("recovery.") || id == "fixture.gate" ? "recovery" : "channel",
+                           available: true)
     }
     var knownIDs: [String] { [] }
 }

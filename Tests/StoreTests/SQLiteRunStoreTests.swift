@@ -35,7 +35,7 @@ import TrellisCore
         try append([.stepStarted(step: "a", attempt: 1, key: "r1/a", plugin: "fixture.flaky")], to: &state, at: 1001)
         try append([.stepAttemptFailed(step: "a", attempt: 1, errorClass: .retryable, message: "reset",
                                        retryAfterMilliseconds: 0, timedOut: false),
-                    .recoveryDecided(step: "a", attempt: 1, strategy: "recovery.fixed-delay", decision: "retry", delayMilliseconds: 100),
+                    .recoveryDecided(step: "a", attempt: 1, strategy: "recovery.fixed-delay", decision: "retry", delayMilliseconds: 100, detail: nil),
                     .stepStarted(step: "a", attempt: 2, key: "r1/a", plugin: "fixture.flaky"),
                     .stepSucceeded(step: "a", attempt: 2, output: ["text": "hi"], fromCache: false, quality: nil),
                     .runFinished(status: .succeeded, message: nil)], to: &state, at: 1002)

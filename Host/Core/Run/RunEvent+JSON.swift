@@ -13,9 +13,12 @@ extension RunEvent {
         case .stepAttemptFailed(let step, let attempt, let errorClass, let message, let retryAfter, let timedOut):
             return ["step": .string(step), "attempt": .number(Double(attempt)), "class": .string(errorClass.rawValue),
                     "message": .string(message), "retry_after_ms": .number(Double(retryAfter)), "timed_out": .bool(timedOut)]
-        case .recoveryDecided(let step, let attempt, let strategy, let decision, let delay):
-            return ["step": .string(step), "attempt": .number(Double(attempt)), "strategy": .string(strategy),
-                    "decision": .string(decision), "delay_ms": .number(Double(delay))]
+        case .recoveryDecided(let step, let attempt, let strategy, let decision, let delay, let detail):
+            var data: [String: JSONValue] = ["step": .string(step), "attempt": .number(Double(attempt)),
+                                             "strategy": .string(strategy), "decision": .string(decision),
+                                             "delay_ms": .number(Double(delay))]
+            if let detail { data["detail"] = detail }
+            return .object(data)
         case .stepSucceeded(let step, let attempt, let output, let fromCache, let quality):
             var data: [String: JSONValue] = ["step": .string(step), "attempt": .number(Double(attempt)), "output": output,
                                              "from_cache": .bool(fromCache)]
@@ -64,7 +67,8 @@ extension RunEvent {
                                       timedOut: data["timed_out"]?.boolValue ?? false)
         case "recovery_decided":
             self = .recoveryDecided(step: try string("step"), attempt: try int("attempt"), strategy: try string("strategy"),
-                                    decision: try string("decision"), delayMilliseconds: UInt64(try int("delay_ms")))
+                                    decision: try string("decision"), delayMilliseconds: UInt64(try int("delay_ms")),
+                                    detail: data["detail"])
         case "step_succeeded":
             self = .stepSucceeded(step: try string("step"), attempt: try int("attempt"), output: data["output"] ?? .null,
                                   fromCache: data["from_cache"]?.boolValue ?? false, quality: data["quality"]?.doubleValue)

@@ -10,8 +10,10 @@ public enum RunEvent: Sendable, Hashable {
     /// An attempt failed. `timedOut` when the step's deadline passed.
     case stepAttemptFailed(step: String, attempt: Int, errorClass: ErrorClass, message: String,
                            retryAfterMilliseconds: UInt64, timedOut: Bool)
-    /// A recovery strategy decided what to do after a failed attempt.
-    case recoveryDecided(step: String, attempt: Int, strategy: String, decision: String, delayMilliseconds: UInt64)
+    /// A recovery strategy decided what to do after a failed attempt;
+    /// `detail` carries a fallback's target (`{"uses", "with"}`).
+    case recoveryDecided(step: String, attempt: Int, strategy: String, decision: String, delayMilliseconds: UInt64,
+                         detail: JSONValue?)
     case stepSucceeded(step: String, attempt: Int, output: JSONValue, fromCache: Bool, quality: Double?)
     case stepSkipped(step: String, reason: String)
     /// A step failed for good (no recovery left).
@@ -45,7 +47,7 @@ public enum RunEvent: Sendable, Hashable {
     public var step: String? {
         switch self {
         case .stepStarted(let step, _, _, _), .stepAttemptFailed(let step, _, _, _, _, _),
-             .recoveryDecided(let step, _, _, _, _), .stepSucceeded(let step, _, _, _, _),
+             .recoveryDecided(let step, _, _, _, _, _), .stepSucceeded(let step, _, _, _, _),
              .stepSkipped(let step, _), .stepFailed(let step, _, _), .stepInterrupted(let step, _):
             step
         default:

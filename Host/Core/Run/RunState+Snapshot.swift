@@ -44,6 +44,7 @@ extension StepState {
         ]
         if let idempotencyKey { object["key"] = .string(idempotencyKey) }
         if let plugin { object["plugin"] = .string(plugin) }
+        if let fallback { object["fallback"] = fallback }
         if let output { object["output"] = output }
         if let quality { object["quality"] = .number(quality) }
         if let skipReason { object["skip_reason"] = .string(skipReason) }
@@ -62,6 +63,7 @@ extension StepState {
         attempts = Int(snapshot["attempts"]?.doubleValue ?? 0)
         idempotencyKey = snapshot["key"]?.stringValue
         plugin = snapshot["plugin"]?.stringValue
+        fallback = snapshot["fallback"]
         output = snapshot["output"]
         fromCache = snapshot["from_cache"]?.boolValue ?? false
         quality = snapshot["quality"]?.doubleValue

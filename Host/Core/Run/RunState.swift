@@ -63,15 +63,18 @@ public struct RunState: Sendable, Hashable {
                 $0.attempts = max($0.attempts, attempt)
                 $0.idempotencyKey = key
             }
-        case .stepAttemptFailed(let id, _, let errorClass, let message, _, let timedOut):
+        case .stepAttemptFailed(let id, let attempt, let errorClass, let message, _, let timedOut):
             update(id) {
+                // An attempt a strategy rejected before it started still counts.
+                $0.attempts = max($0.attempts, attempt)
                 $0.lastError = StepError(errorClass: errorClass, message: message, timedOut: timedOut)
             }
-        case .recoveryDecided(let id, let attempt, let strategy, let decision, let delay):
+        case .recoveryDecided(let id, let attempt, let strategy, let decision, let delay, let detail):
             update(id) {
                 $0.decisions.append(RecoveryRecord(attempt: attempt, strategy: strategy, decision: decision,
                                                    delayMilliseconds: delay))
-                if decision == "retry" { $0.status = .retrying }
+                if decision == "retry" || decision == "fallback" { $0.status = .retrying }
+                if decision == "fallback", let detail { $0.fallback = detail }
             }
         case .stepSucceeded(let id, let attempt, let output, let fromCache, let quality):
             update(id) {
@@ -122,6 +125,8 @@ public struct StepState: Sendable, Hashable {
     public var idempotencyKey: String?
     /// The plugin (or built-in) the latest attempt called.
     public var plugin: String?
+    /// Where a fallback decision sent the next attempts: `{"uses", "with"}`.
+    public var fallback: JSONValue?
     public var output: JSONValue?
     public var fromCache = false
     public var quality: Double?

@@ -27,6 +27,10 @@ final class ActiveRun {
         var concurrencyKey: String?
         /// The resolved inputs (for the step cache's key).
         var inputs: JSONValue
+        /// When the attempt started, for the outcome strategies record.
+        var started: Double
+        /// The attempt's deadline, in seconds after it started.
+        var timeout: Double?
     }
 
     init(state: RunState, workflow: Workflow) {
@@ -90,6 +94,7 @@ final class ActiveRun {
                 var steps: [String: JSONValue] = [:]
                 for (id, step) in state.steps {
                     steps[id] = ["output": step.output ?? .null, "status": .string(step.status.rawValue),
+                                 "plugin": step.plugin.map(JSONValue.string) ?? .null,
                                  "quality": step.quality.map(JSONValue.number) ?? .null,
                                  "attempts": .number(Double(step.attempts))]
                 }

@@ -12,6 +12,7 @@ extension RunEngine {
         guard let run = runs[runID], !run.isFinished, let flight = run.inFlight[stepID], flight.attempt == attempt,
               let step = run.steps[stepID] else { return }
         release(run, stepID)
+        recordOutcome(step, plugin: flight.plugin, outcome: outcome, duration: time - flight.started)
         switch outcome {
         case .success(let output):
             run.record(.stepSucceeded(step: stepID, attempt: attempt, output: output, fromCache: false, quality: nil), at: time)
@@ -54,9 +55,9 @@ extension RunEngine {
                 fail(run, stepID, errorClass, "\(message) (recovery plugin \(entry.uses) failed: \(error.message))", at: time)
                 return
             }
-            func decided(_ name: String, delay: UInt64 = 0) {
+            func decided(_ name: String, delay: UInt64 = 0, detail: JSONValue? = nil) {
                 run.record(.recoveryDecided(step: stepID, attempt: attempt, strategy: entry.uses, decision: name,
-                                            delayMilliseconds: delay), at: time)
+                                            delayMilliseconds: delay, detail: detail), at: time)
             }
             switch decision {
             case .pass:
@@ -80,13 +81,29 @@ extension RunEngine {
                 } else {
                     fail(run, stepID, errorClass, "\(message) (no cached output to fall back on)", at: time)
                 }
-            case .fallback:
-                decided("fallback")
-                fail(run, stepID, errorClass, "\(message) (fallback is not supported by this host yet)", at: time)
+            case .fallback(let target):
+                guard let uses = target["uses"]?.stringValue, plugins?.instance(uses) != nil || Step.builtIns.contains(uses) else {
+                    decided("fallback", detail: target)
+                    fail(run, stepID, errorClass, "\(message) (the fallback target \(target["uses"]?.interpolated ?? "?") is not loaded)",
+                         at: time)
+                    return
+                }
+                decided("fallback", detail: target)
+                enqueue(run, stepID)
             }
             return
         }
         fail(run, stepID, errorClass, message, at: time)
+    }
+
+    /// Tells stateful strategies (breakers, rate limits) how an attempt ended.
+    func recordOutcome(_ step: Step, plugin: String, outcome: StepOutcome, duration: Double) {
+        guard !step.recovery.isEmpty else { return }
+        let result: ErrorClass? = if case .failure(let errorClass, _, _) = outcome { errorClass } else { nil }
+        for entry in step.recovery {
+            try? plugins?.instance(entry.uses)?.record(key: plugin, result: result,
+                                                       durationMilliseconds: UInt64(max(0, duration) * 1000))
+        }
     }
 
     private func fail(_ run: ActiveRun, _ stepID: String, _ errorClass: ErrorClass, _ message: String, at time: Double) {

@@ -21,36 +21,97 @@ extension RunEngine {
             }
             if let key, busyKeys.contains(key) { return .keep }
             run.queued.remove(step.id)
-            let inputs = step.with.rendered(lookup)
-            if let cache = step.cache, let hit = cachedOutput(run, step, inputs, maxAge: cache.ttlSeconds, at: time) {
+            // After a fallback decision, attempts call the fallback's target.
+            let fallback = run.state.steps[step.id]?.fallback
+            let uses = fallback?["uses"]?.stringValue ?? step.uses
+            let fallbackInputs = fallback?["with"].flatMap { $0 == .null ? nil : $0 }
+            let inputs = (fallbackInputs ?? step.with).rendered(lookup)
+            if fallback == nil, let cache = step.cache,
+               let hit = cachedOutput(run, step, inputs, maxAge: cache.ttlSeconds, at: time) {
                 run.record(.stepSucceeded(step: step.id, attempt: entry.attempt, output: hit, fromCache: true, quality: nil),
                            at: time)
                 stepFinished(run, step.id, at: time)
                 return .take
             }
-            start(run, step, attempt: entry.attempt, inputs: inputs, concurrencyKey: key, at: time)
+            switch admit(run, step, attempt: entry.attempt, uses: uses, at: time) {
+            case .proceed(let attemptTimeout):
+                start(run, step, attempt: entry.attempt, uses: uses, inputs: inputs, concurrencyKey: key,
+                      attemptTimeout: attemptTimeout, at: time)
+            case .delayed:
+                run.queued.insert(step.id)
+            case .rejected:
+                break
+            }
             return .take
         }
     }
 
-    private func start(_ run: ActiveRun, _ step: Step, attempt: Int, inputs: JSONValue, concurrencyKey: String?,
-                       at time: Double) {
+    enum AdmissionOutcome {
+        case proceed(attemptTimeout: Double?)
+        case delayed
+        case rejected
+    }
+
+    /// Asks the step's recovery strategies, in order, whether the attempt may
+    /// start: one may delay it (a timer re-queues it; no thread waits), reject
+    /// it without calling the plugin (a failed attempt, decided on as usual),
+    /// or give it its own deadline.
+    private func admit(_ run: ActiveRun, _ step: Step, attempt: Int, uses: String, at time: Double) -> AdmissionOutcome {
+        var attemptTimeout: Double?
+        let startedAt = run.state.steps[step.id]?.startedAt ?? time
+        for entry in step.recovery {
+            guard let strategy = plugins?.instance(entry.uses) else { continue }
+            let decision: AdmissionDecision
+            do {
+                decision = try strategy.admit(attempt: UInt32(attempt), elapsedMilliseconds: UInt64(max(0, time - startedAt) * 1000),
+                                              key: uses, policy: entry.with,
+                                              context: PluginCallContext(idempotencyKey: "\(run.id)/\(step.id)", runID: run.id,
+                                                                         stepID: step.id, attempt: UInt32(attempt)))
+            } catch {
+                logger.warning("a recovery strategy failed to admit an attempt; it is admitted",
+                               metadata: ["run.id": "\(run.id)", "step.id": "\(step.id)", "plugin.id": "\(entry.uses)",
+                                          "error": "\(error)"])
+                continue
+            }
+            switch decision {
+            case .proceed(let milliseconds):
+                if let milliseconds { attemptTimeout = min(attemptTimeout ?? .infinity, Double(milliseconds) / 1000) }
+            case .delay(let milliseconds):
+                timers.append(Timer(due: time + Double(milliseconds) / 1000, runID: run.id, step: step.id,
+                                    kind: .admit(attempt: attempt)))
+                return .delayed
+            case .reject(let summary):
+                failed(run, step.id, attempt: attempt, errorClass: summary.errorClass, message: summary.message,
+                       retryAfter: summary.retryAfterMilliseconds, timedOut: false, at: time)
+                return .rejected
+            }
+        }
+        return .proceed(attemptTimeout: attemptTimeout)
+    }
+
+    private func start(_ run: ActiveRun, _ step: Step, attempt: Int, uses: String, inputs: JSONValue, concurrencyKey: String?,
+                       attemptTimeout: Double?, at time: Double) {
         let idempotencyKey = "\(run.id)/\(step.id)"
-        run.record(.stepStarted(step: step.id, attempt: attempt, key: idempotencyKey, plugin: step.uses), at: time)
+        run.record(.stepStarted(step: step.id, attempt: attempt, key: idempotencyKey, plugin: uses), at: time)
         let token = CancellationToken()
-        run.inFlight[step.id] = ActiveRun.InFlight(attempt: attempt, token: token, plugin: step.uses,
-                                                   concurrencyKey: concurrencyKey, inputs: inputs)
+        run.inFlight[step.id] = ActiveRun.InFlight(attempt: attempt, token: token, plugin: uses,
+                                                   concurrencyKey: concurrencyKey, inputs: inputs, started: time)
+        let stepLeft = step.timeoutSeconds.map { $0 - (time - (run.state.steps[step.id]?.startedAt ?? time)) }
+        let timeout = [stepLeft, attemptTimeout].compactMap({ $0 }).min()
+        run.inFlight[step.id]?.timeout = timeout
         inFlightTotal += 1
-        inFlightByPlugin[step.uses, default: 0] += 1
+        inFlightByPlugin[uses, default: 0] += 1
         if let concurrencyKey { busyKeys.insert(concurrencyKey) }
         var deadline: Int64?
-        if let timeout = step.timeoutSeconds {
+        // The step's timeout bounds all its attempts together; a strategy may
+        // give one attempt a shorter deadline.
+        if let timeout {
             timers.append(Timer(due: time + timeout, runID: run.id, step: step.id, kind: .timeout(attempt: attempt)))
             deadline = Int64((time + timeout) * 1000)
         }
         let context = PluginCallContext(idempotencyKey: idempotencyKey, runID: run.id, stepID: step.id,
                                         attempt: UInt32(attempt), deadlineUnixMilliseconds: deadline, cancellation: token)
-        let invoker = self.invoker, uses = step.uses, runID = run.id, stepID = step.id
+        let invoker = self.invoker, runID = run.id, stepID = step.id
         jobsToSubmit.append((run.id, { [weak self] in
             let outcome = invoker.invoke(uses, inputs: inputs, context: context)
             self?.send(.completed(runID: runID, step: stepID, attempt: attempt, outcome: outcome))

@@ -157,14 +157,21 @@ extension RunEngine {
             switch timer.kind {
             case .retry:
                 if run.status(of: timer.step) == .retrying { enqueue(run, timer.step) }
+            case .admit(let attempt):
+                // A strategy asked this attempt to wait; it is still queued.
+                if let step = run.steps[timer.step], run.queued.contains(timer.step) {
+                    ready.push(ReadyQueue.Entry(runID: run.id, stepID: timer.step, attempt: attempt), priority: step.priority)
+                }
             case .timeout(let attempt):
                 guard let flight = run.inFlight[timer.step], flight.attempt == attempt,
                       let step = run.steps[timer.step] else { continue }
                 flight.token.cancel()
                 release(run, timer.step)
+                recordOutcome(step, plugin: flight.plugin, outcome: .failure(.retryable, message: "timed out", retryAfterMilliseconds: 0),
+                              duration: time - flight.started)
                 abandoned.insert("\(run.id)/\(timer.step)/\(attempt)")
                 pool.abandonOne()
-                let limit = step.timeoutSeconds.map { formatSeconds($0) } ?? "its timeout"
+                let limit = flight.timeout.map { formatSeconds($0) } ?? "its timeout"
                 failed(run, timer.step, attempt: attempt, errorClass: .retryable,
                        message: "timed out after \(limit); the call was abandoned", retryAfter: 0, timedOut: true, at: time)
             case .drainDeadline:

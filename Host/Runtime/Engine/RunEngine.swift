@@ -62,7 +62,7 @@ public final class RunEngine: @unchecked Sendable {
     }
 
     struct Timer {
-        enum Kind { case retry, timeout(attempt: Int), drainDeadline }
+        enum Kind { case retry, admit(attempt: Int), timeout(attempt: Int), drainDeadline }
         var due: Double
         var runID: String
         var step: String

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+import TrellisCore
+import TrellisStore
+@testable import TrellisRuntime
+
+/// The runner's recovery pipeline with real recovery plugins: admission
+/// before attempts, per-attempt timeouts, fallback and degradation.
+@Suite struct RecoveryPipelineTests {
+    @Test func anAttemptTimeoutAbandonsTheAttemptAndARetryFollows() async throws {
+        let harness = try Harness()
+        let state = try await harness.run("""
+            name: attempt-timeout
+            steps:
+              - id: slow-once
+                uses: fixture.flaky
+                with: { sleep_first_ms: 2000 }
+                recovery:
+                  - uses: recovery.timeout
+                    with: { timeout_ms: 100 }
+                  - uses: recovery.fixed-delay
+                    with: { delay_ms: 1, max_attempts: 3 }
+            """)
+        #expect(state.status == .succeeded)
+        let step = try #require(state.steps["slow-once"])
+        #expect(step.attempts == 2)
+        #expect(step.decisions.map(\.decision) == ["retry"])
+        #expect(step.lastError?.timedOut == true, "attempt 1 was the timed-out one")
+        let events = try harness.store.events(run: state.id)
+        #expect(events.contains {
+            if case .stepAttemptFailed(_, 1, _, let message, _, true) = $0.event { message.contains("100 ms") } else { false }
+        })
+    }
+
+    @Test func fallbackSendsTheNextAttemptElsewhereAndSaysWhoAnswered() async throws {
+        let harness = try Harness()
+        let state = try await harness.run("""
+            name: fallback
+            steps:
+              - id: send
+                uses: fixture.flaky
+                with: { fail_times: 9, class: permanent }
+                recovery:
+                  - uses: recovery.fallback
+                    with: { uses: channel.null, with: { text: backup } }
+              - id: after
+                uses: noop
+                needs: [send]
+                with: { answered_by: "${{ steps.send.plugin }}" }
+            """)
+        #expect(state.status == .succeeded)
+        let step = try #require(state.steps["send"])
+        #expect(step.decisions.map(\.decision) == ["fallback"])
+        #expect(step.plugin == "channel.null")
+        #expect(step.output?["status"] == "delivered")
+        #expect(state.steps["after"]?.output == ["answered_by": "channel.null"])
+    }
+
+    @Test func aFailingFallbackEndsTheStep() async throws {
+        let harness = try Harness()
+        let state = try await harness.run("""
+            name: fallback-fails
+            steps:
+              - id: send
+                uses: fixture.flaky
+                with: { fail_times: 9, class: permanent }
+                recovery:
+                  - uses: recovery.fallback
+                    with: { uses: fixture.flaky, with: { fail_times: 9, class: permanent } }
+            """)
+        // The fallback target is the same plugin: the strategy passes, and the step fails.
+        #expect(state.status == .failed)
+        #expect(state.steps["send"]?.decisions.isEmpty == true)
+    }
+
+    @Test func degradeCompletesTheStepWithAQualityDownstreamCanRead() async throws {
+        let harness = try Harness()
+        let state = try await harness.run("""
+            name: degrade
+            steps:
+              - id: summary
+                uses: fixture.flaky
+                with: { fail_times: 9 }
+                recovery:
+                  - uses: recovery.degrade
+                    with: { output: { text: "summary unavailable" }, quality: 0.25 }
+              - id: use
+                uses: noop
+                needs: [summary]
+                if: steps.summary.quality < 0.5
+                with: { note: "low quality: ${{ steps.summary.output.text }}", quality: "${{ steps.summary.quality }}" }
+            """)
+        #expect(state.status == .succeeded)
+        #expect(state.steps["summary"]?.quality == 0.25)
+        #expect(state.steps["summary"]?.output == ["text": "summary unavailable"])
+        #expect(state.steps["use"]?.output == ["note": "low quality: summary unavailable", "quality": 0.25])
+    }
+
+    @Test func admissionCanRejectAnAttemptOrHoldItBackWithoutAThread() async throws {
+        let harness = try Harness { $0.maxConcurrentSteps = 1 }
+        let state = try await harness.run("""
+            name: gate
+            steps:
+              - id: gated
+                uses: fixture.flaky
+                recovery:
+                  - uses: fixture.gate
+                    with: { reject: [1], delay: [2], delay_ms: 150 }
+                  - uses: recovery.fixed-delay
+                    with: { delay_ms: 1, max_attempts: 3 }
+              - id: independent
+                uses: noop
+            """)
+        #expect(state.status == .succeeded)
+        let events = try harness.store.events(run: state.id)
+        // Attempt 1 was rejected before it started: no call was made for it.
+        let starts = events.compactMap { stored -> Int? in
+            if case .stepStarted("gated", let attempt, _, _) = stored.event { attempt } else { nil }
+        }
+        #expect(starts == [2])
+        #expect(events.contains {
+            if case .stepAttemptFailed("gated", 1, .retryable, let message, _, false) = $0.event {
+                message == "the gate is closed for attempt 1"
+            } else { false }
+        })
+        // Attempt 2 was held back ~150 ms, and with one worker the other step still ran meanwhile.
+        let retryDecided = try #require(events.first { if case .recoveryDecided("gated", 1, _, "retry", _, _) = $0.event { true } else { false } })
+        let started = try #require(events.first { if case .stepStarted("gated", 2, _, _) = $0.event { true } else { false } })
+        #expect(started.time - retryDecided.time >= 0.14)
+        #expect(state.steps["independent"]?.status == .succeeded)
+        let independentDone = try #require(state.steps["independent"]?.finishedAt)
+        #expect(independentDone < started.time, "the held attempt occupied no worker")
+    }
+}
