@@ -33,6 +33,7 @@ let bundledPlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisRecoveryTimeout", path: "Plugins/recovery-timeout", swift: true),
     PluginSpec(name: "TrellisRecoveryFallback", path: "Plugins/recovery-fallback", swift: true),
     PluginSpec(name: "TrellisRecoveryDegrade", path: "Plugins/recovery-degrade", swift: true),
+    PluginSpec(name: "TrellisRecoveryRetry", path: "Plugins/recovery-retry", swift: true),
 ]
 
 /// Deliberately broken (and deliberately old) plugins for the loader tests.

@@ -132,3 +132,29 @@ import TrellisStore
         #expect(independentDone < started.time, "the held attempt occupied no worker")
     }
 }
+
+extension RecoveryPipelineTests {
+    @Test func exponentialRetryInARealRun() async throws {
+        let harness = try Harness()
+        let state = try await harness.run("""
+            name: retry
+            steps:
+              - id: flaky
+                uses: fixture.flaky
+                with: { fail_times: 2 }
+                recovery:
+                  - uses: recovery.retry
+                    with: { delay_ms: 10, max_attempts: 4 }
+            """)
+        #expect(state.status == .succeeded)
+        let step = try #require(state.steps["flaky"])
+        #expect(step.attempts == 3)
+        #expect(step.decisions.map(\.delayMilliseconds) == [10, 20])
+        // The delays were waited out (on timers, not on a worker).
+        let events = try harness.store.events(run: state.id)
+        let starts = events.filter { if case .stepStarted("flaky", _, _, _) = $0.event { true } else { false } }.map(\.time)
+        #expect(starts.count == 3)
+        #expect(starts[1] - starts[0] >= 0.009)
+        #expect(starts[2] - starts[1] >= 0.019)
+    }
+}
