@@ -1,7 +1,8 @@
 import TrellisSDK
 
 /// Retries a failed attempt after a fixed delay, up to a number of attempts.
-/// A rate-limited failure waits at least as long as the server asked.
+/// A rate-limited failure waits at least as long as the server asked. When it
+/// will not retry, it passes the failure on to the strategies outside it.
 struct FixedDelayRetry: RecoveryPlugin {
     struct Configuration: Decodable {
         var delayMilliseconds: UInt64?
@@ -34,8 +35,8 @@ struct FixedDelayRetry: RecoveryPlugin {
     func decide(_ failure: Failure, policy: Policy, context: CallContext) throws -> RecoveryDecision {
         let limit = policy.maxAttempts ?? maxAttempts
         let wait = policy.delayMilliseconds ?? delay
-        guard failure.errorClass == .retryable || failure.errorClass == .rateLimited else { return .fail }
-        guard failure.attempt < limit else { return .fail }
+        guard failure.errorClass == .retryable || failure.errorClass == .rateLimited else { return .pass }
+        guard failure.attempt < limit else { return .pass }
         return .retry(afterMilliseconds: max(wait, failure.retryAfterMilliseconds))
     }
 }

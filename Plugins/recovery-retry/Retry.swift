@@ -4,7 +4,8 @@ import TrellisSDK
 /// a cap, and jitter (none, full, equal or decorrelated). Only the error
 /// classes it is told to retry are retried (by default retryable and
 /// rate_limited), and a rate-limited failure's retry-after always wins over
-/// the computed delay.
+/// the computed delay. When it will not retry, it passes the failure on to
+/// the strategies outside it (a fallback, say).
 struct Retry: RecoveryPlugin {
     enum Backoff: String, Decodable, Sendable { case constant, linear, exponential }
     enum Jitter: String, Decodable, Sendable { case none, full, equal, decorrelated }
@@ -64,7 +65,7 @@ struct Retry: RecoveryPlugin {
         try Self.check(settings)
         let classes = settings.retryOn ?? ["retryable", "rate_limited"]
         guard classes.contains(failure.errorClass.description), failure.attempt < (settings.maxAttempts ?? 3) else {
-            return .fail
+            return .pass
         }
         let delay = Self.delay(after: failure.attempt, settings)
         return .retry(afterMilliseconds: max(delay, failure.retryAfterMilliseconds))

@@ -114,8 +114,8 @@ import TrellisCore
                 == .retry(afterMilliseconds: 250))
         #expect(try retry.decide(RecoveryFailure(errorClass: .rateLimited, retryAfterMilliseconds: 4000, message: "429",
                                                  attempt: 1)) == .retry(afterMilliseconds: 4000))
-        #expect(try retry.decide(RecoveryFailure(errorClass: .retryable, message: "reset", attempt: 2)) == .fail)
-        #expect(try retry.decide(RecoveryFailure(errorClass: .permanent, message: "404", attempt: 1)) == .fail)
+        #expect(try retry.decide(RecoveryFailure(errorClass: .retryable, message: "reset", attempt: 2)) == .pass)
+        #expect(try retry.decide(RecoveryFailure(errorClass: .permanent, message: "404", attempt: 1)) == .pass)
         // A step's policy overrides the deployment's defaults.
         #expect(try retry.decide(RecoveryFailure(errorClass: .retryable, message: "reset", attempt: 2,
                                                  policy: ["max_attempts": 5, "delay_ms": 10]))

@@ -16,7 +16,7 @@ import TrellisCore
         let decision = try retry.decide(RecoveryFailure(errorClass: errorClass, retryAfterMilliseconds: retryAfter,
                                                         message: "x", attempt: attempt, policy: policy))
         if case .retry(let milliseconds) = decision { return milliseconds }
-        #expect(decision == .fail)
+        #expect(decision == .pass, "a retry that will not retry passes the failure on")
         return nil
     }
 

@@ -158,3 +158,28 @@ extension RecoveryPipelineTests {
         #expect(starts[2] - starts[1] >= 0.019)
     }
 }
+
+extension RecoveryPipelineTests {
+    @Test func theInnermostStrategyDecidesFirstAndAnExhaustedRetryFallsThrough() async throws {
+        let harness = try Harness()
+        let state = try await harness.run("""
+            name: outermost-first
+            steps:
+              - id: send
+                uses: fixture.flaky
+                with: { fail_times: 9 }
+                recovery:
+                  - uses: recovery.fallback
+                    with: { uses: channel.null }
+                  - uses: recovery.retry
+                    with: { delay_ms: 1, max_attempts: 3 }
+            """)
+        #expect(state.status == .succeeded)
+        let step = try #require(state.steps["send"])
+        // Three attempts under the retry (inner), then the fallback (outer) answered.
+        #expect(step.decisions.map(\.decision) == ["retry", "retry", "fallback"])
+        #expect(step.decisions.map(\.strategy) == ["recovery.retry", "recovery.retry", "recovery.fallback"])
+        #expect(step.plugin == "channel.null")
+        #expect(step.attempts == 4)
+    }
+}

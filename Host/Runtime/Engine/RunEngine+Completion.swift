@@ -30,15 +30,17 @@ extension RunEngine {
         }
     }
 
-    /// An attempt failed: record it, then ask the step's recovery pipeline,
-    /// in order, what to do. With no pipeline (or none deciding) the step fails.
+    /// An attempt failed: record it, then ask the step's recovery pipeline
+    /// what to do. The pipeline is written outermost first (as in Polly), so
+    /// the innermost strategy (the last) is asked first; one that passes lets
+    /// the failure through to the next outer one. When all pass, the step fails.
     func failed(_ run: ActiveRun, _ stepID: String, attempt: Int, errorClass: ErrorClass, message: String,
                 retryAfter: UInt64, timedOut: Bool, at time: Double) {
         guard let step = run.steps[stepID] else { return }
         run.record(.stepAttemptFailed(step: stepID, attempt: attempt, errorClass: errorClass, message: message,
                                       retryAfterMilliseconds: retryAfter, timedOut: timedOut), at: time)
         let startedAt = run.state.steps[stepID]?.startedAt ?? time
-        for entry in step.recovery {
+        for entry in step.recovery.reversed() {
             guard let strategy = plugins?.instance(entry.uses) else {
                 fail(run, stepID, errorClass, "\(message) (recovery plugin \(entry.uses) is not loaded)", at: time)
                 return
