@@ -34,6 +34,7 @@ let bundledPlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisRecoveryFallback", path: "Plugins/recovery-fallback", swift: true),
     PluginSpec(name: "TrellisRecoveryDegrade", path: "Plugins/recovery-degrade", swift: true),
     PluginSpec(name: "TrellisRecoveryRetry", path: "Plugins/recovery-retry", swift: true),
+    PluginSpec(name: "TrellisRecoveryCircuitBreaker", path: "Plugins/recovery-circuit-breaker", swift: true),
 ]
 
 /// Deliberately broken (and deliberately old) plugins for the loader tests.

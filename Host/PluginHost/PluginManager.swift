@@ -37,10 +37,15 @@ public final class PluginManager: @unchecked Sendable {
     private let logger: Logger
     private let secrets: SecretResolver
     private let lock = NSLock()
+    /// The time plugins see through `trellis.clock/1` (tests set a clock they control).
+    public let clock: @Sendable () -> Double
+    private var stateStore: (any PluginStateStore)?
     private var instances: [String: PluginInstance] = [:]
     private var statuses: [String: PluginStatus] = [:]
 
-    public init(configuration: DeploymentConfiguration, secrets: SecretResolver = SecretResolver(), logger: Logger) {
+    public init(configuration: DeploymentConfiguration, secrets: SecretResolver = SecretResolver(), logger: Logger,
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.clock = clock
         self.configuration = configuration
         self.registry = PluginRegistry(directories: configuration.registryPaths)
         self.secrets = secrets
@@ -67,6 +72,12 @@ public final class PluginManager: @unchecked Sendable {
             logger.warning("unreadable manifest", metadata: ["error": "\(problem)"])
         }
         return lock.withLock { statuses.values.sorted { $0.id < $1.id } }
+    }
+
+    /// Where plugins loaded from now on keep state (`trellis.state/1`); set it
+    /// before loading.
+    public func setStateStore(_ store: any PluginStateStore) {
+        lock.withLock { stateStore = store }
     }
 
     /// The instance of a loaded plugin.
@@ -226,7 +237,8 @@ public final class PluginManager: @unchecked Sendable {
                                   message: "the plugin rejected its config: \(error.message)",
                                   remedy: "Fix `plugins.\(library.info.id).config` in the deployment config")
         }
-        return try PluginInstance(library: library, configuration: config, secrets: secrets, logger: logger)
+        return try PluginInstance(library: library, configuration: config, secrets: secrets, logger: logger, clock: clock,
+                                  state: lock.withLock { stateStore })
     }
 
     private func locateLibrary(manifest: PluginManifest) throws(PluginLoadError) -> String {

@@ -39,6 +39,11 @@ public protocol RunStore: Sendable {
     func lastFire(trigger key: String) throws(StoreError) -> Double?
 
     func setLastFire(trigger key: String, at time: Double) throws(StoreError)
+
+    /// Small values kept for other parts of the host (plugins' state), by namespace and key.
+    func value(namespace: String, key: String) throws(StoreError) -> [UInt8]?
+
+    func setValue(_ value: [UInt8], namespace: String, key: String) throws(StoreError)
 }
 
 /// Events to append to one run, and the run's state after them (the

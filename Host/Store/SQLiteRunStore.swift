@@ -211,6 +211,30 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     }
 }
 
+extension SQLiteRunStore {
+    public func value(namespace: String, key: String) throws(StoreError) -> [UInt8]? {
+        do {
+            return try database.read { db in
+                try Data.fetchOne(db, sql: "SELECT value FROM key_values WHERE namespace = ? AND key = ?",
+                                  arguments: [namespace, key]).map { Array($0) }
+            }
+        } catch {
+            throw StoreError(.unavailable, "reading a kept value failed: \(error)", cause: error)
+        }
+    }
+
+    public func setValue(_ value: [UInt8], namespace: String, key: String) throws(StoreError) {
+        do {
+            try database.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO key_values (namespace, key, value) VALUES (?, ?, ?)",
+                               arguments: [namespace, key, Data(value)])
+            }
+        } catch {
+            throw StoreError(.unavailable, "keeping a value failed: \(error)", cause: error)
+        }
+    }
+}
+
 /// Runs `body` holding an exclusive `flock` on `path` (created if needed).
 func withFileLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
     let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)

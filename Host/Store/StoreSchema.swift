@@ -49,6 +49,12 @@ enum StoreSchema {
                 );
                 CREATE TABLE step_cache (key TEXT PRIMARY KEY, output TEXT NOT NULL, stored_at REAL NOT NULL);
                 CREATE TABLE trigger_state (key TEXT PRIMARY KEY, last_fire REAL NOT NULL);
+                CREATE TABLE key_values (
+                    namespace TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    value BLOB NOT NULL,
+                    PRIMARY KEY (namespace, key)
+                ) WITHOUT ROWID;
                 """)
         }
         return migrator

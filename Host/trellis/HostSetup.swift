@@ -19,9 +19,12 @@ struct HostSetup {
         plugins = PluginManager(configuration: configuration, logger: logger)
     }
 
+    /// Opens the store; plugins loaded afterwards keep their state in it.
     func openStore(override path: String? = nil) throws -> SQLiteRunStore {
         do {
-            return try SQLiteRunStore(path: path ?? configuration.storePath)
+            let store = try SQLiteRunStore(path: path ?? configuration.storePath)
+            plugins.setStateStore(StorePluginState(store: store, logger: logger))
+            return store
         } catch {
             throw ValidationError("\(error.message). Set `store:` in the deployment config or pass --store")
         }

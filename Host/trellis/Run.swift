@@ -34,9 +34,9 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let setup = try HostSetup(deployment)
+        let store = try setup.openStore(override: self.store)
         let (workflow, source, catalog) = try setup.loadWorkflow(file: file)
         let values = try parseInputs(inputs, for: workflow)
-        let store = try setup.openStore(override: self.store)
         let engine = RunEngine(store: store, plugins: setup.plugins, configuration: try setup.runtimeConfiguration(),
                                catalog: catalog, logger: setup.logger)
         let id: String

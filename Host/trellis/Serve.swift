@@ -29,6 +29,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let setup = try HostSetup(deployment, logFormat: .json)
         let logger = setup.logger
+        let store = try setup.openStore(override: self.store)
         let statuses = setup.plugins.loadAll()
         for status in statuses where status.state == .error {
             logger.error("plugin failed to load", metadata: ["plugin.id": "\(status.id)", "reason": "\(status.reason ?? "")"])
@@ -38,7 +39,6 @@ struct Serve: AsyncParsableCommand {
         }
         let catalog = DeploymentCatalog(manager: setup.plugins, statuses: statuses)
         let entries = try loadWorkflowFolder(workflows, catalog: catalog, allowExec: setup.configuration.allowExec, logger: logger)
-        let store = try setup.openStore(override: self.store)
         let engine = RunEngine(store: store, plugins: setup.plugins, configuration: try setup.runtimeConfiguration(),
                                catalog: catalog, logger: logger)
         logRunEvents(of: engine, to: logger)

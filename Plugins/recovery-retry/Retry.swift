@@ -67,6 +67,7 @@ struct Retry: RecoveryPlugin {
         guard classes.contains(failure.errorClass.description), failure.attempt < (settings.maxAttempts ?? 3) else {
             return .pass
         }
+        // A failure that says when to come back (rate limited, an open circuit) is honoured.
         let delay = Self.delay(after: failure.attempt, settings)
         return .retry(afterMilliseconds: max(delay, failure.retryAfterMilliseconds))
     }

@@ -1,4 +1,7 @@
 import CTrellisABI
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The services the host offers a plugin: logging, metrics, secrets and,
 /// where the host provides it, HTTP. Obtained once at create time and valid
@@ -14,6 +17,8 @@ public struct PluginHost: @unchecked Sendable {
     let secretsService: UnsafePointer<trellis_secrets_service_t>?
     let cancelService: UnsafePointer<trellis_cancel_service_t>?
     let httpService: UnsafePointer<trellis_http_service_t>?
+    let clockService: UnsafePointer<trellis_clock_service_t>?
+    let stateService: UnsafePointer<trellis_state_service_t>?
 
     init(raw: UnsafePointer<trellis_host_t>) {
         self.raw = raw
@@ -28,6 +33,39 @@ public struct PluginHost: @unchecked Sendable {
         secretsService = service(TRELLIS_SERVICE_SECRETS, trellis_secrets_service_t.self)
         cancelService = service(TRELLIS_SERVICE_CANCEL, trellis_cancel_service_t.self)
         httpService = service(TRELLIS_SERVICE_HTTP, trellis_http_service_t.self)
+        clockService = service(TRELLIS_SERVICE_CLOCK, trellis_clock_service_t.self)
+        stateService = service(TRELLIS_SERVICE_STATE, trellis_state_service_t.self)
+    }
+
+    /// The host's time in Unix milliseconds (its test clock, when it runs one).
+    public var nowMilliseconds: Int64 {
+        if let clockService, let now = clockService.pointee.now_unix_ms { return now(raw) }
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+
+    /// True when the host keeps state for this plugin across restarts.
+    public var keepsState: Bool { stateService != nil }
+
+    /// The value stored under `key`, or nil.
+    public func loadState(_ key: String) -> String? {
+        guard let stateService, let load = stateService.pointee.load else { return nil }
+        final class Box { var value: String? }
+        let box = Box()
+        _ = withABIString(key) { abiKey in
+            load(raw, abiKey, Unmanaged.passUnretained(box).toOpaque()) { user, value in
+                Unmanaged<Box>.fromOpaque(user!).takeUnretainedValue().value = value.string
+            }
+        }
+        return box.value
+    }
+
+    /// Stores `value` under `key`; false when the host could not keep it.
+    @discardableResult
+    public func saveState(_ key: String, _ value: String) -> Bool {
+        guard let stateService, let store = stateService.pointee.store else { return false }
+        return withABIString(key) { abiKey in withABIString(value) { store(raw, abiKey, $0) } } == TRELLIS_OK
     }
 
     /// The host's ABI version and its own version string.

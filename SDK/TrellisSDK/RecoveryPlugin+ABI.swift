@@ -95,9 +95,13 @@ final class TypedRecoveryBridge<P: RecoveryPlugin>: RecoveryBridge, @unchecked S
 
     func record(_ raw: UnsafePointer<trellis_outcome_t>) {
         let result = raw.pointee.result
+        // A 1.0 host sends no policy: the strategy sees its defaults.
+        let json = has(\trellis_outcome_t.policy_json, in: raw.pointee.struct_size) ? raw.pointee.policy_json
+            : trellis_str_t(ptr: nil, len: 0)
+        guard let policy = try? policy(json) else { return }
         plugin.record(Outcome(key: raw.pointee.key.string,
                               errorClass: result == TRELLIS_OK ? nil : PluginError.Code(rawValue: result),
-                              durationMilliseconds: raw.pointee.duration_ms))
+                              durationMilliseconds: raw.pointee.duration_ms), policy: policy)
     }
 }
 

@@ -12,13 +12,14 @@ public protocol RecoveryPlugin: TrellisPlugin {
     /// Admits, delays or rejects an attempt before it starts.
     func admit(_ attempt: Attempt, policy: Policy, context: CallContext) throws -> Admission
 
-    /// Learns how an attempt ended (for stateful strategies).
-    func record(_ outcome: Outcome)
+    /// Learns how an attempt ended (for stateful strategies), with the step's
+    /// parameters for this strategy.
+    func record(_ outcome: Outcome, policy: Policy)
 }
 
 extension RecoveryPlugin {
     public func admit(_ attempt: Attempt, policy: Policy, context: CallContext) throws -> Admission { .proceed }
-    public func record(_ outcome: Outcome) {}
+    public func record(_ outcome: Outcome, policy: Policy) {}
 }
 
 /// A failed attempt, as the recovery strategy sees it.

@@ -183,3 +183,32 @@ extension RecoveryPipelineTests {
         #expect(step.attempts == 4)
     }
 }
+
+extension RecoveryPipelineTests {
+    @Test func anOpenCircuitFailsFastWithoutReachingThePlugin() async throws {
+        let harness = try Harness()
+        let record = "\(harness.directory)/calls.txt"
+        let workflow = { (name: String, attempts: Int) in """
+            name: \(name)
+            steps:
+              - id: call
+                uses: fixture.flaky
+                with: { fail_times: 99, record: "\(record)" }
+                recovery:
+                  - uses: recovery.retry
+                    with: { delay_ms: 1, max_attempts: \(attempts) }
+                  - uses: recovery.circuit-breaker
+                    with: { minimum_throughput: 2, failure_ratio: 1.0, break_ms: 600000 }
+            """ }
+        let first = try await harness.run(workflow("trips-it", 2))
+        #expect(first.status == .failed)
+        let callsAfterFirst = try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n").count
+        #expect(callsAfterFirst == 2)
+        // Another run against the same plugin: the circuit is open.
+        let second = try await harness.run(workflow("meets-it-open", 1))
+        #expect(second.status == .failed)
+        #expect(second.steps["call"]?.lastError?.message.hasPrefix("circuit open until") == true)
+        #expect(try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n").count == callsAfterFirst,
+                "no call reached the plugin")
+    }
+}

@@ -129,17 +129,20 @@ extension PluginInstance {
     }
 
     /// Tells the strategy how an attempt ended.
-    public func record(key: String, result: ErrorClass?, durationMilliseconds: UInt64) throws(PluginCallError) {
+    public func record(key: String, result: ErrorClass?, durationMilliseconds: UInt64,
+                       policy: JSONValue = .object([:])) throws(PluginCallError) {
         let table = try requireRecovery()
         guard has(\trellis_recovery_v1_t.record_outcome, in: table.pointee.struct_size),
               let recordOutcome = table.pointee.record_outcome else { return }
         let raw = self.raw
         serialized {
             withABIString(key) { abiKey in
-                var outcome = trellis_outcome_t(struct_size: UInt32(MemoryLayout<trellis_outcome_t>.size), key: abiKey,
-                                                result: result?.abiStatus ?? trellis_status_t(TRELLIS_OK),
-                                                duration_ms: durationMilliseconds)
-                recordOutcome(raw, &outcome)
+                withABIString(bytes: policy.jsonBytes()) { abiPolicy in
+                    var outcome = trellis_outcome_t(struct_size: UInt32(MemoryLayout<trellis_outcome_t>.size), key: abiKey,
+                                                    result: result?.abiStatus ?? trellis_status_t(TRELLIS_OK),
+                                                    duration_ms: durationMilliseconds, policy_json: abiPolicy)
+                    recordOutcome(raw, &outcome)
+                }
             }
         }
     }

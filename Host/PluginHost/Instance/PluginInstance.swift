@@ -20,9 +20,10 @@ public final class PluginInstance: @unchecked Sendable {
     /// Creates an instance with `configuration` (JSON). `secrets` are the
     /// resolved secrets the plugin may look up by name.
     public init(library: PluginLibrary, configuration: JSONValue = .object([:]), secrets: [String: String] = [:],
-                logger: Logger) throws(PluginLoadError) {
+                logger: Logger, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+                state: (any PluginStateStore)? = nil) throws(PluginLoadError) {
         self.library = library
-        let services = HostServices(pluginID: library.info.id, logger: logger, secrets: secrets)
+        let services = HostServices(pluginID: library.info.id, logger: logger, secrets: secrets, clock: clock, state: state)
         self.services = services
         serial = library.info.isSingleThreaded ? NSLock() : nil
         healthTable = library.interface(TRELLIS_INTERFACE_HEALTH_V1)?.assumingMemoryBound(to: trellis_health_v1_t.self)

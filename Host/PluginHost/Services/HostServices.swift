@@ -10,13 +10,18 @@ import Synchronization
 final class HostServices: @unchecked Sendable {
     let pluginID: String
     let logger: Logger
+    let clock: @Sendable () -> Double
+    let state: (any PluginStateStore)?
     private let secrets: [String: String]
     private let metrics = Mutex<[String: AnyObject]>([:])
     /// The table handed to the plugin; its host_data points back here.
     let table: UnsafeMutablePointer<trellis_host_t>
 
-    init(pluginID: String, logger: Logger, secrets: [String: String]) {
+    init(pluginID: String, logger: Logger, secrets: [String: String], clock: @escaping @Sendable () -> Double,
+         state: (any PluginStateStore)?) {
         self.pluginID = pluginID
+        self.clock = clock
+        self.state = state
         var logger = logger
         logger[metadataKey: "plugin.id"] = .string(pluginID)
         self.logger = logger
@@ -53,6 +58,8 @@ final class HostServices: @unchecked Sendable {
         case TRELLIS_SERVICE_METRICS: metricsServiceTable
         case TRELLIS_SERVICE_SECRETS: secretsServiceTable
         case TRELLIS_SERVICE_CANCEL: cancelServiceTable
+        case TRELLIS_SERVICE_CLOCK: clockServiceTable
+        case TRELLIS_SERVICE_STATE: state == nil ? nil : stateServiceTable
         default: nil
         }
     }
@@ -135,3 +142,37 @@ nonisolated(unsafe) private let cancelServiceTable = table(trellis_cancel_servic
         guard let context, context.pointee.deadline_unix_ms > 0 else { return Int64.max }
         return max(0, context.pointee.deadline_unix_ms - currentUnixMilliseconds())
     }))
+
+nonisolated(unsafe) private let clockServiceTable = table(trellis_clock_service_t(
+    struct_size: UInt32(MemoryLayout<trellis_clock_service_t>.size),
+    now_unix_ms: { host in
+        guard let services = HostServices.from(host) else { return currentUnixMilliseconds() }
+        return Int64((services.clock() * 1000).rounded())
+    }))
+
+nonisolated(unsafe) private let stateServiceTable = table(trellis_state_service_t(
+    struct_size: UInt32(MemoryLayout<trellis_state_service_t>.size),
+    load: { host, key, user, receive in
+        guard let services = HostServices.from(host), let receive,
+              let value = services.state?.load(plugin: services.pluginID, key: key.string) else {
+            return trellis_status_t(TRELLIS_ERR_PERMANENT)
+        }
+        withABIString(bytes: value) { receive(user, $0) }
+        return trellis_status_t(TRELLIS_OK)
+    },
+    store: { host, key, value in
+        guard let services = HostServices.from(host), let state = services.state else {
+            return trellis_status_t(TRELLIS_ERR_PERMANENT)
+        }
+        return state.save(plugin: services.pluginID, key: key.string, value: value.byteArray)
+            ? trellis_status_t(TRELLIS_OK) : trellis_status_t(TRELLIS_ERR_RETRYABLE)
+    }))
+
+/// Where plugins' small persistent values live (the `trellis.state/1`
+/// service). The host's store provides one; without it the service is not
+/// offered.
+public protocol PluginStateStore: Sendable {
+    func load(plugin: String, key: String) -> [UInt8]?
+    /// Returns false when the value could not be stored.
+    func save(plugin: String, key: String, value: [UInt8]) -> Bool
+}

@@ -104,7 +104,7 @@ extension RunEngine {
         let result: ErrorClass? = if case .failure(let errorClass, _, _) = outcome { errorClass } else { nil }
         for entry in step.recovery {
             try? plugins?.instance(entry.uses)?.record(key: plugin, result: result,
-                                                       durationMilliseconds: UInt64(max(0, duration) * 1000))
+                                                       durationMilliseconds: UInt64(max(0, duration) * 1000), policy: entry.with)
         }
     }
 

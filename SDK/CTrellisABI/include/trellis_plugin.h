@@ -1,5 +1,8 @@
 /*
- * trellis_plugin.h — the Trellis plugin ABI, version 1.0.0.
+ * trellis_plugin.h — the Trellis plugin ABI, version 1.1.0.
+ *
+ * 1.1 added the host services trellis.clock/1 and trellis.state/1, and
+ * trellis_outcome_t.policy_json.
  *
  * This header is the whole contract between a Trellis host and a plugin.
  * It is plain C99 so that a plugin can be written in C, C++, Rust, Zig or
@@ -38,7 +41,7 @@ extern "C" {
 #endif
 
 #define TRELLIS_ABI_MAJOR 1
-#define TRELLIS_ABI_MINOR 0
+#define TRELLIS_ABI_MINOR 1
 #define TRELLIS_ABI_PATCH 0
 
 /* The one exported symbol's name. */
@@ -155,6 +158,8 @@ struct trellis_host {
 #define TRELLIS_SERVICE_SECRETS "trellis.secrets/1"
 #define TRELLIS_SERVICE_CANCEL "trellis.cancel/1"
 #define TRELLIS_SERVICE_HTTP "trellis.http/1"
+#define TRELLIS_SERVICE_CLOCK "trellis.clock/1"   /* since 1.1 */
+#define TRELLIS_SERVICE_STATE "trellis.state/1"   /* since 1.1 */
 
 typedef int32_t trellis_log_level_t;
 enum {
@@ -243,6 +248,30 @@ typedef struct trellis_http_service {
                                 void (*on_response)(void *user_data, const trellis_http_response_t *response),
                                 const trellis_reply_t *reply);
 } trellis_http_service_t;
+
+/* trellis.clock/1 (since 1.1) — the host's time. Strategies that keep time
+ * (breakers, rate limits) read it here so a host can run them on a test clock. */
+typedef struct trellis_clock_service {
+    uint32_t struct_size;
+    /* Unix time in milliseconds. THREADING: [thread-safe]. */
+    int64_t (*now_unix_ms)(const trellis_host_t *host);
+} trellis_clock_service_t;
+
+/* trellis.state/1 (since 1.1) — small values the host keeps for the plugin
+ * across restarts (a breaker's state, say), each under a key of the
+ * plugin's choosing, private to the plugin. */
+typedef struct trellis_state_service {
+    uint32_t struct_size;
+    /* Calls `receive` once with the value stored under `key` (valid only
+     * during the callback) and returns TRELLIS_OK; returns
+     * TRELLIS_ERR_PERMANENT without calling it when there is none.
+     * THREADING: [thread-safe]. */
+    trellis_status_t (*load)(const trellis_host_t *host, trellis_str_t key, void *user_data,
+                             trellis_str_receiver_t receive);
+    /* Stores `value` (copied) under `key`, replacing what was there.
+     * THREADING: [thread-safe]; may block briefly on the store. */
+    trellis_status_t (*store)(const trellis_host_t *host, trellis_str_t key, trellis_str_t value);
+} trellis_state_service_t;
 
 /* ---------------------------------------------------------------------------
  * The plugin descriptor and instance lifecycle
@@ -383,6 +412,7 @@ typedef struct trellis_outcome {
     trellis_str_t key;
     trellis_status_t result;     /* TRELLIS_OK or the error class */
     uint64_t duration_ms;
+    trellis_str_t policy_json;   /* since 1.1: this strategy's parameters from the step */
 } trellis_outcome_t;
 
 typedef struct trellis_recovery_v1 {
