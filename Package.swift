@@ -35,6 +35,8 @@ let bundledPlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisRecoveryDegrade", path: "Plugins/recovery-degrade", swift: true),
     PluginSpec(name: "TrellisRecoveryRetry", path: "Plugins/recovery-retry", swift: true),
     PluginSpec(name: "TrellisRecoveryCircuitBreaker", path: "Plugins/recovery-circuit-breaker", swift: true),
+    PluginSpec(name: "TrellisRecoveryRateLimit", path: "Plugins/recovery-rate-limit", swift: true),
+    PluginSpec(name: "TrellisRecoveryChaos", path: "Plugins/recovery-chaos", swift: true),
 ]
 
 /// Deliberately broken (and deliberately old) plugins for the loader tests.

@@ -212,3 +212,29 @@ extension RecoveryPipelineTests {
                 "no call reached the plugin")
     }
 }
+
+extension RecoveryPipelineTests {
+    @Test func aTokenBucketSpacesAttemptsAcrossSteps() async throws {
+        let harness = try Harness { $0.maxConcurrentSteps = 8 }
+        var steps = ""
+        for index in 0..<4 {
+            steps += """
+                  - id: s\(index)
+                    uses: channel.null
+                    recovery:
+                      - uses: recovery.rate-limit
+                        with: { rate: 20, burst: 1, max_wait_ms: 2000 }
+
+                """
+        }
+        let state = try await harness.run("name: limited\nsteps:\n" + steps)
+        #expect(state.status == .succeeded)
+        let starts = try harness.store.events(run: state.id).compactMap { stored -> Double? in
+            if case .stepStarted = stored.event { stored.time } else { nil }
+        }.sorted()
+        #expect(starts.count == 4)
+        for (earlier, later) in zip(starts, starts.dropFirst()) {
+            #expect(later - earlier >= 0.045, "20 per second: one every 50 ms")
+        }
+    }
+}

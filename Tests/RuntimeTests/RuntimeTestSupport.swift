@@ -31,7 +31,8 @@ final class Harness: @unchecked Sendable {
         plugins = PluginManager(configuration: DeploymentConfiguration(pluginPaths: [], registryPaths: []), logger: logger)
         plugins.loadAll(extraLibraries: ["TrellisFixtureFlakyChannel", "TrellisRecoveryFixedDelay", "TrellisChannelStdout",
                                          "TrellisChannelNull", "TrellisRecoveryTimeout", "TrellisRecoveryFallback",
-                                         "TrellisRecoveryDegrade", "TrellisRecoveryRetry", "TrellisRecoveryCircuitBreaker", "TrellisFixtureGate"].map(Build.library))
+                                         "TrellisRecoveryDegrade", "TrellisRecoveryRetry", "TrellisRecoveryCircuitBreaker", "TrellisRecoveryRateLimit",
+                                         "TrellisFixtureGate"].map(Build.library))
         var configuration = RuntimeConfiguration()
         configuration.maxConcurrentSteps = 4
         configure(&configuration)
