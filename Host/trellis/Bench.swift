@@ -4,12 +4,13 @@ import Logging
 import TrellisPluginHost
 import TrellisRuntime
 import TrellisStore
+import TrellisCore
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Trellis's own speed.",
         discussion: "Run from a release build (swift build -c release): debug figures are not representative.",
-        subcommands: [PluginCall.self, DAG.self, Store.self, RunProcess.self])
+        subcommands: [PluginCall.self, DAG.self, Store.self, RunProcess.self, Recovery.self])
 
     struct PluginCall: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -183,3 +184,41 @@ extension Bench {
 }
 
 extension DAGBenchmark.Shape: ExpressibleByArgument {}
+
+extension Bench {
+    struct Recovery: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "recovery",
+            abstract: "The overhead a retry + circuit breaker + timeout pipeline adds to a successful call.",
+            discussion: "Times the admission round before an attempt and the outcome round after it, as the runner makes them.")
+
+        @Option(help: ArgumentHelp("Where the plugin libraries are. Default: next to this binary.", valueName: "dir"))
+        var libraries: String?
+        @Option(help: "Calls per round.") var iterations = 200_000
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            #if DEBUG
+            warn("warning: this is a debug build; build with `swift build -c release` for real figures")
+            #endif
+            let directory = libraries ?? DeploymentOptions.binaryDirectory
+            let logger = Logger(label: "trellis.bench")
+            let pipeline: [(String, JSONValue)] = [
+                ("libTrellisRecoveryRetry.so", ["max_attempts": 3, "jitter": "full"]),
+                ("libTrellisRecoveryCircuitBreaker.so", ["minimum_throughput": 10, "failure_ratio": 0.5]),
+                ("libTrellisRecoveryTimeout.so", ["timeout_ms": 5000]),
+            ]
+            let instances = try pipeline.map { file, policy in
+                (try PluginInstance(library: PluginLibrary.open(path: "\(directory)/\(file)"), logger: logger), policy)
+            }
+            let result = try RecoveryBenchmark(iterations: iterations).run(instances)
+            if json {
+                try printJSON(result)
+                return
+            }
+            print(String(format: "recovery pipeline %@ on a successful call: %.0f ns (admission before + outcomes after)",
+                         result.strategies.joined(separator: " + "), result.nanosecondsPerCall))
+            print(String(format: "target: ≤ 2 µs — %@", result.nanosecondsPerCall <= 2000 ? "met" : "NOT met"))
+        }
+    }
+}

@@ -104,6 +104,13 @@ extension PluginInstance {
     /// Asks the strategy whether an attempt may start.
     public func admit(attempt: UInt32, elapsedMilliseconds: UInt64 = 0, key: String = "", policy: JSONValue = .object([:]),
                       context: PluginCallContext = .none) throws(PluginCallError) -> AdmissionDecision {
+        try admit(attempt: attempt, elapsedMilliseconds: elapsedMilliseconds, key: key, policyJSON: policy.jsonBytes(),
+                  context: context)
+    }
+
+    /// `admit` with the parameters already serialized (the runner does it once per step).
+    public func admit(attempt: UInt32, elapsedMilliseconds: UInt64 = 0, key: String, policyJSON: [UInt8],
+                      context: PluginCallContext = .none) throws(PluginCallError) -> AdmissionDecision {
         let table = try requireRecovery()
         guard has(\trellis_recovery_v1_t.before_attempt, in: table.pointee.struct_size),
               let beforeAttempt = table.pointee.before_attempt else { return .proceed(attemptTimeoutMilliseconds: nil) }
@@ -112,7 +119,7 @@ extension PluginInstance {
                                             reject_with: trellis_status_t(TRELLIS_OK), delay_ms: 0, attempt_timeout_ms: 0)
         let (status, reply) = serialized {
             withABIString(key) { abiKey in
-                withABIString(bytes: policy.jsonBytes()) { abiPolicy in
+                withABIString(bytes: policyJSON) { abiPolicy in
                     var abiAttempt = trellis_attempt_t(struct_size: UInt32(MemoryLayout<trellis_attempt_t>.size),
                                                        attempt: attempt, elapsed_ms: elapsedMilliseconds,
                                                        key: abiKey, policy_json: abiPolicy)
@@ -131,13 +138,19 @@ extension PluginInstance {
     /// Tells the strategy how an attempt ended.
     public func record(key: String, result: ErrorClass?, durationMilliseconds: UInt64,
                        policy: JSONValue = .object([:])) throws(PluginCallError) {
+        try record(key: key, result: result, durationMilliseconds: durationMilliseconds, policyJSON: policy.jsonBytes())
+    }
+
+    /// `record` with the parameters already serialized.
+    public func record(key: String, result: ErrorClass?, durationMilliseconds: UInt64,
+                       policyJSON: [UInt8]) throws(PluginCallError) {
         let table = try requireRecovery()
         guard has(\trellis_recovery_v1_t.record_outcome, in: table.pointee.struct_size),
               let recordOutcome = table.pointee.record_outcome else { return }
         let raw = self.raw
         serialized {
             withABIString(key) { abiKey in
-                withABIString(bytes: policy.jsonBytes()) { abiPolicy in
+                withABIString(bytes: policyJSON) { abiPolicy in
                     var outcome = trellis_outcome_t(struct_size: UInt32(MemoryLayout<trellis_outcome_t>.size), key: abiKey,
                                                     result: result?.abiStatus ?? trellis_status_t(TRELLIS_OK),
                                                     duration_ms: durationMilliseconds, policy_json: abiPolicy)

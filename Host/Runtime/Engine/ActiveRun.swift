@@ -19,6 +19,9 @@ final class ActiveRun {
     /// Steps that became ready, not yet dispatched.
     var queued: Set<String> = []
     let inputs: [String: JSONValue]
+    /// Each step's recovery parameters, serialized once (they go to the
+    /// strategies before and after every attempt).
+    let recoveryPolicies: [String: [[UInt8]]]
 
     struct InFlight {
         var attempt: Int
@@ -46,6 +49,9 @@ final class ActiveRun {
             if let value = spec.defaultValue { inputs[spec.name] = value }
         }
         self.inputs = inputs
+        recoveryPolicies = Dictionary(workflow.steps.filter { !$0.recovery.isEmpty }.map { step in
+            (step.id, step.recovery.map { $0.with.jsonBytes() })
+        }, uniquingKeysWith: { first, _ in first })
         for step in workflow.steps {
             remainingNeeds[step.id] = (dag.needs[step.id] ?? []).filter { !(state.steps[$0]?.status.isFinished ?? false) }.count
             if state.steps[step.id]?.status.isFinished == true { finishedSteps += 1 }

@@ -12,7 +12,7 @@ extension RunEngine {
         guard let run = runs[runID], !run.isFinished, let flight = run.inFlight[stepID], flight.attempt == attempt,
               let step = run.steps[stepID] else { return }
         release(run, stepID)
-        recordOutcome(step, plugin: flight.plugin, outcome: outcome, duration: time - flight.started)
+        recordOutcome(run, step, plugin: flight.plugin, outcome: outcome, duration: time - flight.started)
         switch outcome {
         case .success(let output):
             run.record(.stepSucceeded(step: stepID, attempt: attempt, output: output, fromCache: false, quality: nil), at: time)
@@ -99,12 +99,13 @@ extension RunEngine {
     }
 
     /// Tells stateful strategies (breakers, rate limits) how an attempt ended.
-    func recordOutcome(_ step: Step, plugin: String, outcome: StepOutcome, duration: Double) {
-        guard !step.recovery.isEmpty else { return }
+    func recordOutcome(_ run: ActiveRun, _ step: Step, plugin: String, outcome: StepOutcome, duration: Double) {
+        guard let policies = run.recoveryPolicies[step.id] else { return }
         let result: ErrorClass? = if case .failure(let errorClass, _, _) = outcome { errorClass } else { nil }
-        for entry in step.recovery {
+        for (index, entry) in step.recovery.enumerated().reversed() {
             try? plugins?.instance(entry.uses)?.record(key: plugin, result: result,
-                                                       durationMilliseconds: UInt64(max(0, duration) * 1000), policy: entry.with)
+                                                       durationMilliseconds: UInt64(max(0, duration) * 1000),
+                                                       policyJSON: policies[index])
         }
     }
 

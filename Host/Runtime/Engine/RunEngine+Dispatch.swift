@@ -59,12 +59,13 @@ extension RunEngine {
     private func admit(_ run: ActiveRun, _ step: Step, attempt: Int, uses: String, at time: Double) -> AdmissionOutcome {
         var attemptTimeout: Double?
         let startedAt = run.state.steps[step.id]?.startedAt ?? time
-        for entry in step.recovery {
+        let policies = run.recoveryPolicies[step.id] ?? []
+        for (index, entry) in step.recovery.enumerated() {
             guard let strategy = plugins?.instance(entry.uses) else { continue }
             let decision: AdmissionDecision
             do {
                 decision = try strategy.admit(attempt: UInt32(attempt), elapsedMilliseconds: UInt64(max(0, time - startedAt) * 1000),
-                                              key: uses, policy: entry.with,
+                                              key: uses, policyJSON: policies[index],
                                               context: PluginCallContext(idempotencyKey: "\(run.id)/\(step.id)", runID: run.id,
                                                                          stepID: step.id, attempt: UInt32(attempt)))
             } catch {

@@ -167,7 +167,7 @@ extension RunEngine {
                       let step = run.steps[timer.step] else { continue }
                 flight.token.cancel()
                 release(run, timer.step)
-                recordOutcome(step, plugin: flight.plugin, outcome: .failure(.retryable, message: "timed out", retryAfterMilliseconds: 0),
+                recordOutcome(run, step, plugin: flight.plugin, outcome: .failure(.retryable, message: "timed out", retryAfterMilliseconds: 0),
                               duration: time - flight.started)
                 abandoned.insert("\(run.id)/\(timer.step)/\(attempt)")
                 pool.abandonOne()
