@@ -89,13 +89,11 @@ extension Bench {
             if let failure = status.first(where: { $0.state != .ok }) {
                 throw ValidationError("cannot load channel.null: \(failure.reason ?? "")")
             }
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-bench-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let scratch = try ScratchDirectory()
             var results: [DAGBenchmark.Result] = []
             for round in 0..<repeats {
                 let benchmark = DAGBenchmark(shape: shape, steps: steps, maxConcurrentSteps: concurrency)
-                let roundDirectory = "\(scratch)/\(round)"
+                let roundDirectory = "\(scratch.path)/\(round)"
                 try FileManager.default.createDirectory(atPath: roundDirectory, withIntermediateDirectories: true)
                 results.append(try await benchmark.run(plugins: plugins, directory: roundDirectory, logger: logger))
             }
@@ -127,10 +125,8 @@ extension Bench {
             #if DEBUG
             warn("warning: this is a debug build; build with `swift build -c release` for real figures")
             #endif
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-bench-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
-            let figures = try StoreBenchmark(appends: appends, batchSize: batch).run(directory: scratch)
+            let scratch = try ScratchDirectory()
+            let figures = try StoreBenchmark(appends: appends, batchSize: batch).run(directory: scratch.path)
             if json {
                 try printJSON(figures)
                 return
@@ -151,12 +147,10 @@ extension Bench {
         @Option(help: "Runs to time (the median is reported).") var repeats = 20
 
         func run() throws {
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-bench-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
-            let workflow = "\(scratch)/one.yaml"
+            let scratch = try ScratchDirectory()
+            let workflow = "\(scratch.path)/one.yaml"
             try "name: one\nsteps:\n  - id: only\n    uses: channel.null\n".write(toFile: workflow, atomically: true, encoding: .utf8)
-            var arguments = ["run", workflow, "--store", "\(scratch)/trellis.db"]
+            var arguments = ["run", workflow, "--store", "\(scratch.path)/trellis.db"]
             if let config = deployment.configFile { arguments += ["--config", config] }
             var samples: [Double] = []
             for _ in 0..<repeats {
@@ -221,4 +215,15 @@ extension Bench {
             print(String(format: "target: ≤ 2 µs — %@", result.nanosecondsPerCall <= 2000 ? "met" : "NOT met"))
         }
     }
+}
+
+/// A temporary directory for a benchmark's files, removed when it goes away.
+final class ScratchDirectory {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-bench-\(UUID().uuidString)").path
+
+    init() throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
 }

@@ -54,11 +54,15 @@ final class RunProgress: Sendable {
         fflush(nil)
     }
 
-    private func timestamp(_ time: Double) -> String {
-        let date = Date(timeIntervalSince1970: time)
+    /// Made once: a formatter is costly to build, and a run prints a line per event.
+    private let clock: DateFormatter = {
         let formatter = DateFormatter()
         formatter.dateFormat = "HH:mm:ss.SSS"
-        return formatter.string(from: date)
+        return formatter
+    }()
+
+    private func timestamp(_ time: Double) -> String {
+        clock.string(from: Date(timeIntervalSince1970: time))
     }
 
     private func describe(_ event: RunEvent, _ run: RunState) -> String? {
@@ -124,12 +128,6 @@ final class RunProgress: Sendable {
         print(output, terminator: "")
         fflush(nil)
     }
-}
-
-func formatDuration(_ seconds: Double) -> String {
-    if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
-    if seconds < 60 { return String(format: "%.1f s", seconds) }
-    return "\(Int(seconds) / 60) min \(Int(seconds) % 60) s"
 }
 
 extension JSONValue {

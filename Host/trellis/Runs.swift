@@ -199,8 +199,12 @@ func noSuchRun(_ id: String, in store: SQLiteRunStore) -> String {
     "no run '\(id)' in \(store.path); `trellis runs list` shows the runs there"
 }
 
-func clockTime(_ time: Double) -> String {
+nonisolated(unsafe) private let dateTimeFormatter: DateFormatter = {
     let formatter = DateFormatter()
     formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-    return formatter.string(from: Date(timeIntervalSince1970: time))
+    return formatter
+}()
+
+func clockTime(_ time: Double) -> String {
+    dateTimeFormatter.string(from: Date(timeIntervalSince1970: time))
 }

@@ -45,12 +45,8 @@ final class Chaos: RecoveryPlugin {
         }
         if let rate = policy.failureRate, Double.random(in: 0..<1) < rate {
             let name = policy.failureClass ?? "retryable"
-            let code: PluginError.Code = switch name {
-            case "rate_limited": .rateLimited
-            case "permanent": .permanent
-            case "config": .config
-            case "cancelled": .cancelled
-            default: .retryable
+            guard let code = PluginError.Code(name: name) else {
+                throw PluginError.config("failure_class '\(name)' is not an error class")
             }
             return .reject(code, message: "chaos: injected \(name) failure")
         }

@@ -21,6 +21,13 @@ public struct PluginError: Error, Sendable, CustomStringConvertible {
         public static let config = Code(rawValue: 4)
         public static let cancelled = Code(rawValue: 5)
 
+        /// The class named as in workflows and manifests (`rate_limited`), or nil.
+        public init?(name: String) {
+            guard let code = [Code.retryable, .rateLimited, .permanent, .config, .cancelled].first(where: { $0.description == name })
+            else { return nil }
+            self = code
+        }
+
         public var description: String {
             switch self {
             case .retryable: "retryable"

@@ -40,3 +40,13 @@ import TrellisCore
         #expect(throws: VersionRangeError.self) { try VersionRange("") }
     }
 }
+
+@Suite struct DurationFormattingTests {
+    @Test func readableDurations() {
+        #expect(formatDuration(0.2) == "200 ms")
+        #expect(formatDuration(2) == "2 s")
+        #expect(formatDuration(4.25) == "4.3 s" || formatDuration(4.25) == "4.2 s")
+        #expect(formatDuration(185) == "3 min 5 s")
+        #expect(parseDuration("1h30m") == 5400)
+    }
+}

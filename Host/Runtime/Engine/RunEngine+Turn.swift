@@ -171,7 +171,7 @@ extension RunEngine {
                               duration: time - flight.started)
                 abandoned.insert("\(run.id)/\(timer.step)/\(attempt)")
                 pool.abandonOne()
-                let limit = flight.timeout.map { formatSeconds($0) } ?? "its timeout"
+                let limit = flight.timeout.map { formatDuration($0) } ?? "its timeout"
                 failed(run, timer.step, attempt: attempt, errorClass: .retryable,
                        message: "timed out after \(limit); the call was abandoned", retryAfter: 0, timedOut: true, at: time)
             case .drainDeadline:
@@ -194,8 +194,4 @@ extension RunEngine {
         draining = nil
         drainDone = drain.done
     }
-}
-
-func formatSeconds(_ seconds: Double) -> String {
-    seconds < 1 ? "\(Int((seconds * 1000).rounded())) ms" : seconds.rounded() == seconds ? "\(Int(seconds)) s" : "\(seconds) s"
 }
