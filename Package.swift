@@ -37,6 +37,8 @@ let bundledPlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisRecoveryCircuitBreaker", path: "Plugins/recovery-circuit-breaker", swift: true),
     PluginSpec(name: "TrellisRecoveryRateLimit", path: "Plugins/recovery-rate-limit", swift: true),
     PluginSpec(name: "TrellisRecoveryChaos", path: "Plugins/recovery-chaos", swift: true),
+    PluginSpec(name: "TrellisRecoveryCacheFallback", path: "Plugins/recovery-cache-fallback", swift: true),
+    PluginSpec(name: "TrellisRecoveryHedge", path: "Plugins/recovery-hedge", swift: true),
 ]
 
 /// Deliberately broken (and deliberately old) plugins for the loader tests.
@@ -114,6 +116,7 @@ let package = Package(
             dependencies: [
                 "TrellisCore", "TrellisStore", "TrellisPluginHost",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Host/Runtime"

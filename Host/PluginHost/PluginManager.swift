@@ -85,6 +85,12 @@ public final class PluginManager: @unchecked Sendable {
         lock.withLock { instances[id] }
     }
 
+    /// The manifest the deployment selects for a plugin (nil for a library
+    /// loaded without one).
+    public func manifest(of id: String) -> PluginManifest? {
+        registry.manifest(for: id, in: configuration.plugins[id]?.version)
+    }
+
     /// The status of a plugin after `loadAll`.
     public func status(_ id: String) -> PluginStatus? {
         lock.withLock { statuses[id] }

@@ -27,8 +27,8 @@ public protocol RunStore: Sendable {
     /// Runs that are not finished (queued, running or interrupted).
     func unfinishedRuns() throws(StoreError) -> [String]
 
-    /// A cached step output younger than `maxAge` seconds at `now`.
-    func cachedOutput(key: String, maxAge: Double, now: Double) throws(StoreError) -> JSONValue?
+    /// A cached step output younger than `maxAge` seconds at `now`, and when it was stored.
+    func cachedOutput(key: String, maxAge: Double, now: Double) throws(StoreError) -> CachedOutput?
 
     func storeCachedOutput(key: String, output: JSONValue, at time: Double) throws(StoreError)
 
@@ -44,6 +44,18 @@ public protocol RunStore: Sendable {
     func value(namespace: String, key: String) throws(StoreError) -> [UInt8]?
 
     func setValue(_ value: [UInt8], namespace: String, key: String) throws(StoreError)
+}
+
+/// A step output the store kept (for `cache:` and cache fallback).
+public struct CachedOutput: Sendable, Equatable {
+    public var output: JSONValue
+    /// Unix seconds.
+    public var storedAt: Double
+
+    public init(output: JSONValue, storedAt: Double) {
+        self.output = output
+        self.storedAt = storedAt
+    }
 }
 
 /// Events to append to one run, and the run's state after them (the

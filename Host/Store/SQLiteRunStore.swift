@@ -166,7 +166,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         }
     }
 
-    public func cachedOutput(key: String, maxAge: Double, now: Double) throws(StoreError) -> JSONValue? {
+    public func cachedOutput(key: String, maxAge: Double, now: Double) throws(StoreError) -> CachedOutput? {
         try read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT output, stored_at FROM step_cache WHERE key = ?", arguments: [key]) else {
                 return nil
@@ -174,7 +174,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
             let storedAt: Double = row["stored_at"]
             guard now - storedAt <= maxAge else { return nil }
             let text: String = row["output"]
-            return try JSONValue(json: Data(text.utf8))
+            return CachedOutput(output: try JSONValue(json: Data(text.utf8)), storedAt: storedAt)
         }
     }
 

@@ -81,7 +81,8 @@ extension Plugins {
             switch try plugin.decide(failure, context: context) {
             case .fail: return ["action": "fail"]
             case .pass: return ["action": "pass"]
-            case .useCached: return ["action": "use_cached"]
+            case .useCached(let maxAge):
+                return ["action": "use_cached", "max_age_ms": maxAge.map { .number(Double($0)) } ?? .null]
             case .retry(let delay): return ["action": "retry", "delay_ms": .number(Double(delay))]
             case .fallback(let detail): return ["action": "fallback", "detail": detail]
             case .degrade(let output, let quality): return ["action": "degrade", "output": output, "quality": .number(quality)]

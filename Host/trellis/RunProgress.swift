@@ -75,10 +75,14 @@ final class RunProgress: Sendable {
             return "step \(step) attempt \(attempt) failed (\(errorClass.rawValue)): \(message)"
         case .recoveryDecided(let step, _, let strategy, let decision, let delay, _):
             return "step \(step): \(strategy) decided \(decision)" + (delay > 0 ? " in \(delay) ms" : "")
-        case .stepSucceeded(let step, _, _, let fromCache, let quality):
+        case .stepSucceeded(let step, _, _, let fromCache, let quality, let staleAge):
             var text = "step \(step) succeeded"
             if let elapsed = elapsed(run.steps[step]) { text += " in \(elapsed)" }
-            if fromCache { text += " (from cache)" }
+            if let staleAge {
+                text += " (stale output from \(formatDuration(Double(staleAge) / 1000)) ago)"
+            } else if fromCache {
+                text += " (from cache)"
+            }
             if let quality { text += " (degraded, quality \(quality))" }
             return text
         case .stepSkipped(let step, let reason): return "step \(step) skipped: \(reason)"

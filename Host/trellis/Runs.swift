@@ -68,7 +68,11 @@ struct Runs: AsyncParsableCommand {
                 var line = "  \(step.id)\(step.plugin.map { " (\($0))" } ?? ""): \(step.status.rawValue)"
                 if step.attempts > 0 { line += ", \(step.attempts) attempt\(step.attempts == 1 ? "" : "s")" }
                 if let start = step.startedAt, let end = step.finishedAt { line += ", \(formatDuration(end - start))" }
-                if step.fromCache { line += ", from cache" }
+                if let age = step.staleAgeMilliseconds {
+                    line += ", stale output from \(formatDuration(Double(age) / 1000)) ago"
+                } else if step.fromCache {
+                    line += ", from cache"
+                }
                 if let quality = step.quality { line += ", quality \(quality)" }
                 print(line)
                 for decision in step.decisions {

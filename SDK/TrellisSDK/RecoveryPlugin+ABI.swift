@@ -51,8 +51,9 @@ final class TypedRecoveryBridge<P: RecoveryPlugin>: RecoveryBridge, @unchecked S
                 decision.pointee.action = trellis_recovery_action_t(TRELLIS_RECOVERY_FAIL)
             case .pass:
                 decision.pointee.action = trellis_recovery_action_t(TRELLIS_RECOVERY_PASS)
-            case .useCached:
+            case .useCached(let maxAge):
                 decision.pointee.action = trellis_recovery_action_t(TRELLIS_RECOVERY_USE_CACHED)
+                if let maxAge { return try PluginJSON.encode(CachedDetail(max_age_ms: maxAge)) }
             case .retry(let delay):
                 decision.pointee.action = trellis_recovery_action_t(TRELLIS_RECOVERY_RETRY)
                 decision.pointee.delay_ms = delay
@@ -81,6 +82,9 @@ final class TypedRecoveryBridge<P: RecoveryPlugin>: RecoveryBridge, @unchecked S
                 break
             case .proceedWithTimeout(let milliseconds):
                 admission.pointee.attempt_timeout_ms = milliseconds
+            case .hedge(let after, let maximum, let uses, let with):
+                let plan = HedgeDetail(hedge: .init(after_ms: after, max: maximum, uses: uses, with: with))
+                reply.output(try PluginJSON.encode(plan))
             case .delay(let milliseconds):
                 admission.pointee.delay_ms = milliseconds
             case .reject(let code, let message, let retryAfter):
@@ -103,6 +107,20 @@ final class TypedRecoveryBridge<P: RecoveryPlugin>: RecoveryBridge, @unchecked S
                               errorClass: result == TRELLIS_OK ? nil : PluginError.Code(rawValue: result),
                               durationMilliseconds: raw.pointee.duration_ms), policy: policy)
     }
+}
+
+private struct CachedDetail: Encodable {
+    var max_age_ms: UInt64
+}
+
+private struct HedgeDetail: Encodable {
+    struct Plan: Encodable {
+        var after_ms: UInt64
+        var max: Int
+        var uses: String?
+        var with: JSON?
+    }
+    var hedge: Plan
 }
 
 private struct FallbackDetail: Encodable {

@@ -56,8 +56,10 @@ public enum RecoveryDecision: Sendable {
     case retry(afterMilliseconds: UInt64)
     /// Run another plugin instead, with these inputs.
     case fallback(uses: String, with: any Encodable & Sendable)
-    /// Serve the last good output of the same step.
-    case useCached
+    /// Serve the last good output of the same step for the same inputs, if
+    /// it is younger than the maximum age (nil: any age). The host marks it
+    /// stale with its age.
+    case useCached(maxAgeMilliseconds: UInt64? = nil)
     /// Complete the step with this output and a quality in 0...1.
     case degrade(output: any Encodable & Sendable, quality: Double)
     /// No opinion: let the next strategy decide.
@@ -66,6 +68,11 @@ public enum RecoveryDecision: Sendable {
 
 public enum Admission: Sendable, Equatable {
     case proceed
+    /// Start, and if the attempt has not answered after `afterMilliseconds`,
+    /// start another call of it (up to `maxHedges` more), against `uses` with
+    /// `with` when given (else the step's own plugin and inputs). The first
+    /// success wins; the host cancels the others.
+    case hedge(afterMilliseconds: UInt64, maxHedges: Int, uses: String? = nil, with: JSON? = nil)
     /// Start, but give the attempt its own deadline.
     case proceedWithTimeout(milliseconds: UInt64)
     /// Wait before starting.

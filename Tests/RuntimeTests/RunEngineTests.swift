@@ -86,7 +86,7 @@ import TrellisStore
             case .stepStarted(let step, _, _, _) where only?.contains(step) ?? true:
                 current += 1
                 peak = max(peak, current)
-            case .stepSucceeded(let step, _, _, _, _) where only?.contains(step) ?? true,
+            case .stepSucceeded(let step, _, _, _, _, _) where only?.contains(step) ?? true,
                  .stepAttemptFailed(let step, _, _, _, _, _) where only?.contains(step) ?? true:
                 current -= 1
             default: break

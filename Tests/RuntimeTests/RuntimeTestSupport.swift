@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import Testing
 import TrellisCore
@@ -23,22 +24,39 @@ final class Harness: @unchecked Sendable {
     var engine: RunEngine
     let logger = Logger(label: "trellis.tests")
     let configuration: RuntimeConfiguration
+    let now: @Sendable () -> Double
 
-    init(_ configure: (inout RuntimeConfiguration) -> Void = { _ in }) throws {
+    init(clock: TestClock? = nil, _ configure: (inout RuntimeConfiguration) -> Void = { _ in }) throws {
+        if let clock {
+            now = { clock.now }
+        } else {
+            now = { Date().timeIntervalSince1970 }
+        }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-runtime-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try SQLiteRunStore(path: "\(directory)/trellis.db")
-        plugins = PluginManager(configuration: DeploymentConfiguration(pluginPaths: [], registryPaths: []), logger: logger)
-        plugins.loadAll(extraLibraries: ["TrellisFixtureFlakyChannel", "TrellisRecoveryFixedDelay", "TrellisChannelStdout",
-                                         "TrellisChannelNull", "TrellisRecoveryTimeout", "TrellisRecoveryFallback",
-                                         "TrellisRecoveryDegrade", "TrellisRecoveryRetry", "TrellisRecoveryCircuitBreaker", "TrellisRecoveryRateLimit",
-                                         "TrellisFixtureGate"].map(Build.library))
+        // The bundled plugins load as a deployment would: through manifests
+        // stamped from the checkout's registry (their flags matter to the
+        // runner); the test fixtures load without manifests.
+        let registry = "\(directory)/registry"
+        try PluginRegistry.stamp(source: Checkout.registry, libraries: Build.directory, output: registry)
+        let bundled = ["recovery.fixed-delay", "channel.stdout", "channel.null", "recovery.timeout", "recovery.fallback",
+                       "recovery.degrade", "recovery.retry", "recovery.circuit-breaker", "recovery.rate-limit",
+                       "recovery.cache-fallback", "recovery.hedge"]
+        let deployment = try DeploymentConfiguration.parse(
+            text: "registry: [\(registry)]\nplugins:\n" + bundled.map { "  \($0):\n" }.joined(),
+            file: "\(directory)/trellis.yaml", defaultPluginPaths: [Build.directory])
+        plugins = PluginManager(configuration: deployment, logger: logger)
+        plugins.loadAll(extraLibraries: ["TrellisFixtureFlakyChannel", "TrellisFixtureGate"].map(Build.library))
+        for id in bundled where plugins.instance(id) == nil {
+            throw HarnessError(message: "\(id) did not load: \(plugins.status(id)?.reason ?? "unknown")")
+        }
         var configuration = RuntimeConfiguration()
         configuration.maxConcurrentSteps = 4
         configure(&configuration)
         self.configuration = configuration
         engine = RunEngine(store: store, plugins: plugins, configuration: configuration, catalog: AnyCatalog(),
-                           logger: logger)
+                           logger: logger, now: now)
     }
 
     deinit {
@@ -50,7 +68,7 @@ final class Harness: @unchecked Sendable {
     func restart() {
         engine.shutdown()
         engine = RunEngine(store: store, plugins: plugins, configuration: configuration, catalog: AnyCatalog(),
-                           logger: logger)
+                           logger: logger, now: now)
     }
 
     func workflow(_ yaml: String) throws -> (Workflow, String) {
@@ -74,6 +92,25 @@ final class Harness: @unchecked Sendable {
             if case .stepStarted(let step, _, _, _) = $0.event { step } else { nil }
         }
     }
+}
+
+/// A clock the test moves by hand.
+final class TestClock: Sendable {
+    private let time = Mutex<Double>(1_800_000_000)
+    var now: Double { time.withLock { $0 } }
+    func advance(_ seconds: Double) { time.withLock { $0 += seconds } }
+}
+
+enum Checkout {
+    /// The checkout's `registry/` (the bundled plugins' source manifests).
+    static let registry: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { break }
+        }
+        return url.appendingPathComponent("registry").path
+    }()
 }
 
 struct HarnessError: Error, CustomStringConvertible {

@@ -5,13 +5,6 @@ import TrellisCore
 import TrellisStore
 @testable import TrellisRuntime
 
-/// A clock the test moves by hand.
-final class TestClock: Sendable {
-    private let time = Mutex<Double>(1_800_000_000)
-    var now: Double { time.withLock { $0 } }
-    func advance(_ seconds: Double) { time.withLock { $0 += seconds } }
-}
-
 @Suite struct TriggerPlannerTests {
     func trigger(_ kind: TriggerSpec.Kind, _ catchUp: TriggerSpec.CatchUp = .skip) -> TriggerSpec {
         TriggerSpec(kind: kind, catchUp: catchUp)

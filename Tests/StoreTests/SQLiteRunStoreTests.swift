@@ -137,7 +137,7 @@ import TrellisCore
 
     @Test func cacheHonoursMaxAge() throws {
         try store.storeCachedOutput(key: "k", output: ["v": 1], at: 100)
-        #expect(try store.cachedOutput(key: "k", maxAge: 60, now: 150) == ["v": 1])
+        #expect(try store.cachedOutput(key: "k", maxAge: 60, now: 150)?.output == ["v": 1])
         #expect(try store.cachedOutput(key: "k", maxAge: 60, now: 161) == nil)
         #expect(try store.cachedOutput(key: "other", maxAge: 60, now: 150) == nil)
     }

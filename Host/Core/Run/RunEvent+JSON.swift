@@ -19,10 +19,11 @@ extension RunEvent {
                                              "delay_ms": .number(Double(delay))]
             if let detail { data["detail"] = detail }
             return .object(data)
-        case .stepSucceeded(let step, let attempt, let output, let fromCache, let quality):
+        case .stepSucceeded(let step, let attempt, let output, let fromCache, let quality, let staleAge):
             var data: [String: JSONValue] = ["step": .string(step), "attempt": .number(Double(attempt)), "output": output,
                                              "from_cache": .bool(fromCache)]
             if let quality { data["quality"] = .number(quality) }
+            if let staleAge { data["stale_age_ms"] = .number(Double(staleAge)) }
             return .object(data)
         case .stepSkipped(let step, let reason):
             return ["step": .string(step), "reason": .string(reason)]
@@ -71,7 +72,8 @@ extension RunEvent {
                                     detail: data["detail"])
         case "step_succeeded":
             self = .stepSucceeded(step: try string("step"), attempt: try int("attempt"), output: data["output"] ?? .null,
-                                  fromCache: data["from_cache"]?.boolValue ?? false, quality: data["quality"]?.doubleValue)
+                                  fromCache: data["from_cache"]?.boolValue ?? false, quality: data["quality"]?.doubleValue,
+                                  staleAgeMilliseconds: data["stale_age_ms"]?.doubleValue.map { UInt64(max(0, $0)) })
         case "step_skipped": self = .stepSkipped(step: try string("step"), reason: try string("reason"))
         case "step_failed": self = .stepFailed(step: try string("step"), errorClass: try errorClass(), message: try string("message"))
         case "step_interrupted": self = .stepInterrupted(step: try string("step"), attempt: try int("attempt"))

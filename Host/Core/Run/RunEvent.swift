@@ -14,7 +14,8 @@ public enum RunEvent: Sendable, Hashable {
     /// `detail` carries a fallback's target (`{"uses", "with"}`).
     case recoveryDecided(step: String, attempt: Int, strategy: String, decision: String, delayMilliseconds: UInt64,
                          detail: JSONValue?)
-    case stepSucceeded(step: String, attempt: Int, output: JSONValue, fromCache: Bool, quality: Double?)
+    case stepSucceeded(step: String, attempt: Int, output: JSONValue, fromCache: Bool, quality: Double?,
+                       staleAgeMilliseconds: UInt64? = nil)
     case stepSkipped(step: String, reason: String)
     /// A step failed for good (no recovery left).
     case stepFailed(step: String, errorClass: ErrorClass, message: String)
@@ -47,7 +48,7 @@ public enum RunEvent: Sendable, Hashable {
     public var step: String? {
         switch self {
         case .stepStarted(let step, _, _, _), .stepAttemptFailed(let step, _, _, _, _, _),
-             .recoveryDecided(let step, _, _, _, _, _), .stepSucceeded(let step, _, _, _, _),
+             .recoveryDecided(let step, _, _, _, _, _), .stepSucceeded(let step, _, _, _, _, _),
              .stepSkipped(let step, _), .stepFailed(let step, _, _), .stepInterrupted(let step, _):
             step
         default:

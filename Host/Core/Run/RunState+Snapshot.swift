@@ -47,6 +47,7 @@ extension StepState {
         if let fallback { object["fallback"] = fallback }
         if let output { object["output"] = output }
         if let quality { object["quality"] = .number(quality) }
+        if let staleAgeMilliseconds { object["stale_age_ms"] = .number(Double(staleAgeMilliseconds)) }
         if let skipReason { object["skip_reason"] = .string(skipReason) }
         if let startedAt { object["started_at"] = .number(startedAt) }
         if let finishedAt { object["finished_at"] = .number(finishedAt) }
@@ -67,6 +68,7 @@ extension StepState {
         output = snapshot["output"]
         fromCache = snapshot["from_cache"]?.boolValue ?? false
         quality = snapshot["quality"]?.doubleValue
+        staleAgeMilliseconds = snapshot["stale_age_ms"]?.doubleValue.map { UInt64(max(0, $0)) }
         skipReason = snapshot["skip_reason"]?.stringValue
         startedAt = snapshot["started_at"]?.doubleValue
         finishedAt = snapshot["finished_at"]?.doubleValue

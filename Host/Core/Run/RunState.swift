@@ -75,9 +75,12 @@ public struct RunState: Sendable, Hashable {
                                                    delayMilliseconds: delay))
                 if decision == "retry" || decision == "fallback" { $0.status = .retrying }
                 if decision == "fallback", let detail { $0.fallback = detail }
+                // A hedged call that answered first names the plugin it called.
+                if decision == "hedge_won", let plugin = detail?["plugin"]?.stringValue { $0.plugin = plugin }
             }
-        case .stepSucceeded(let id, let attempt, let output, let fromCache, let quality):
+        case .stepSucceeded(let id, let attempt, let output, let fromCache, let quality, let staleAge):
             update(id) {
+                $0.staleAgeMilliseconds = staleAge
                 $0.status = .succeeded
                 $0.attempts = max($0.attempts, attempt)
                 $0.output = output
@@ -130,6 +133,9 @@ public struct StepState: Sendable, Hashable {
     public var output: JSONValue?
     public var fromCache = false
     public var quality: Double?
+    /// Set when a recovery strategy served an older output (cache fallback):
+    /// how old it was, in milliseconds.
+    public var staleAgeMilliseconds: UInt64?
     public var lastError: StepError?
     public var skipReason: String?
     public var decisions: [RecoveryRecord] = []

@@ -30,16 +30,42 @@ public enum RecoveryDecision: Sendable, Equatable {
     case retry(afterMilliseconds: UInt64)
     /// Run `uses` with `with` instead.
     case fallback(JSONValue)
-    case useCached
+    /// Serve the last good output if younger than the maximum age (nil: any age).
+    case useCached(maxAgeMilliseconds: UInt64?)
     case degrade(output: JSONValue, quality: Double)
     case pass
 }
 
 /// What a recovery strategy says before an attempt starts.
 public enum AdmissionDecision: Sendable, Equatable {
-    case proceed(attemptTimeoutMilliseconds: UInt64?)
+    case proceed(attemptTimeoutMilliseconds: UInt64?, hedge: HedgePlan? = nil)
     case delay(milliseconds: UInt64)
     case reject(PluginCallError.Summary)
+}
+
+/// Start more calls of an attempt that has not answered (since ABI 1.2).
+public struct HedgePlan: Sendable, Equatable {
+    /// How long an attempt runs before another call of it starts.
+    public var afterMilliseconds: UInt64
+    /// How many more calls may start.
+    public var maxHedges: Int
+    /// The plugin the extra calls use (nil: the step's own) and their inputs.
+    public var uses: String?
+    public var with: JSONValue?
+
+    public init(afterMilliseconds: UInt64, maxHedges: Int, uses: String? = nil, with: JSONValue? = nil) {
+        self.afterMilliseconds = afterMilliseconds
+        self.maxHedges = maxHedges
+        self.uses = uses
+        self.with = with
+    }
+
+    init?(_ detail: JSONValue) {
+        guard let plan = detail["hedge"], let after = plan["after_ms"]?.doubleValue, after >= 0,
+              let maximum = plan["max"]?.doubleValue, maximum >= 1 else { return nil }
+        self.init(afterMilliseconds: UInt64(after), maxHedges: Int(maximum), uses: plan["uses"]?.stringValue,
+                  with: plan["with"].flatMap { $0 == .null ? nil : $0 })
+    }
 }
 
 extension PluginCallError {
@@ -92,7 +118,10 @@ extension PluginInstance {
         case trellis_recovery_action_t(TRELLIS_RECOVERY_FAIL): return .fail
         case trellis_recovery_action_t(TRELLIS_RECOVERY_RETRY): return .retry(afterMilliseconds: decision.delay_ms)
         case trellis_recovery_action_t(TRELLIS_RECOVERY_FALLBACK): return .fallback(try parseOutput(reply))
-        case trellis_recovery_action_t(TRELLIS_RECOVERY_USE_CACHED): return .useCached
+        case trellis_recovery_action_t(TRELLIS_RECOVERY_USE_CACHED):
+            // Since 1.2 the reply may bound the age; without it any age serves.
+            let detail: JSONValue? = reply.output == nil ? nil : try parseOutput(reply)
+            return .useCached(maxAgeMilliseconds: detail?["max_age_ms"]?.doubleValue.map { UInt64(max(0, $0)) })
         case trellis_recovery_action_t(TRELLIS_RECOVERY_DEGRADE):
             return .degrade(output: try parseOutput(reply), quality: min(max(decision.quality, 0), 1))
         case trellis_recovery_action_t(TRELLIS_RECOVERY_PASS): return .pass
@@ -132,7 +161,9 @@ extension PluginInstance {
         if status != TRELLIS_OK { throw failure(status, reply) }
         if admission.reject_with != TRELLIS_OK { return .reject(failure(admission.reject_with, reply).summary) }
         if admission.delay_ms > 0 { return .delay(milliseconds: admission.delay_ms) }
-        return .proceed(attemptTimeoutMilliseconds: admission.attempt_timeout_ms > 0 ? admission.attempt_timeout_ms : nil)
+        let hedge = reply.output == nil ? nil : HedgePlan(try parseOutput(reply))
+        return .proceed(attemptTimeoutMilliseconds: admission.attempt_timeout_ms > 0 ? admission.attempt_timeout_ms : nil,
+                        hedge: hedge)
     }
 
     /// Tells the strategy how an attempt ended.

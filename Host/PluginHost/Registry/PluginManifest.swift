@@ -53,11 +53,15 @@ public struct PluginManifest: Sendable, Codable, Hashable {
     public var inputSchema: JSONValue?
     public var permissions: Permissions
     public var publisher: Publisher?
+    /// For a recovery strategy that may answer "use the cached output": the
+    /// host then keeps the last good output of every step it guards.
+    public var usesLastGoodOutput: Bool?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, version, description, abi, interfaces, library, permissions, publisher
         case configSchema = "config_schema"
         case inputSchema = "input_schema"
+        case usesLastGoodOutput = "uses_last_good_output"
     }
 
     public var semanticVersion: SemanticVersion? { SemanticVersion(version) }

@@ -34,6 +34,45 @@ final class ActiveRun {
         var started: Double
         /// The attempt's deadline, in seconds after it started.
         var timeout: Double?
+        /// Whether the first call is still running (a hedged attempt may
+        /// finish it before the attempt ends).
+        var primaryRunning = true
+        /// A hedging plan from a recovery strategy (its id and the plan).
+        var hedging: (strategy: String, plan: HedgePlan)?
+        /// Extra calls of this attempt started by hedging, numbered from 1.
+        var hedges: [HedgeCall] = []
+
+        struct HedgeCall {
+            var token: CancellationToken
+            var plugin: String
+            var inputs: JSONValue
+            var started: Double
+            var running = true
+        }
+
+        /// Calls of the attempt still running: (call number, plugin, token).
+        var runningCalls: [(call: Int, plugin: String, token: CancellationToken)] {
+            (primaryRunning ? [(0, plugin, token)] : [])
+                + hedges.enumerated().filter(\.element.running).map { ($0.offset + 1, $0.element.plugin, $0.element.token) }
+        }
+
+        func isRunning(_ call: Int) -> Bool {
+            call == 0 ? primaryRunning : hedges.indices.contains(call - 1) && hedges[call - 1].running
+        }
+
+        /// The plugin, inputs and start of one call.
+        func call(_ call: Int) -> (plugin: String, inputs: JSONValue, started: Double) {
+            call == 0 ? (plugin, inputs, started) : (hedges[call - 1].plugin, hedges[call - 1].inputs, hedges[call - 1].started)
+        }
+
+        mutating func finish(_ call: Int) {
+            if call == 0 { primaryRunning = false } else { hedges[call - 1].running = false }
+        }
+
+        /// Cancels every call still running.
+        func cancelAll() {
+            for call in runningCalls { call.token.cancel() }
+        }
     }
 
     init(state: RunState, workflow: Workflow) {
@@ -102,6 +141,8 @@ final class ActiveRun {
                     steps[id] = ["output": step.output ?? .null, "status": .string(step.status.rawValue),
                                  "plugin": step.plugin.map(JSONValue.string) ?? .null,
                                  "quality": step.quality.map(JSONValue.number) ?? .null,
+                                 "stale": .bool(step.staleAgeMilliseconds != nil),
+                                 "stale_age_ms": step.staleAgeMilliseconds.map { .number(Double($0)) } ?? .null,
                                  "attempts": .number(Double(step.attempts))]
                 }
                 return .object(steps)

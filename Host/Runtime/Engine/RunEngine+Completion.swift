@@ -4,21 +4,36 @@ import TrellisPluginHost
 import TrellisStore
 
 extension RunEngine {
-    func completed(runID: String, step stepID: String, attempt: Int, outcome: StepOutcome, at time: Double) {
-        if abandoned.remove("\(runID)/\(stepID)/\(attempt)") != nil {
-            pool.release()   // the thread a timed-out call held is free again
+    func completed(runID: String, step stepID: String, attempt: Int, call: Int, outcome: StepOutcome, at time: Double) {
+        if abandoned.remove(abandonedKey(runID, stepID, attempt, call)) != nil {
+            pool.release()   // the thread a given-up call held is free again
             return
         }
-        guard let run = runs[runID], !run.isFinished, let flight = run.inFlight[stepID], flight.attempt == attempt,
-              let step = run.steps[stepID] else { return }
+        guard let run = runs[runID], !run.isFinished, var flight = run.inFlight[stepID], flight.attempt == attempt,
+              flight.isRunning(call), let step = run.steps[stepID] else { return }
+        let answered = flight.call(call)
+        recordOutcome(run, step, plugin: answered.plugin, outcome: outcome, duration: time - answered.started)
+        if case .failure = outcome, flight.runningCalls.count > 1 {
+            // A hedged attempt fails only when its last call fails.
+            hedgeCallFailed(run, step, &flight, call: call, outcome: outcome, at: time)
+            return
+        }
+        if case .success = outcome, let hedging = flight.hedging, !flight.hedges.isEmpty {
+            let cancelled = flight.runningCalls.count - 1
+            abandonCalls(run, stepID, except: call)
+            recordDecision(run, stepID, attempt: attempt, strategy: hedging.strategy, decision: "hedge_won", at: time,
+                           detail: ["call": .number(Double(call)), "plugin": .string(answered.plugin),
+                                    "cancelled": .number(Double(cancelled))])
+        }
         release(run, stepID)
-        recordOutcome(run, step, plugin: flight.plugin, outcome: outcome, duration: time - flight.started)
         switch outcome {
         case .success(let output):
             run.record(.stepSucceeded(step: stepID, attempt: attempt, output: output, fromCache: false, quality: nil), at: time)
-            if step.cache != nil {
+            // The last good output of the step's own plugin (not a fallback's),
+            // for `cache:` and for strategies that serve it after a failure.
+            if run.state.steps[stepID]?.fallback == nil, answered.plugin == step.uses, keepsLastGoodOutput(step) {
                 do {
-                    try store.storeCachedOutput(key: cacheKey(run, step, flight.inputs), output: output, at: time)
+                    try store.storeCachedOutput(key: cacheKey(run, step, answered.inputs), output: output, at: time)
                 } catch {
                     logger.warning("step cache not written", metadata: ["run.id": "\(runID)", "step.id": "\(stepID)", "error": "\(error)"])
                 }
@@ -58,8 +73,8 @@ extension RunEngine {
                 return
             }
             func decided(_ name: String, delay: UInt64 = 0, detail: JSONValue? = nil) {
-                run.record(.recoveryDecided(step: stepID, attempt: attempt, strategy: entry.uses, decision: name,
-                                            delayMilliseconds: delay, detail: detail), at: time)
+                recordDecision(run, stepID, attempt: attempt, strategy: entry.uses, decision: name, delay: delay, at: time,
+                               detail: detail)
             }
             switch decision {
             case .pass:
@@ -74,15 +89,19 @@ extension RunEngine {
                 decided("degrade")
                 run.record(.stepSucceeded(step: stepID, attempt: attempt, output: output, fromCache: false, quality: quality), at: time)
                 stepFinished(run, stepID, at: time)
-            case .useCached:
-                decided("use_cached")
+            case .useCached(let maxAge):
                 let inputs = step.with.rendered(run.lookup(secrets: configuration.secrets))
-                if let hit = cachedOutput(run, step, inputs, maxAge: .infinity, at: time) {
-                    run.record(.stepSucceeded(step: stepID, attempt: attempt, output: hit, fromCache: true, quality: nil), at: time)
-                    stepFinished(run, stepID, at: time)
-                } else {
-                    fail(run, stepID, errorClass, "\(message) (no cached output to fall back on)", at: time)
+                let limit = maxAge.map { Double($0) / 1000 } ?? .infinity
+                guard let hit = cachedOutput(run, step, inputs, maxAge: limit, at: time) else {
+                    // Nothing young enough to serve: the failure goes on outwards.
+                    decided("no_cached_output", detail: maxAge.map { ["max_age_ms": .number(Double($0))] })
+                    continue
                 }
+                let age = UInt64(max(0, time - hit.storedAt) * 1000)
+                decided("use_cached", detail: ["age_ms": .number(Double(age))])
+                run.record(.stepSucceeded(step: stepID, attempt: attempt, output: hit.output, fromCache: true, quality: nil,
+                                          staleAgeMilliseconds: age), at: time)
+                stepFinished(run, stepID, at: time)
             case .fallback(let target):
                 guard let uses = target["uses"]?.stringValue, plugins?.instance(uses) != nil || Step.builtIns.contains(uses) else {
                     decided("fallback", detail: target)
@@ -109,7 +128,15 @@ extension RunEngine {
         }
     }
 
-    private func fail(_ run: ActiveRun, _ stepID: String, _ errorClass: ErrorClass, _ message: String, at time: Double) {
+    /// Records a recovery decision as an event and counts it for metrics.
+    func recordDecision(_ run: ActiveRun, _ stepID: String, attempt: Int, strategy: String, decision: String,
+                        delay: UInt64 = 0, at time: Double, detail: JSONValue? = nil) {
+        run.record(.recoveryDecided(step: stepID, attempt: attempt, strategy: strategy, decision: decision,
+                                    delayMilliseconds: delay, detail: detail), at: time)
+        counters.count(strategy: strategy, decision: decision)
+    }
+
+    func fail(_ run: ActiveRun, _ stepID: String, _ errorClass: ErrorClass, _ message: String, at time: Double) {
         run.record(.stepFailed(step: stepID, errorClass: errorClass, message: message), at: time)
         stepFinished(run, stepID, at: time)
     }
@@ -156,7 +183,7 @@ extension RunEngine {
         guard let stored = try? store.loadState(run: run.id) else { drop(run); return false }
         if stored.status.isFinished {
             for (stepID, flight) in run.inFlight {
-                flight.token.cancel()
+                flight.cancelAll()
                 release(run, stepID)
             }
             run.state = stored
@@ -180,7 +207,7 @@ extension RunEngine {
 
     private func drop(_ run: ActiveRun) {
         for (stepID, flight) in run.inFlight {
-            flight.token.cancel()
+            flight.cancelAll()
             release(run, stepID)
         }
         runs.removeValue(forKey: run.id)

@@ -1,6 +1,7 @@
 import Foundation
 import TrellisCore
 import TrellisPluginHost
+import TrellisStore
 
 extension RunEngine {
     /// Starts ready steps, highest priority first, within the limits:
@@ -28,15 +29,15 @@ extension RunEngine {
             let inputs = (fallbackInputs ?? step.with).rendered(lookup)
             if fallback == nil, let cache = step.cache,
                let hit = cachedOutput(run, step, inputs, maxAge: cache.ttlSeconds, at: time) {
-                run.record(.stepSucceeded(step: step.id, attempt: entry.attempt, output: hit, fromCache: true, quality: nil),
+                run.record(.stepSucceeded(step: step.id, attempt: entry.attempt, output: hit.output, fromCache: true, quality: nil),
                            at: time)
                 stepFinished(run, step.id, at: time)
                 return .take
             }
             switch admit(run, step, attempt: entry.attempt, uses: uses, at: time) {
-            case .proceed(let attemptTimeout):
+            case .proceed(let attemptTimeout, let hedging):
                 start(run, step, attempt: entry.attempt, uses: uses, inputs: inputs, concurrencyKey: key,
-                      attemptTimeout: attemptTimeout, at: time)
+                      attemptTimeout: attemptTimeout, hedging: hedging, at: time)
             case .delayed:
                 run.queued.insert(step.id)
             case .rejected:
@@ -47,7 +48,7 @@ extension RunEngine {
     }
 
     enum AdmissionOutcome {
-        case proceed(attemptTimeout: Double?)
+        case proceed(attemptTimeout: Double?, hedging: (strategy: String, plan: HedgePlan)?)
         case delayed
         case rejected
     }
@@ -58,6 +59,7 @@ extension RunEngine {
     /// or give it its own deadline.
     private func admit(_ run: ActiveRun, _ step: Step, attempt: Int, uses: String, at time: Double) -> AdmissionOutcome {
         var attemptTimeout: Double?
+        var hedging: (strategy: String, plan: HedgePlan)?
         let startedAt = run.state.steps[step.id]?.startedAt ?? time
         let policies = run.recoveryPolicies[step.id] ?? []
         for (index, entry) in step.recovery.enumerated() {
@@ -75,23 +77,26 @@ extension RunEngine {
                 continue
             }
             switch decision {
-            case .proceed(let milliseconds):
+            case .proceed(let milliseconds, let plan):
                 if let milliseconds { attemptTimeout = min(attemptTimeout ?? .infinity, Double(milliseconds) / 1000) }
+                if let plan, hedging == nil { hedging = (entry.uses, plan) }
             case .delay(let milliseconds):
+                countAdmission(strategy: entry.uses, decision: "delay")
                 timers.append(Timer(due: time + Double(milliseconds) / 1000, runID: run.id, step: step.id,
                                     kind: .admit(attempt: attempt)))
                 return .delayed
             case .reject(let summary):
+                countAdmission(strategy: entry.uses, decision: "reject")
                 failed(run, step.id, attempt: attempt, errorClass: summary.errorClass, message: summary.message,
                        retryAfter: summary.retryAfterMilliseconds, timedOut: false, at: time)
                 return .rejected
             }
         }
-        return .proceed(attemptTimeout: attemptTimeout)
+        return .proceed(attemptTimeout: attemptTimeout, hedging: hedging)
     }
 
     private func start(_ run: ActiveRun, _ step: Step, attempt: Int, uses: String, inputs: JSONValue, concurrencyKey: String?,
-                       attemptTimeout: Double?, at time: Double) {
+                       attemptTimeout: Double?, hedging: (strategy: String, plan: HedgePlan)?, at time: Double) {
         let idempotencyKey = "\(run.id)/\(step.id)"
         run.record(.stepStarted(step: step.id, attempt: attempt, key: idempotencyKey, plugin: uses), at: time)
         let token = CancellationToken()
@@ -100,6 +105,11 @@ extension RunEngine {
         let stepLeft = step.timeoutSeconds.map { $0 - (time - (run.state.steps[step.id]?.startedAt ?? time)) }
         let timeout = [stepLeft, attemptTimeout].compactMap({ $0 }).min()
         run.inFlight[step.id]?.timeout = timeout
+        if let hedging {
+            run.inFlight[step.id]?.hedging = hedging
+            timers.append(Timer(due: time + Double(hedging.plan.afterMilliseconds) / 1000, runID: run.id, step: step.id,
+                                kind: .hedge(attempt: attempt)))
+        }
         inFlightTotal += 1
         inFlightByPlugin[uses, default: 0] += 1
         if let concurrencyKey { busyKeys.insert(concurrencyKey) }
@@ -110,12 +120,18 @@ extension RunEngine {
             timers.append(Timer(due: time + timeout, runID: run.id, step: step.id, kind: .timeout(attempt: attempt)))
             deadline = Int64((time + timeout) * 1000)
         }
-        let context = PluginCallContext(idempotencyKey: idempotencyKey, runID: run.id, stepID: step.id,
+        submitCall(run, step.id, attempt: attempt, call: 0, uses: uses, inputs: inputs, token: token, deadline: deadline)
+    }
+
+    /// Queues one call of an attempt for the worker pool (submitted after the commit).
+    func submitCall(_ run: ActiveRun, _ stepID: String, attempt: Int, call: Int, uses: String, inputs: JSONValue,
+                    token: CancellationToken, deadline: Int64?) {
+        let context = PluginCallContext(idempotencyKey: "\(run.id)/\(stepID)", runID: run.id, stepID: stepID,
                                         attempt: UInt32(attempt), deadlineUnixMilliseconds: deadline, cancellation: token)
-        let invoker = self.invoker, runID = run.id, stepID = step.id
+        let invoker = self.invoker, runID = run.id
         jobsToSubmit.append((run.id, { [weak self] in
             let outcome = invoker.invoke(uses, inputs: inputs, context: context)
-            self?.send(.completed(runID: runID, step: stepID, attempt: attempt, outcome: outcome))
+            self?.send(.completed(runID: runID, step: stepID, attempt: attempt, call: call, outcome: outcome))
         }))
     }
 
@@ -129,12 +145,31 @@ extension RunEngine {
         return "\(run.workflow.name)/\(step.id)/\(step.uses)/\(String(hash, radix: 16))"
     }
 
-    func cachedOutput(_ run: ActiveRun, _ step: Step, _ inputs: JSONValue, maxAge: Double, at time: Double) -> JSONValue? {
+    func cachedOutput(_ run: ActiveRun, _ step: Step, _ inputs: JSONValue, maxAge: Double, at time: Double) -> CachedOutput? {
         do {
             return try store.cachedOutput(key: cacheKey(run, step, inputs), maxAge: maxAge, now: time)
         } catch {
             logger.warning("step cache unreadable", metadata: ["run.id": "\(run.id)", "step.id": "\(step.id)", "error": "\(error)"])
             return nil
         }
+    }
+}
+
+extension RunEngine {
+    /// Whether the step's successful outputs are kept: for its `cache:`, or
+    /// because a strategy in its pipeline may serve the last good one.
+    func keepsLastGoodOutput(_ step: Step) -> Bool {
+        if step.cache != nil { return true }
+        return step.recovery.contains { entry in
+            if let known = servesLastGood[entry.uses] { return known }
+            let serves = plugins?.manifest(of: entry.uses)?.usesLastGoodOutput ?? false
+            servesLastGood[entry.uses] = serves
+            return serves
+        }
+    }
+
+    /// Counts an admission decision that is not an event of its own.
+    func countAdmission(strategy: String, decision: String) {
+        counters.count(strategy: strategy, decision: decision)
     }
 }

@@ -30,8 +30,8 @@ extension RunEngine {
         switch input {
         case .add(let run):
             add(run, at: time)
-        case .completed(let runID, let step, let attempt, let outcome):
-            completed(runID: runID, step: step, attempt: attempt, outcome: outcome, at: time)
+        case .completed(let runID, let step, let attempt, let call, let outcome):
+            completed(runID: runID, step: step, attempt: attempt, call: call, outcome: outcome, at: time)
         case .cancel(let runID, let reason):
             cancel(runID: runID, reason: reason, at: time)
         case .drain(let grace, let done):
@@ -133,19 +133,36 @@ extension RunEngine {
         run.cancelling = true
         run.record(.cancelRequested(reason: reason), at: time)
         for (stepID, flight) in run.inFlight {
-            flight.token.cancel()
+            flight.cancelAll()
             release(run, stepID)
         }
         run.queued.removeAll()
         run.record(.runFinished(status: .cancelled, message: reason), at: time)
     }
 
-    /// Forgets an in-flight attempt's slot (its call may still be running).
+    /// Forgets an in-flight attempt's slots (its calls may still be running).
     func release(_ run: ActiveRun, _ stepID: String) {
         guard let flight = run.inFlight.removeValue(forKey: stepID) else { return }
-        inFlightTotal -= 1
-        inFlightByPlugin[flight.plugin, default: 1] -= 1
+        for call in flight.runningCalls {
+            inFlightTotal -= 1
+            inFlightByPlugin[call.plugin, default: 1] -= 1
+        }
         if let key = flight.concurrencyKey { busyKeys.remove(key) }
+    }
+
+    /// Gives up on an attempt's running calls: they are cancelled, their
+    /// threads replaced, and what they return later is dropped.
+    func abandonCalls(_ run: ActiveRun, _ stepID: String, except winner: Int? = nil) {
+        guard let flight = run.inFlight[stepID] else { return }
+        for call in flight.runningCalls where call.call != winner {
+            call.token.cancel()
+            abandoned.insert(abandonedKey(run.id, stepID, flight.attempt, call.call))
+            pool.abandonOne()
+        }
+    }
+
+    func abandonedKey(_ runID: String, _ stepID: String, _ attempt: Int, _ call: Int) -> String {
+        "\(runID)/\(stepID)/\(attempt)/\(call)"
     }
 
     private func fireTimers(at time: Double) {
@@ -165,15 +182,18 @@ extension RunEngine {
             case .timeout(let attempt):
                 guard let flight = run.inFlight[timer.step], flight.attempt == attempt,
                       let step = run.steps[timer.step] else { continue }
-                flight.token.cancel()
+                abandonCalls(run, timer.step)
+                for call in flight.runningCalls {
+                    recordOutcome(run, step, plugin: call.plugin,
+                                  outcome: .failure(.retryable, message: "timed out", retryAfterMilliseconds: 0),
+                                  duration: time - flight.call(call.call).started)
+                }
                 release(run, timer.step)
-                recordOutcome(run, step, plugin: flight.plugin, outcome: .failure(.retryable, message: "timed out", retryAfterMilliseconds: 0),
-                              duration: time - flight.started)
-                abandoned.insert("\(run.id)/\(timer.step)/\(attempt)")
-                pool.abandonOne()
                 let limit = flight.timeout.map { formatDuration($0) } ?? "its timeout"
                 failed(run, timer.step, attempt: attempt, errorClass: .retryable,
                        message: "timed out after \(limit); the call was abandoned", retryAfter: 0, timedOut: true, at: time)
+            case .hedge(let attempt):
+                startHedge(run, timer.step, attempt: attempt, at: time)
             case .drainDeadline:
                 break
             }
@@ -184,7 +204,7 @@ extension RunEngine {
         guard let drain = draining, inFlightTotal == 0 || time >= drain.deadline else { return }
         for run in runs.values where !run.isFinished {
             for (stepID, flight) in run.inFlight {
-                flight.token.cancel()
+                flight.cancelAll()
                 run.record(.stepInterrupted(step: stepID, attempt: flight.attempt), at: time)
                 release(run, stepID)
             }

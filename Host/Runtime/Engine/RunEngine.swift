@@ -25,6 +25,8 @@ public final class RunEngine: @unchecked Sendable {
     let invoker: StepInvoker
     let loader: WorkflowLoader
     let now: @Sendable () -> Double
+    /// Recovery decisions by strategy and outcome (also reported as metrics).
+    public let counters = RecoveryCounters()
 
     // Shared with other threads, under `condition`.
     let condition = NSCondition()
@@ -50,19 +52,23 @@ public final class RunEngine: @unchecked Sendable {
     var draining: DrainState?
     /// Called after the commit that records a finished drain.
     var drainDone: (@Sendable () -> Void)?
-    /// Attempts given up on (timed out) whose calls may still return.
+    /// Calls given up on (timed out, or lost a hedge) that may still return.
     var abandoned: Set<String> = []
     var jobsToSubmit: [(runID: String, job: @Sendable () -> Void)] = []
+    /// Whether each recovery strategy may serve a step's last good output
+    /// (its manifest says `uses_last_good_output`), by plugin id.
+    var servesLastGood: [String: Bool] = [:]
 
     enum Input {
         case add(ActiveRun)
-        case completed(runID: String, step: String, attempt: Int, outcome: StepOutcome)
+        /// A call of an attempt returned (call 0 is the first; hedges follow).
+        case completed(runID: String, step: String, attempt: Int, call: Int, outcome: StepOutcome)
         case cancel(runID: String, reason: String)
         case drain(graceSeconds: Double, done: @Sendable () -> Void)
     }
 
     struct Timer {
-        enum Kind { case retry, admit(attempt: Int), timeout(attempt: Int), drainDeadline }
+        enum Kind { case retry, admit(attempt: Int), timeout(attempt: Int), hedge(attempt: Int), drainDeadline }
         var due: Double
         var runID: String
         var step: String

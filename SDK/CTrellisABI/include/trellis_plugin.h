@@ -1,8 +1,11 @@
 /*
- * trellis_plugin.h — the Trellis plugin ABI, version 1.1.0.
+ * trellis_plugin.h — the Trellis plugin ABI, version 1.2.0.
  *
  * 1.1 added the host services trellis.clock/1 and trellis.state/1, and
  * trellis_outcome_t.policy_json.
+ * 1.2 added two replies of recovery strategies, both in reply->output: a
+ * maximum age with TRELLIS_RECOVERY_USE_CACHED, and a hedging plan from
+ * before_attempt.
  *
  * This header is the whole contract between a Trellis host and a plugin.
  * It is plain C99 so that a plugin can be written in C, C++, Rust, Zig or
@@ -41,7 +44,7 @@ extern "C" {
 #endif
 
 #define TRELLIS_ABI_MAJOR 1
-#define TRELLIS_ABI_MINOR 1
+#define TRELLIS_ABI_MINOR 2
 #define TRELLIS_ABI_PATCH 0
 
 /* The one exported symbol's name. */
@@ -367,7 +370,9 @@ enum {
     TRELLIS_RECOVERY_FAIL = 0,       /* give up: the failure stands */
     TRELLIS_RECOVERY_RETRY = 1,      /* try again after delay_ms */
     TRELLIS_RECOVERY_FALLBACK = 2,   /* run the target in the reply's output */
-    TRELLIS_RECOVERY_USE_CACHED = 3, /* serve the last good output */
+    TRELLIS_RECOVERY_USE_CACHED = 3, /* serve the last good output; since 1.2
+                                      * reply->output may hold {"max_age_ms"}
+                                      * (default: any age) */
     TRELLIS_RECOVERY_DEGRADE = 4,    /* complete with the reply's output and quality */
     TRELLIS_RECOVERY_PASS = 5        /* no opinion: ask the next strategy */
 };
@@ -424,7 +429,13 @@ typedef struct trellis_recovery_v1 {
                                const trellis_failure_t *failure, trellis_decision_t *decision,
                                const trellis_reply_t *reply);
     /* Admits, delays or rejects an attempt before it starts; a rejection's
-     * message goes through reply->error. (optional) THREADING: [any-thread]. */
+     * message goes through reply->error. Since 1.2 an admitted attempt may
+     * be hedged: reply->output holds {"hedge": {"after_ms", "max", "uses"?,
+     * "with"?}} — when the attempt has not answered after after_ms, the host
+     * starts another call of the same attempt (against `uses` with `with`
+     * when given), up to `max` more; the first success wins and the others
+     * are cancelled. A 1.1 host ignores the plan. (optional)
+     * THREADING: [any-thread]. */
     trellis_status_t (*before_attempt)(trellis_instance_t *instance, const trellis_call_context_t *context,
                                        const trellis_attempt_t *attempt, trellis_admission_t *admission,
                                        const trellis_reply_t *reply);

@@ -6,6 +6,10 @@
  *   "retry_after_ms": N  the retry-after of a rate-limited failure
  *   "sleep_ms": N        sleep this long first, ignoring any deadline (a hang)
  *   "sleep_first_ms": N  the same, on the first call with a key only
+ *   "wait_first_ms": N   on the first call with a key, wait up to N ms but
+ *                        stop when the host cancels the call (trellis.cancel/1);
+ *                        a cancelled wait appends "key cancelled\n" to `record`
+ *   "fail_while": "path" fail (as "class" says) while this file exists
  *   "record": "path"     append "key attempt\n" to this file on every call
  * It replies {"id": key, "status": "delivered", "detail": {"calls": "<n>"}}.
  */
@@ -18,6 +22,9 @@
 #include "trellis_plugin.h"
 
 #define MAX_KEYS 4096
+
+static const trellis_host_t *host_table;
+static const trellis_cancel_service_t *cancel_service;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char *keys[MAX_KEYS];
@@ -73,6 +80,13 @@ static int string_field(trellis_str_t json, const char *name, char *out, size_t 
     return 1;
 }
 
+static int file_exists(const char *path) {
+    FILE *file = fopen(path, "r");
+    if (!file) return 0;
+    fclose(file);
+    return 1;
+}
+
 static trellis_status_t send(trellis_instance_t *instance, const trellis_call_context_t *context,
                              trellis_str_t message, const trellis_reply_t *reply) {
     (void)instance;
@@ -91,7 +105,27 @@ static trellis_status_t send(trellis_instance_t *instance, const trellis_call_co
         struct timespec pause = {sleep_ms / 1000, (sleep_ms % 1000) * 1000000L};
         nanosleep(&pause, NULL);
     }
-    if (call <= number(message, "fail_times", 0)) {
+    long wait_ms = call == 1 ? number(message, "wait_first_ms", 0) : 0;
+    for (long waited = 0; waited < wait_ms; waited += 5) {
+        if (cancel_service && cancel_service->is_cancelled(host_table, context)) {
+            if (string_field(message, "record", path, sizeof path)) {
+                FILE *file = fopen(path, "a");
+                if (file) {
+                    fprintf(file, "%.*s cancelled\n", (int)context->idempotency_key.len, context->idempotency_key.ptr);
+                    fclose(file);
+                }
+            }
+            const char *text = "cancelled while waiting";
+            trellis_error_t error = {sizeof error, TRELLIS_ERR_CANCELLED, 0, {text, strlen(text)}};
+            reply->error(reply->host_data, &error);
+            return TRELLIS_ERR_CANCELLED;
+        }
+        struct timespec slice = {0, 5 * 1000000L};
+        nanosleep(&slice, NULL);
+    }
+    char marker[512];
+    int failing = string_field(message, "fail_while", marker, sizeof marker) && file_exists(marker);
+    if (failing || call <= number(message, "fail_times", 0)) {
         char kind[32] = "retryable";
         string_field(message, "class", kind, sizeof kind);
         trellis_status_t code = strcmp(kind, "rate_limited") == 0 ? TRELLIS_ERR_RATE_LIMITED
@@ -120,8 +154,11 @@ static const void *get_interface(const trellis_plugin_descriptor_t *self, trelli
 
 static trellis_status_t create(const trellis_plugin_descriptor_t *self, const trellis_host_t *host,
                                trellis_str_t config, trellis_instance_t **out, const trellis_reply_t *reply) {
-    (void)self; (void)host; (void)config; (void)reply;
+    (void)self; (void)config; (void)reply;
     static int instance;
+    host_table = host;
+    trellis_str_t cancel_id = {TRELLIS_SERVICE_CANCEL, strlen(TRELLIS_SERVICE_CANCEL)};
+    cancel_service = host->get_service(host, cancel_id);
     *out = (trellis_instance_t *)&instance;
     return TRELLIS_OK;
 }
