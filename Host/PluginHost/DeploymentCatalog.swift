@@ -21,3 +21,21 @@ public struct DeploymentCatalog: PluginCatalog {
 
     public func entry(for id: String) -> PluginCatalogEntry? { entries[id] }
 }
+
+extension DeploymentConfiguration {
+    /// What is wrong with `recovery_defaults`, each with its file:line:col.
+    public func recoveryDefaultProblems(catalog: any PluginCatalog) -> [String] {
+        recoveryDefaults.sorted { $0.key < $1.key }.flatMap { kind, pipeline in
+            pipeline.enumerated().flatMap { index, entry in
+                recoveryEntryProblems(entry, catalog: catalog, at: "/recovery_defaults/\(kind)/\(index)").map {
+                    "\(location(of: $0.pointer)): \($0.message)"
+                }
+            }
+        }
+    }
+
+    /// The plugins the default pipelines use.
+    public var recoveryDefaultPlugins: Set<String> {
+        Set(recoveryDefaults.values.flatMap { $0.map(\.uses) })
+    }
+}

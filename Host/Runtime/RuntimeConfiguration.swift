@@ -1,3 +1,5 @@
+import TrellisCore
+
 /// How the runner runs steps.
 public struct RuntimeConfiguration: Sendable {
     /// Steps running at once across all runs (and worker threads).
@@ -11,6 +13,8 @@ public struct RuntimeConfiguration: Sendable {
     public var allowExec = false
     /// Secrets for `${{ secrets.NAME }}`, resolved at call time.
     public var secrets: [String: String] = [:]
+    /// Recovery pipelines for steps that declare none, by plugin kind.
+    public var recoveryDefaults: [String: [RecoveryEntry]] = [:]
 
     public init() {}
 }

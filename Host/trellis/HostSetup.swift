@@ -37,6 +37,7 @@ struct HostSetup {
         runtime.drainGraceSeconds = configuration.drainGraceSeconds
         runtime.allowExec = configuration.allowExec
         runtime.pluginPoolSizes = configuration.plugins.compactMapValues(\.pool)
+        runtime.recoveryDefaults = configuration.recoveryDefaults
         let resolver = SecretResolver()
         for (name, reference) in configuration.workflowSecrets {
             do {
@@ -58,6 +59,11 @@ struct HostSetup {
             throw ValidationError("cannot read the workflow \(file): \(error.localizedDescription)")
         }
         let catalog = loadPlugins(for: source, file: file)
+        let defaultProblems = configuration.recoveryDefaultProblems(catalog: catalog)
+        guard defaultProblems.isEmpty else {
+            for problem in defaultProblems { warn(problem) }
+            throw ExitCode(1)
+        }
         let result = WorkflowLoader(catalog: catalog, allowExec: configuration.allowExec).load(text: source, file: file)
         guard let workflow = result.workflow else {
             for problem in result.problems { warn(problem.description) }
@@ -68,7 +74,7 @@ struct HostSetup {
 
     /// Loads just the plugins `source` names (steps and recovery entries).
     func loadPlugins(for source: String, file: String) -> DeploymentCatalog {
-        var ids = Set<String>()
+        var ids = configuration.recoveryDefaultPlugins
         if let document = try? YAMLDocument(text: source, file: file) {
             for step in document.value["steps"]?.arrayValue ?? [] {
                 if let uses = step["uses"]?.stringValue { ids.insert(uses) }

@@ -34,6 +34,11 @@ struct Validate: ParsableCommand {
         let catalog = DeploymentCatalog(manager: manager, statuses: manager.loadAll())
         let loader = WorkflowLoader(catalog: catalog, allowExec: configuration.allowExec)
         var reports: [Report] = []
+        // The deployment's default recovery pipelines apply to these workflows too.
+        let defaultProblems = configuration.recoveryDefaultProblems(catalog: catalog)
+        if !defaultProblems.isEmpty {
+            reports.append(Report(file: configuration.file ?? "(deployment config)", valid: false, problems: defaultProblems))
+        }
         for file in files {
             let result = loader.load(file: file)
             reports.append(Report(file: file, valid: result.problems.isEmpty, problems: result.problems.map(\.description)))

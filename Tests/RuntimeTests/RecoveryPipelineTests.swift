@@ -238,3 +238,30 @@ extension RecoveryPipelineTests {
         }
     }
 }
+
+extension RecoveryPipelineTests {
+    @Test func theDeploymentsDefaultPipelineGuardsStepsThatDeclareNone() async throws {
+        let harness = try Harness {
+            $0.recoveryDefaults = ["channel": [RecoveryEntry(uses: "recovery.retry", with: ["delay_ms": 1, "max_attempts": 3])]]
+        }
+        let state = try await harness.run("""
+            name: defaults
+            steps:
+              - id: defaulted
+                uses: fixture.flaky
+                with: { fail_times: 2 }
+              - id: opted-out
+                uses: fixture.flaky
+                with: { fail_times: 1 }
+                recovery: []
+                continue_on_error: true
+              - id: built-in
+                uses: noop
+            """)
+        #expect(state.steps["defaulted"]?.status == .succeeded)
+        #expect(state.steps["defaulted"]?.decisions.map(\.strategy) == ["recovery.retry", "recovery.retry"])
+        #expect(state.steps["opted-out"]?.status == .failed, "an empty recovery: opts out of the defaults")
+        #expect(state.steps["opted-out"]?.attempts == 1)
+        #expect(state.steps["built-in"]?.status == .succeeded)
+    }
+}

@@ -57,6 +57,11 @@ public enum Priority: String, Sendable, Hashable, CaseIterable, Comparable {
 public struct RecoveryEntry: Sendable, Hashable {
     public var uses: String
     public var with: JSONValue
+
+    public init(uses: String, with: JSONValue = .object([:])) {
+        self.uses = uses
+        self.with = with
+    }
 }
 
 /// A step's output cache: reuse the output for identical resolved inputs.
@@ -76,6 +81,9 @@ public struct Step: Sendable, Hashable {
     public var timeoutSeconds: Double?
     public var priority: Priority
     public var recovery: [RecoveryEntry]
+    /// Whether the step wrote `recovery:` (an empty list opts out of the
+    /// deployment's defaults).
+    public var recoveryDeclared: Bool
     public var concurrencyKey: String?
     public var cache: CacheSpec?
     public var continueOnError: Bool
@@ -94,6 +102,7 @@ public struct Step: Sendable, Hashable {
         self.timeoutSeconds = timeoutSeconds
         self.priority = priority
         self.recovery = recovery
+        recoveryDeclared = !recovery.isEmpty
         self.concurrencyKey = concurrencyKey
         self.cache = cache
         self.continueOnError = continueOnError
@@ -103,4 +112,19 @@ public struct Step: Sendable, Hashable {
     /// Built-in step kinds that are not plugins.
     public static let builtIns: Set<String> = ["noop", "sleep", "exec"]
     public var isBuiltIn: Bool { Self.builtIns.contains(uses) }
+}
+
+extension Workflow {
+    /// The workflow with the deployment's default recovery pipelines given to
+    /// the steps that declare none, by the kind of the plugin each uses.
+    public func withRecoveryDefaults(_ defaults: [String: [RecoveryEntry]], kindOf: (String) -> String?) -> Workflow {
+        guard !defaults.isEmpty else { return self }
+        var workflow = self
+        for index in workflow.steps.indices where !workflow.steps[index].recoveryDeclared {
+            if let kind = kindOf(workflow.steps[index].uses), let pipeline = defaults[kind] {
+                workflow.steps[index].recovery = pipeline
+            }
+        }
+        return workflow
+    }
 }

@@ -79,7 +79,7 @@ public struct WorkflowLoader: Sendable {
             let recovery = (value["recovery"]?.arrayValue ?? []).compactMap { entry in
                 entry["uses"]?.stringValue.map { RecoveryEntry(uses: $0, with: entry["with"] ?? .object([:])) }
             }
-            steps.append(Step(
+            var step = Step(
                 id: value["id"]?.stringValue ?? "",
                 uses: value["uses"]?.stringValue ?? "",
                 with: value["with"] ?? .object([:]),
@@ -91,7 +91,9 @@ public struct WorkflowLoader: Sendable {
                 concurrencyKey: value["concurrency"]?.stringValue,
                 cache: seconds(value["cache"]?["ttl"], at: "\(pointer)/cache/ttl").map(CacheSpec.init),
                 continueOnError: value["continue_on_error"]?.boolValue ?? false,
-                pointer: pointer))
+                pointer: pointer)
+            step.recoveryDeclared = value["recovery"] != nil
+            steps.append(step)
         }
 
         var triggers: [TriggerSpec] = []

@@ -82,17 +82,8 @@ struct WorkflowValidator {
         }
         checkSchema(step.with, entry.inputSchema, at: "\(step.pointer)/with")
         for (index, recovery) in step.recovery.enumerated() {
-            let pointer = "\(step.pointer)/recovery/\(index)"
-            guard let strategy = catalog.entry(for: recovery.uses) else {
-                report("\(pointer)/uses", "unknown recovery plugin '\(recovery.uses)'" + suggestion(recovery.uses, catalog.knownIDs))
-                continue
-            }
-            if !strategy.available {
-                report("\(pointer)/uses", "plugin '\(recovery.uses)' is not available: \(strategy.unavailableReason ?? "it did not load")")
-            } else if strategy.kind != "recovery" {
-                report("\(pointer)/uses", "'\(recovery.uses)' is a \(strategy.kind) plugin, not a recovery strategy")
-            } else {
-                checkSchema(recovery.with, strategy.inputSchema, at: "\(pointer)/with")
+            for problem in recoveryEntryProblems(recovery, catalog: catalog, at: "\(step.pointer)/recovery/\(index)") {
+                report(problem.pointer, problem.message)
             }
         }
     }
@@ -148,4 +139,27 @@ struct WorkflowValidator {
             }
         }
     }
+}
+
+/// What is wrong with one recovery entry (a step's, or a deployment
+/// default's): an unknown or unavailable plugin, one that is not a recovery
+/// strategy, or parameters its input schema refuses. Pointers are under `pointer`.
+public func recoveryEntryProblems(_ entry: RecoveryEntry, catalog: any PluginCatalog,
+                                  at pointer: String) -> [(pointer: String, message: String)] {
+    guard let strategy = catalog.entry(for: entry.uses) else {
+        let hint = closest(to: entry.uses, in: catalog.knownIDs).map { " (did you mean '\($0)'?)" } ?? ""
+        return [("\(pointer)/uses", "unknown recovery plugin '\(entry.uses)'" + hint)]
+    }
+    if !strategy.available {
+        return [("\(pointer)/uses", "plugin '\(entry.uses)' is not available: \(strategy.unavailableReason ?? "it did not load")")]
+    }
+    if strategy.kind != "recovery" {
+        return [("\(pointer)/uses", "'\(entry.uses)' is a \(strategy.kind) plugin, not a recovery strategy")]
+    }
+    guard let schema = strategy.inputSchema else { return [] }
+    // Values still holding `${{ }}` are only known at run time.
+    let templated = entry.with.templates().map(\.pointer)
+    return schema.validate(entry.with)
+        .filter { violation in !templated.contains { violation.path == $0 || violation.path.hasPrefix($0 + "/") } }
+        .map { ("\(pointer)/with\($0.path)", "\(WorkflowLoader.describe("\(pointer)/with\($0.path)")): \($0.message)") }
 }

@@ -51,6 +51,9 @@ public struct DeploymentConfiguration: Sendable {
     public var drainGraceSeconds: Double = 10
     /// Secrets workflows read as `${{ secrets.NAME }}`: name → reference.
     public var workflowSecrets: [String: String] = [:]
+    /// Recovery pipelines for steps that declare none, by the kind of the
+    /// plugin the step uses (`channel`, `provider`); outermost first.
+    public var recoveryDefaults: [String: [RecoveryEntry]] = [:]
     public var pluginPaths: [String]
     public var registryPaths: [String]
     public var plugins: [String: PluginSettings]
@@ -155,6 +158,11 @@ public struct DeploymentConfiguration: Sendable {
                 configuration.drainGraceSeconds = seconds
             }
         }
+        for (kind, entries) in root["recovery_defaults"]?.objectValue ?? [:] {
+            configuration.recoveryDefaults[kind] = (entries.arrayValue ?? []).compactMap { entry in
+                entry["uses"]?.stringValue.map { RecoveryEntry(uses: $0, with: entry["with"] ?? .object([:])) }
+            }
+        }
         configuration.document = document
         return configuration
     }
@@ -187,6 +195,15 @@ let deploymentSchema: JSONSchema = {
             "pool": ["type": "integer", "minimum": 1],
         ],
     ]
+    let pipeline: JSONValue = [
+        "type": "array",
+        "items": [
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["uses"],
+            "properties": ["uses": ["type": "string", "minLength": 1], "with": ["type": "object"]],
+        ],
+    ]
     let root: JSONValue = [
         "type": "object",
         "additionalProperties": false,
@@ -201,6 +218,11 @@ let deploymentSchema: JSONSchema = {
                 "drain_grace": ["type": ["string", "number"]],
             ]],
             "plugins": ["type": "object", "additionalProperties": plugin],
+            "recovery_defaults": [
+                "type": "object",
+                "additionalProperties": false,
+                "properties": .object(Dictionary(uniqueKeysWithValues: ["channel", "provider"].map { ($0, pipeline) })),
+            ],
         ],
     ]
     // The schema is a constant written above; it is valid by construction.

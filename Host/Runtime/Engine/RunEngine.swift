@@ -99,6 +99,13 @@ public final class RunEngine: @unchecked Sendable {
 
     deinit { pool.shutdown() }
 
+    /// The deployment's default recovery pipelines, given to steps that declare none.
+    func withDefaults(_ workflow: Workflow) -> Workflow {
+        workflow.withRecoveryDefaults(configuration.recoveryDefaults) { [plugins] uses in
+            plugins?.instance(uses)?.info.kind.rawValue
+        }
+    }
+
     // MARK: - Public API (any thread)
 
     /// Adds an observer called after each event is committed, on the engine thread.
@@ -112,7 +119,7 @@ public final class RunEngine: @unchecked Sendable {
         let (state, queued) = try Self.enqueue(workflow: workflow, source: source, inputs: inputs, trigger: trigger,
                                                runID: runID, in: store, at: now())
         notify(state.id, [queued], state)
-        send(.add(ActiveRun(state: state, workflow: workflow)))
+        send(.add(ActiveRun(state: state, workflow: withDefaults(workflow))))
         return state.id
     }
 
@@ -144,7 +151,7 @@ public final class RunEngine: @unchecked Sendable {
             finished(runID, failed)
             return false
         }
-        send(.add(ActiveRun(state: state, workflow: workflow)))
+        send(.add(ActiveRun(state: state, workflow: withDefaults(workflow))))
         return true
     }
 
