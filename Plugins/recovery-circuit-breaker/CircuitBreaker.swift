@@ -71,12 +71,41 @@ final class CircuitBreaker: RecoveryPlugin {
         }
     }
 
-    private func setting<T>(_ policy: Settings, _ keyPath: KeyPath<Settings, T?>, _ fallback: T) -> T {
-        policy[keyPath: keyPath] ?? defaults[keyPath: keyPath] ?? fallback
-    }
+    /// A step's parameters over the deployment's, over the built-in defaults.
+    struct Resolved {
+        var timeWindow: Bool
+        var windowSize: Int
+        var windowMilliseconds: Int64
+        var failureRatio: Double
+        var minimumThroughput: Int
+        var breakMilliseconds: Int64
+        var halfOpenProbes: Int
+        var target: String?
+        var failuresOn: [String]?
 
-    private func key(_ base: String, _ policy: Settings) -> String {
-        setting(policy, \.target, "").isEmpty ? base : "\(base)#\(setting(policy, \.target, ""))"
+        init(_ policy: Settings, over defaults: Settings) {
+            timeWindow = (policy.window ?? defaults.window) == "time"
+            windowSize = policy.windowSize ?? defaults.windowSize ?? 20
+            windowMilliseconds = policy.windowMilliseconds ?? defaults.windowMilliseconds ?? 60_000
+            failureRatio = policy.failureRatio ?? defaults.failureRatio ?? 0.5
+            minimumThroughput = policy.minimumThroughput ?? defaults.minimumThroughput ?? 10
+            breakMilliseconds = policy.breakMilliseconds ?? defaults.breakMilliseconds ?? 30_000
+            halfOpenProbes = max(1, policy.halfOpenProbes ?? defaults.halfOpenProbes ?? 1)
+            target = policy.target ?? defaults.target
+            failuresOn = policy.failuresOn ?? defaults.failuresOn
+        }
+
+        /// Whether a failure of this class counts against the circuit
+        /// (default: retryable, rate-limited and permanent ones).
+        func counts(_ code: PluginError.Code) -> Bool {
+            if let failuresOn { return failuresOn.contains(code.description) }
+            return code == .retryable || code == .rateLimited || code == .permanent
+        }
+
+        func key(_ base: String) -> String {
+            guard let target, !target.isEmpty else { return base }
+            return "\(base)#\(target)"
+        }
     }
 
     /// Runs `body` on a key's circuit, loading it from the host first and
@@ -104,8 +133,9 @@ final class CircuitBreaker: RecoveryPlugin {
 
     func admit(_ attempt: Attempt, policy: Settings, context: CallContext) throws -> Admission {
         let now = host.nowMilliseconds
-        let key = key(attempt.key, policy)
-        let probes = max(1, setting(policy, \.halfOpenProbes, 1))
+        let settings = Resolved(policy, over: defaults)
+        let key = settings.key(attempt.key)
+        let probes = settings.halfOpenProbes
         return withCircuit(key) { circuit in
             if circuit.state == .open && now >= circuit.openUntil {
                 circuit.state = .halfOpen
@@ -134,12 +164,11 @@ final class CircuitBreaker: RecoveryPlugin {
 
     func record(_ outcome: Outcome, policy: Settings) {
         let now = host.nowMilliseconds
-        let countsAsFailure = outcome.errorClass.map {
-            setting(policy, \.failuresOn, ["retryable", "rate_limited", "permanent"]).contains($0.description)
-        } ?? false
-        let probes = max(1, setting(policy, \.halfOpenProbes, 1))
-        let breakDuration = setting(policy, \.breakMilliseconds, 30_000)
-        withCircuit(key(outcome.key, policy)) { circuit in
+        let settings = Resolved(policy, over: defaults)
+        let countsAsFailure = outcome.errorClass.map(settings.counts) ?? false
+        let probes = settings.halfOpenProbes
+        let breakDuration = settings.breakMilliseconds
+        withCircuit(settings.key(outcome.key)) { circuit in
             switch circuit.state {
             case .open:
                 return
@@ -152,15 +181,14 @@ final class CircuitBreaker: RecoveryPlugin {
                 }
             case .closed:
                 circuit.outcomes.append(Circuit.Entry(at: now, failed: countsAsFailure))
-                if setting(policy, \.window, "count") == "time" {
-                    let span = setting(policy, \.windowMilliseconds, 60_000)
-                    circuit.outcomes.removeAll { $0.at < now - span }
-                } else if circuit.outcomes.count > setting(policy, \.windowSize, 20) {
-                    circuit.outcomes.removeFirst(circuit.outcomes.count - setting(policy, \.windowSize, 20))
+                if settings.timeWindow {
+                    circuit.outcomes.removeAll { $0.at < now - settings.windowMilliseconds }
+                } else if circuit.outcomes.count > settings.windowSize {
+                    circuit.outcomes.removeFirst(circuit.outcomes.count - settings.windowSize)
                 }
-                let failures = circuit.outcomes.filter(\.failed).count
-                if circuit.outcomes.count >= setting(policy, \.minimumThroughput, 10),
-                   Double(failures) / Double(circuit.outcomes.count) >= setting(policy, \.failureRatio, 0.5) {
+                let failures = circuit.outcomes.reduce(0) { $0 + ($1.failed ? 1 : 0) }
+                if circuit.outcomes.count >= settings.minimumThroughput,
+                   Double(failures) / Double(circuit.outcomes.count) >= settings.failureRatio {
                     circuit = Circuit(state: .open, openUntil: now + breakDuration)
                 }
             }

@@ -1,4 +1,7 @@
 import CTrellisABI
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// Calls a recovery plugin from the ABI's raw structs, decoding each step's
@@ -13,24 +16,29 @@ protocol RecoveryBridge: Sendable {
 
 final class TypedRecoveryBridge<P: RecoveryPlugin>: RecoveryBridge, @unchecked Sendable {
     let plugin: P
-    private let policies = Mutex<[String: P.Policy]>([:])
+    private let policies = Mutex<PolicyCache>(PolicyCache())
 
     init(_ plugin: P) { self.plugin = plugin }
 
-    func policy(_ json: trellis_str_t) throws -> P.Policy {
-        let key = json.string
-        if let cached = policies.withLock({ $0[key] }) { return cached }
+    /// The strategy's calls with one decoded policy bound in. The cache holds
+    /// these (not `P.Policy` values) so that a lookup touches no generic
+    /// container: that keeps the per-call cost free of runtime metadata
+    /// lookups, which dominate an unspecialized generic hot path.
+    func prepared(_ json: trellis_str_t) throws -> PreparedPolicy {
+        if let hit = policies.withLock({ $0.lookup(json) }) { return hit }
         let policy: P.Policy
         do {
             policy = try PluginJSON.decode(P.Policy.self, from: json.bytes)
         } catch {
             throw PluginError.classify(error, while: "invalid recovery policy for \(P.id)")
         }
-        policies.withLock { cache in
-            if cache.count > 1024 { cache.removeAll() }
-            cache[key] = policy
-        }
-        return policy
+        let plugin = self.plugin
+        let prepared = PreparedPolicy(
+            decide: { try plugin.decide($0, policy: policy, context: $1) },
+            admit: { try plugin.admit($0, policy: policy, context: $1) },
+            record: { plugin.record($0, policy: policy) })
+        policies.withLock { $0.insert(Array(json.bytes), prepared) }
+        return prepared
     }
 
     func decide(_ raw: UnsafePointer<trellis_failure_t>, decision: UnsafeMutablePointer<trellis_decision_t>,
@@ -43,7 +51,7 @@ final class TypedRecoveryBridge<P: RecoveryPlugin>: RecoveryBridge, @unchecked S
                 attempt: Int(raw.pointee.attempt),
                 elapsedMilliseconds: raw.pointee.elapsed_ms,
                 key: raw.pointee.key.string)
-            let choice = try plugin.decide(failure, policy: policy(raw.pointee.policy_json), context: context)
+            let choice = try prepared(raw.pointee.policy_json).decide(failure, context)
             decision.pointee.delay_ms = 0
             decision.pointee.quality = 1
             switch choice {
@@ -77,7 +85,7 @@ final class TypedRecoveryBridge<P: RecoveryPlugin>: RecoveryBridge, @unchecked S
             admission.pointee.reject_with = trellis_status_t(TRELLIS_OK)
             admission.pointee.delay_ms = 0
             admission.pointee.attempt_timeout_ms = 0
-            switch try plugin.admit(attempt, policy: policy(raw.pointee.policy_json), context: context) {
+            switch try prepared(raw.pointee.policy_json).admit(attempt, context) {
             case .proceed:
                 break
             case .proceedWithTimeout(let milliseconds):
@@ -102,10 +110,50 @@ final class TypedRecoveryBridge<P: RecoveryPlugin>: RecoveryBridge, @unchecked S
         // A 1.0 host sends no policy: the strategy sees its defaults.
         let json = has(\trellis_outcome_t.policy_json, in: raw.pointee.struct_size) ? raw.pointee.policy_json
             : trellis_str_t(ptr: nil, len: 0)
-        guard let policy = try? policy(json) else { return }
-        plugin.record(Outcome(key: raw.pointee.key.string,
-                              errorClass: result == TRELLIS_OK ? nil : PluginError.Code(rawValue: result),
-                              durationMilliseconds: raw.pointee.duration_ms), policy: policy)
+        guard let prepared = try? prepared(json) else { return }
+        prepared.record(Outcome(key: raw.pointee.key.string,
+                                errorClass: result == TRELLIS_OK ? nil : PluginError.Code(rawValue: result),
+                                durationMilliseconds: raw.pointee.duration_ms))
+    }
+}
+
+/// A recovery strategy's calls for one step's parameters.
+final class PreparedPolicy: Sendable {
+    let decide: @Sendable (Failure, CallContext) throws -> RecoveryDecision
+    let admit: @Sendable (Attempt, CallContext) throws -> Admission
+    let record: @Sendable (Outcome) -> Void
+
+    init(decide: @escaping @Sendable (Failure, CallContext) throws -> RecoveryDecision,
+         admit: @escaping @Sendable (Attempt, CallContext) throws -> Admission,
+         record: @escaping @Sendable (Outcome) -> Void) {
+        self.decide = decide
+        self.admit = admit
+        self.record = record
+    }
+}
+
+/// Prepared policies by their JSON bytes. The host sends each step's
+/// parameters as the same bytes on every call, so the last one used is
+/// checked first with a plain byte comparison.
+struct PolicyCache {
+    private var last: (bytes: [UInt8], prepared: PreparedPolicy)?
+    private var all: [[UInt8]: PreparedPolicy] = [:]
+
+    mutating func lookup(_ json: trellis_str_t) -> PreparedPolicy? {
+        if let last, last.bytes.count == json.len,
+           last.bytes.withUnsafeBytes({ json.len == 0 || memcmp($0.baseAddress!, json.ptr, json.len) == 0 }) {
+            return last.prepared
+        }
+        let bytes = Array(json.bytes)
+        guard let found = all[bytes] else { return nil }
+        last = (bytes, found)
+        return found
+    }
+
+    mutating func insert(_ bytes: [UInt8], _ prepared: PreparedPolicy) {
+        if all.count >= 1024 { all.removeAll() }
+        all[bytes] = prepared
+        last = (bytes, prepared)
     }
 }
 

@@ -18,8 +18,7 @@ public struct BorrowedToken {
 
 extension PluginInstance {
     private var analyzerTokenize: trellis_analyzer_v1_t.TokenizeFunction? {
-        library.interface(TRELLIS_INTERFACE_ANALYZER_V1)?
-            .assumingMemoryBound(to: trellis_analyzer_v1_t.self).pointee.tokenize
+        table(.analyzer, as: trellis_analyzer_v1_t.self)?.pointee.tokenize
     }
 
     /// Streams the tokens of `text` to `body`, which returns false to stop.

@@ -3,7 +3,7 @@ import TrellisCore
 
 extension PluginInstance {
     private var channelTable: UnsafePointer<trellis_channel_v1_t>? {
-        library.interface(TRELLIS_INTERFACE_CHANNEL_V1)?.assumingMemoryBound(to: trellis_channel_v1_t.self)
+        table(.channel, as: trellis_channel_v1_t.self)
     }
 
     /// Sends a message through a channel plugin; returns its delivery receipt.

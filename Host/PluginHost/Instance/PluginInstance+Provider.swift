@@ -3,7 +3,7 @@ import TrellisCore
 
 extension PluginInstance {
     private var providerTable: UnsafePointer<trellis_provider_v1_t>? {
-        library.interface(TRELLIS_INTERFACE_PROVIDER_V1)?.assumingMemoryBound(to: trellis_provider_v1_t.self)
+        table(.provider, as: trellis_provider_v1_t.self)
     }
 
     private func requireProvider() throws(PluginCallError) -> trellis_provider_v1_t {

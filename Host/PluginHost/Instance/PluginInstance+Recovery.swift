@@ -81,7 +81,7 @@ extension PluginCallError {
 
 extension PluginInstance {
     private var recoveryTable: UnsafePointer<trellis_recovery_v1_t>? {
-        library.interface(TRELLIS_INTERFACE_RECOVERY_V1)?.assumingMemoryBound(to: trellis_recovery_v1_t.self)
+        table(.recovery, as: trellis_recovery_v1_t.self)
     }
 
     private func requireRecovery() throws(PluginCallError) -> UnsafePointer<trellis_recovery_v1_t> {

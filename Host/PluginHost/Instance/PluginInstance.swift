@@ -16,6 +16,9 @@ public final class PluginInstance: @unchecked Sendable {
     let services: HostServices
     private let serial: NSLock?
     private let healthTable: UnsafePointer<trellis_health_v1_t>?
+    /// The interface table of the plugin's kind, looked up once (calls are
+    /// too frequent to ask `get_interface` each time).
+    private let kindTable: UnsafeRawPointer?
 
     /// Creates an instance with `configuration` (JSON). `secrets` are the
     /// resolved secrets the plugin may look up by name.
@@ -27,6 +30,7 @@ public final class PluginInstance: @unchecked Sendable {
         self.services = services
         serial = library.info.isSingleThreaded ? NSLock() : nil
         healthTable = library.interface(TRELLIS_INTERFACE_HEALTH_V1)?.assumingMemoryBound(to: trellis_health_v1_t.self)
+        kindTable = library.interface(library.info.kind.requiredInterface)
         let descriptor = library.descriptor
         var instance: OpaquePointer?
         let (status, reply) = withABIString(bytes: configuration.jsonBytes()) { config in
@@ -69,6 +73,11 @@ public final class PluginInstance: @unchecked Sendable {
         } catch {
             throw PluginCallError(.permanent, "the plugin replied with invalid JSON: \(error)", pluginID: info.id)
         }
+    }
+
+    /// The interface table of `kind`, when this plugin is of that kind.
+    func table<Table>(_ kind: PluginKind, as type: Table.Type) -> UnsafePointer<Table>? {
+        info.kind == kind ? kindTable?.assumingMemoryBound(to: type) : nil
     }
 
     /// True when the plugin offers the optional health probe.
