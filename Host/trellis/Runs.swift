@@ -76,7 +76,7 @@ struct Runs: AsyncParsableCommand {
                 if let quality = step.quality { line += ", quality \(quality)" }
                 print(line)
                 for decision in step.decisions {
-                    print("      attempt \(decision.attempt) → \(decision.strategy): \(decision.decision)"
+                    print("      attempt \(decision.attempt)\(decision.errorClass.map { " → \($0.rawValue)" } ?? "") → \(decision.strategy): \(decision.decision)"
                           + (decision.delayMilliseconds > 0 ? " after \(decision.delayMilliseconds) ms" : ""))
                 }
                 if let error = step.lastError, step.status != .succeeded {

@@ -50,6 +50,26 @@ import Testing
         #expect(result.stdout.contains("step after skipped: it needs 'ask', which failed"))
     }
 
+    @Test func runsShowListsEachRecoveryDecisionWithTheFailuresClass() throws {
+        let workspace = try Workspace()
+        try workspace.config(plugins + "\n  recovery.degrade:")
+        try workspace.write("degrade.yaml", """
+            name: degrades
+            steps:
+              - id: ask
+                uses: provider.offline
+                with: { model: gpt-9, messages: [{ role: user, content: hi }] }
+                recovery:
+                  - uses: recovery.degrade
+                    with: { output: { text: "no answer" }, quality: 0.1 }
+            """)
+        let result = try workspace.trellis("run", "degrade.yaml", "--run-id", "r-degraded")
+        #expect(result.status == 0, "\(result.stderr)")
+        let show = try workspace.trellis("runs", "show", "r-degraded")
+        #expect(show.stdout.contains("ask (provider.offline): succeeded, 1 attempt"), "\(show.stdout)")
+        #expect(show.stdout.contains("attempt 1 → config → recovery.degrade: degrade"), "\(show.stdout)")
+    }
+
     @Test func jsonEventsAndInputErrors() throws {
         let workspace = try Workspace()
         try workspace.config(plugins)

@@ -38,8 +38,11 @@ extension StepState {
         var object: [String: JSONValue] = [
             "status": .string(status.rawValue), "attempts": .number(Double(attempts)), "from_cache": .bool(fromCache),
             "decisions": .array(decisions.map {
-                ["attempt": .number(Double($0.attempt)), "strategy": .string($0.strategy), "decision": .string($0.decision),
-                 "delay_ms": .number(Double($0.delayMilliseconds))]
+                var record: [String: JSONValue] = [
+                    "attempt": .number(Double($0.attempt)), "strategy": .string($0.strategy), "decision": .string($0.decision),
+                    "delay_ms": .number(Double($0.delayMilliseconds))]
+                if let errorClass = $0.errorClass { record["class"] = .string(errorClass.rawValue) }
+                return .object(record)
             }),
         ]
         if let idempotencyKey { object["key"] = .string(idempotencyKey) }
@@ -79,7 +82,8 @@ extension StepState {
         decisions = (snapshot["decisions"]?.arrayValue ?? []).map {
             RecoveryRecord(attempt: Int($0["attempt"]?.doubleValue ?? 0), strategy: $0["strategy"]?.stringValue ?? "",
                            decision: $0["decision"]?.stringValue ?? "",
-                           delayMilliseconds: UInt64($0["delay_ms"]?.doubleValue ?? 0))
+                           delayMilliseconds: UInt64($0["delay_ms"]?.doubleValue ?? 0),
+                           errorClass: $0["class"]?.stringValue.flatMap(ErrorClass.init))
         }
     }
 }

@@ -71,8 +71,10 @@ public struct RunState: Sendable, Hashable {
             }
         case .recoveryDecided(let id, let attempt, let strategy, let decision, let delay, let detail):
             update(id) {
+                // The failure decided on is the step's latest (hedge starts have none).
+                let errorClass = decision == "hedge" || decision == "hedge_won" ? nil : $0.lastError?.errorClass
                 $0.decisions.append(RecoveryRecord(attempt: attempt, strategy: strategy, decision: decision,
-                                                   delayMilliseconds: delay))
+                                                   delayMilliseconds: delay, errorClass: errorClass))
                 if decision == "retry" || decision == "fallback" { $0.status = .retrying }
                 if decision == "fallback", let detail { $0.fallback = detail }
                 // A hedged call that answered first names the plugin it called.
@@ -156,4 +158,14 @@ public struct RecoveryRecord: Sendable, Hashable {
     public var strategy: String
     public var decision: String
     public var delayMilliseconds: UInt64
+    /// The class of the failure decided on.
+    public var errorClass: ErrorClass?
+
+    public init(attempt: Int, strategy: String, decision: String, delayMilliseconds: UInt64, errorClass: ErrorClass? = nil) {
+        self.attempt = attempt
+        self.strategy = strategy
+        self.decision = decision
+        self.delayMilliseconds = delayMilliseconds
+        self.errorClass = errorClass
+    }
 }
