@@ -91,10 +91,13 @@ let package = Package(
 
         // Host modules.
         .target(name: "TrellisCore", dependencies: [.product(name: "Yams", package: "Yams")], path: "Host/Core"),
+        // libcurl, with typed wrappers for its variadic functions.
+        .systemLibrary(name: "CCurl", path: "Host/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(
             name: "TrellisPluginHost",
             dependencies: [
-                "CTrellisABI", "TrellisCore",
+                "CTrellisABI", "TrellisCore", "CCurl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -40,6 +40,9 @@ public final class PluginManager: @unchecked Sendable {
     /// The time plugins see through `trellis.clock/1` (tests set a clock they control).
     public let clock: @Sendable () -> Double
     private var stateStore: (any PluginStateStore)?
+    /// The HTTP and mail clients plugins share (each with its own allow-list).
+    public let http: HTTPClient
+    public let mail: MailClient
     private var instances: [String: PluginInstance] = [:]
     private var statuses: [String: PluginStatus] = [:]
 
@@ -47,6 +50,8 @@ public final class PluginManager: @unchecked Sendable {
                 clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.clock = clock
         self.configuration = configuration
+        http = HTTPClient(settings: configuration.http)
+        mail = MailClient(settings: configuration.http)
         self.registry = PluginRegistry(directories: configuration.registryPaths)
         self.secrets = secrets
         self.logger = logger
@@ -168,7 +173,8 @@ public final class PluginManager: @unchecked Sendable {
         let library = try openVerified(manifest: manifest, explicitPath: settings.path)
         try checkDuplicate(library)
         // 3. Create.
-        return try create(library, config: config, secrets: grantedSecrets)
+        return try create(library, config: config, secrets: grantedSecrets,
+                          egress: EgressPolicy(pluginID: id, declared: manifest.permissions.egress, allowed: settings.egress))
     }
 
     /// Finds the library a manifest names, checks its sha256 and only then
@@ -216,7 +222,10 @@ public final class PluginManager: @unchecked Sendable {
             status.version = library.info.version
             status.path = library.path
             try checkDuplicate(library)
-            let instance = try create(library, config: .object([:]), secrets: [:])
+            // Without a manifest, only what the deployment lists may be reached.
+            let egress = EgressPolicy(pluginID: library.info.id, declared: ["*"],
+                                      allowed: configuration.plugins[library.info.id]?.egress)
+            let instance = try create(library, config: .object([:]), secrets: [:], egress: egress)
             lock.withLock { instances[library.info.id] = instance }
             status.state = .ok
         } catch {
@@ -234,8 +243,8 @@ public final class PluginManager: @unchecked Sendable {
         }
     }
 
-    private func create(_ library: PluginLibrary, config: JSONValue,
-                        secrets: [String: String]) throws(PluginLoadError) -> PluginInstance {
+    private func create(_ library: PluginLibrary, config: JSONValue, secrets: [String: String],
+                        egress: EgressPolicy) throws(PluginLoadError) -> PluginInstance {
         do {
             try library.validateChannelConfig(config)
         } catch {
@@ -244,7 +253,8 @@ public final class PluginManager: @unchecked Sendable {
                                   remedy: "Fix `plugins.\(library.info.id).config` in the deployment config")
         }
         return try PluginInstance(library: library, configuration: config, secrets: secrets, logger: logger, clock: clock,
-                                  state: lock.withLock { stateStore })
+                                  state: lock.withLock { stateStore },
+                                  network: PluginNetwork(http: http, mail: mail, egress: egress))
     }
 
     private func locateLibrary(manifest: PluginManifest) throws(PluginLoadError) -> String {

@@ -35,6 +35,8 @@ public struct DeploymentConfiguration: Sendable {
         public var secrets: [String: String] = [:]
         /// How many of this plugin's calls may run at once (nil: no own limit).
         public var pool: Int?
+        /// Hosts the plugin may reach (narrows its manifest's `permissions.egress`).
+        public var egress: [String]?
         /// Where the plugin's `config:` was written, for error messages.
         public var configPointer: String
     }
@@ -51,6 +53,8 @@ public struct DeploymentConfiguration: Sendable {
     public var drainGraceSeconds: Double = 10
     /// Secrets workflows read as `${{ secrets.NAME }}`: name → reference.
     public var workflowSecrets: [String: String] = [:]
+    /// The host's HTTP client (also used for mail).
+    public var http = HTTPSettings()
     /// Recovery pipelines for steps that declare none, by the kind of the
     /// plugin the step uses (`channel`, `provider`); outermost first.
     public var recoveryDefaults: [String: [RecoveryEntry]] = [:]
@@ -130,6 +134,7 @@ public struct DeploymentConfiguration: Sendable {
             settings.config = entry["config"] ?? .object([:])
             settings.secrets = (entry["secrets"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
             settings.pool = entry["pool"]?.doubleValue.map { Int($0) }
+            settings.egress = entry["egress"]?.arrayValue?.compactMap(\.stringValue)
             if let range = entry["version"]?.stringValue {
                 do {
                     settings.version = try VersionRange(range)
@@ -157,6 +162,21 @@ public struct DeploymentConfiguration: Sendable {
                 }
                 configuration.drainGraceSeconds = seconds
             }
+        }
+        if let http = root["http"] {
+            for (key, keyPath) in [("connect_timeout", \HTTPSettings.connectTimeoutSeconds), ("timeout", \HTTPSettings.timeoutSeconds)] {
+                guard let value = http[key] else { continue }
+                guard let seconds = value.doubleValue ?? value.stringValue.flatMap(parseDuration), seconds > 0 else {
+                    throw DeploymentConfigurationError(
+                        file: file, problems: ["\(document.location(of: "/http/\(key)")): '\(value.interpolated)' is not a duration"],
+                        remedy: "Write e.g. 10s or 1m")
+                }
+                configuration.http[keyPath: keyPath] = seconds
+            }
+            if let bytes = http["max_request_bytes"]?.doubleValue { configuration.http.maxRequestBytes = Int(bytes) }
+            if let bytes = http["max_response_bytes"]?.doubleValue { configuration.http.maxResponseBytes = Int(bytes) }
+            if let path = http["ca_file"]?.stringValue { configuration.http.caFile = absolute(path) }
+            if let agent = http["user_agent"]?.stringValue { configuration.http.userAgent = agent }
         }
         for (kind, entries) in root["recovery_defaults"]?.objectValue ?? [:] {
             configuration.recoveryDefaults[kind] = (entries.arrayValue ?? []).compactMap { entry in
@@ -193,6 +213,7 @@ let deploymentSchema: JSONSchema = {
             "config": ["type": "object"],
             "secrets": ["type": "object", "additionalProperties": ["type": "string"]],
             "pool": ["type": "integer", "minimum": 1],
+            "egress": stringList,
         ],
     ]
     let pipeline: JSONValue = [
@@ -218,6 +239,14 @@ let deploymentSchema: JSONSchema = {
                 "drain_grace": ["type": ["string", "number"]],
             ]],
             "plugins": ["type": "object", "additionalProperties": plugin],
+            "http": ["type": "object", "additionalProperties": false, "properties": [
+                "connect_timeout": ["type": ["string", "number"]],
+                "timeout": ["type": ["string", "number"]],
+                "max_request_bytes": ["type": "integer", "minimum": 1],
+                "max_response_bytes": ["type": "integer", "minimum": 1],
+                "ca_file": ["type": "string", "minLength": 1],
+                "user_agent": ["type": "string", "minLength": 1],
+            ]],
             "recovery_defaults": [
                 "type": "object",
                 "additionalProperties": false,

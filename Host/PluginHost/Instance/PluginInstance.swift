@@ -24,9 +24,10 @@ public final class PluginInstance: @unchecked Sendable {
     /// resolved secrets the plugin may look up by name.
     public init(library: PluginLibrary, configuration: JSONValue = .object([:]), secrets: [String: String] = [:],
                 logger: Logger, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-                state: (any PluginStateStore)? = nil) throws(PluginLoadError) {
+                state: (any PluginStateStore)? = nil, network: PluginNetwork? = nil) throws(PluginLoadError) {
         self.library = library
-        let services = HostServices(pluginID: library.info.id, logger: logger, secrets: secrets, clock: clock, state: state)
+        let services = HostServices(pluginID: library.info.id, logger: logger, secrets: secrets, clock: clock, state: state,
+                                    network: network)
         self.services = services
         serial = library.info.isSingleThreaded ? NSLock() : nil
         healthTable = library.interface(TRELLIS_INTERFACE_HEALTH_V1)?.assumingMemoryBound(to: trellis_health_v1_t.self)

@@ -12,14 +12,17 @@ final class HostServices: @unchecked Sendable {
     let logger: Logger
     let clock: @Sendable () -> Double
     let state: (any PluginStateStore)?
+    /// HTTP and mail, with the plugin's egress allow-list (nil: not offered).
+    let network: PluginNetwork?
     private let secrets: [String: String]
     private let metrics = Mutex<[String: AnyObject]>([:])
     /// The table handed to the plugin; its host_data points back here.
     let table: UnsafeMutablePointer<trellis_host_t>
 
     init(pluginID: String, logger: Logger, secrets: [String: String], clock: @escaping @Sendable () -> Double,
-         state: (any PluginStateStore)?) {
+         state: (any PluginStateStore)?, network: PluginNetwork? = nil) {
         self.pluginID = pluginID
+        self.network = network
         self.clock = clock
         self.state = state
         var logger = logger
@@ -50,8 +53,8 @@ final class HostServices: @unchecked Sendable {
         return Unmanaged<HostServices>.fromOpaque(data).takeUnretainedValue()
     }
 
-    /// The host's answer to `get_service`. HTTP is not offered by this host
-    /// build yet, so it answers NULL, as the negotiation rule says.
+    /// The host's answer to `get_service`: NULL for a service this host does
+    /// not offer to this plugin, as the negotiation rule says.
     func service(_ id: String) -> UnsafeRawPointer? {
         switch id {
         case TRELLIS_SERVICE_LOG: logServiceTable
@@ -60,6 +63,8 @@ final class HostServices: @unchecked Sendable {
         case TRELLIS_SERVICE_CANCEL: cancelServiceTable
         case TRELLIS_SERVICE_CLOCK: clockServiceTable
         case TRELLIS_SERVICE_STATE: state == nil ? nil : stateServiceTable
+        case TRELLIS_SERVICE_HTTP: network == nil ? nil : httpServiceTable
+        case TRELLIS_SERVICE_MAIL: network == nil ? nil : mailServiceTable
         default: nil
         }
     }

@@ -5,7 +5,9 @@
  * trellis_outcome_t.policy_json.
  * 1.2 added two replies of recovery strategies, both in reply->output: a
  * maximum age with TRELLIS_RECOVERY_USE_CACHED, and a hedging plan from
- * before_attempt.
+ * before_attempt; the host's classification of an HTTP response
+ * (trellis_http_response_t.error_class, .retry_after_ms); and the host
+ * service trellis.mail/1 (SMTP).
  *
  * This header is the whole contract between a Trellis host and a plugin.
  * It is plain C99 so that a plugin can be written in C, C++, Rust, Zig or
@@ -161,6 +163,7 @@ struct trellis_host {
 #define TRELLIS_SERVICE_SECRETS "trellis.secrets/1"
 #define TRELLIS_SERVICE_CANCEL "trellis.cancel/1"
 #define TRELLIS_SERVICE_HTTP "trellis.http/1"
+#define TRELLIS_SERVICE_MAIL "trellis.mail/1"     /* since 1.2 */
 #define TRELLIS_SERVICE_CLOCK "trellis.clock/1"   /* since 1.1 */
 #define TRELLIS_SERVICE_STATE "trellis.state/1"   /* since 1.1 */
 
@@ -236,6 +239,13 @@ typedef struct trellis_http_response {
     const trellis_http_header_t *headers;  /* host-owned, valid in callback */
     size_t header_count;
     trellis_str_t body;                    /* host-owned, valid in callback */
+    /* Since 1.2: the host's classification of the status, for the recovery
+     * pipeline: TRELLIS_OK for 1xx-3xx; TRELLIS_ERR_RATE_LIMITED for 429, and
+     * for 503 with a Retry-After (then retry_after_ms is set); other 4xx
+     * TRELLIS_ERR_PERMANENT (401/403: TRELLIS_ERR_CONFIG); other 5xx
+     * TRELLIS_ERR_RETRYABLE. Read only when struct_size covers them. */
+    trellis_status_t error_class;
+    uint64_t retry_after_ms;
 } trellis_http_response_t;
 
 typedef struct trellis_http_service {
@@ -251,6 +261,34 @@ typedef struct trellis_http_service {
                                 void (*on_response)(void *user_data, const trellis_http_response_t *response),
                                 const trellis_reply_t *reply);
 } trellis_http_service_t;
+
+/* trellis.mail/1 (since 1.2) — sends one message over SMTP (smtp:// with
+ * optional or required STARTTLS, or smtps://). Egress is limited to the
+ * plugin's allow-list, like HTTP. */
+typedef struct trellis_mail {
+    uint32_t struct_size;
+    trellis_str_t url;                   /* "smtp://host:port" or "smtps://host:port" */
+    trellis_str_t username;              /* empty: no AUTH */
+    trellis_str_t password;
+    int32_t require_tls;                 /* nonzero: fail unless smtp:// upgrades with STARTTLS */
+    trellis_str_t from;                  /* envelope sender (MAIL FROM) */
+    const trellis_str_t *recipients;     /* borrowed, `recipient_count` items (RCPT TO) */
+    size_t recipient_count;
+    trellis_str_t message;               /* the whole RFC 5322 message: headers, blank line, body */
+    uint32_t timeout_ms;                 /* 0: the host's default */
+} trellis_mail_t;
+
+typedef struct trellis_mail_service {
+    uint32_t struct_size;
+    /* Sends the message. Returns TRELLIS_OK when the server accepted it;
+     * else the error class (refused egress or bad input: TRELLIS_ERR_CONFIG;
+     * authentication refused: TRELLIS_ERR_CONFIG; connect failure, timeout
+     * or a 4xx reply: TRELLIS_ERR_RETRYABLE; a 5xx reply:
+     * TRELLIS_ERR_PERMANENT) with the message through `reply->error` when
+     * reply is not NULL. THREADING: [thread-safe]; blocks the calling thread. */
+    trellis_status_t (*send)(const trellis_host_t *host, const trellis_call_context_t *context,
+                             const trellis_mail_t *mail, const trellis_reply_t *reply);
+} trellis_mail_service_t;
 
 /* trellis.clock/1 (since 1.1) — the host's time. Strategies that keep time
  * (breakers, rate limits) read it here so a host can run them on a test clock. */

@@ -1,0 +1,201 @@
+import CCurl
+import Foundation
+import Synchronization
+import TrellisCore
+
+private let curlReady: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+
+/// Easy handles kept between transfers: a reused handle keeps its open
+/// connections, so the next request to the same host skips the handshake.
+final class CurlHandlePool: Sendable {
+    private struct Handles: @unchecked Sendable { var free: [UnsafeMutableRawPointer] = [] }
+    private let handles = Mutex(Handles())
+
+    func take() -> UnsafeMutableRawPointer {
+        _ = curlReady
+        if let handle = handles.withLock({ $0.free.popLast() }) {
+            curl_easy_reset(handle)   // options go; connections stay
+            return handle
+        }
+        return curl_easy_init()
+    }
+
+    func give(_ handle: UnsafeMutableRawPointer) {
+        let kept = handles.withLock { pool in
+            guard pool.free.count < 64 else { return false }
+            pool.free.append(handle)
+            return true
+        }
+        if !kept { curl_easy_cleanup(handle) }
+    }
+
+    deinit {
+        handles.withLock { $0.free.forEach(curl_easy_cleanup) }
+    }
+}
+
+/// A URL's parts, as libcurl parses them (the same parser the transfer uses,
+/// so the allow-list judges the host the request really goes to).
+struct CurlURL {
+    var scheme: String
+    var host: String
+    var port: Int
+    var display: String { "\(scheme)://\(host):\(port)" }
+
+    static func parse(_ url: String, schemes: Set<String>) throws(HTTPError) -> CurlURL {
+        _ = curlReady
+        guard let handle = curl_url() else { throw HTTPError(.retryable, "out of memory parsing \(url)") }
+        defer { curl_url_cleanup(handle) }
+        guard curl_url_set(handle, CURLUPART_URL, url, 0) == CURLUE_OK else {
+            throw HTTPError(.config, "'\(url)' is not a valid URL")
+        }
+        func part(_ which: CURLUPart, _ flags: UInt32 = 0) -> String? {
+            var value: UnsafeMutablePointer<CChar>?
+            guard curl_url_get(handle, which, &value, flags) == CURLUE_OK, let value else { return nil }
+            defer { curl_free(value) }
+            return String(cString: value)
+        }
+        guard let scheme = part(CURLUPART_SCHEME)?.lowercased(), schemes.contains(scheme) else {
+            throw HTTPError(.config, "'\(url)' is not \(schemes.sorted().joined(separator: " or ")): only those schemes are allowed")
+        }
+        guard let host = part(CURLUPART_HOST), !host.isEmpty,
+              let port = part(CURLUPART_PORT, UInt32(CURLU_DEFAULT_PORT)).flatMap(Int.init) else {
+            throw HTTPError(.config, "'\(url)' names no host")
+        }
+        return CurlURL(scheme: scheme, host: host.trimmingCharacters(in: ["[", "]"]).lowercased(), port: port)
+    }
+}
+
+/// What one transfer collects, and the options every transfer shares.
+final class CurlTransfer {
+    let limit: Int
+    let cancellation: CancellationToken?
+    var body: [UInt8] = []
+    var headers: [HTTPHeader] = []
+    var tooLarge = false
+    var upload: [UInt8] = []
+    var uploaded = 0
+    let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+
+    init(limit: Int, cancellation: CancellationToken?) {
+        self.limit = limit
+        self.cancellation = cancellation
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    }
+
+    deinit { errorBuffer.deallocate() }
+
+    /// The transfer's time limit: its own, cut short by the call's deadline.
+    static func timeout(_ seconds: Double, deadlineUnixMilliseconds: Int64?) throws(HTTPError) -> Double {
+        guard let deadline = deadlineUnixMilliseconds else { return seconds }
+        let left = Double(deadline - currentUnixMilliseconds()) / 1000
+        guard left > 0 else { throw HTTPError(.cancelled, "the call's deadline passed before the request started") }
+        return min(seconds, left)
+    }
+
+    func configure(_ handle: UnsafeMutableRawPointer, settings: HTTPSettings, url: String, timeoutSeconds: Double,
+                   protocols: String) {
+        let user = Unmanaged.passUnretained(self).toOpaque()
+        trellis_curl_set_pointer(handle, CURLOPT_URL, url)
+        trellis_curl_set_pointer(handle, CURLOPT_PROTOCOLS_STR, protocols)
+        trellis_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
+        trellis_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        trellis_curl_set_long(handle, CURLOPT_SSL_VERIFYPEER, 1)
+        trellis_curl_set_long(handle, CURLOPT_SSL_VERIFYHOST, 2)
+        if let ca = settings.caFile { trellis_curl_set_pointer(handle, CURLOPT_CAINFO, ca) }
+        trellis_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(settings.connectTimeoutSeconds * 1000))
+        trellis_curl_set_long(handle, CURLOPT_TIMEOUT_MS, max(1, Int(timeoutSeconds * 1000)))
+        trellis_curl_set_offset(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(limit))
+        trellis_curl_set_pointer(handle, CURLOPT_USERAGENT, settings.userAgent)
+        trellis_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+        trellis_curl_set_data_function(handle, CURLOPT_WRITEFUNCTION, curlWrite)
+        trellis_curl_set_pointer(handle, CURLOPT_WRITEDATA, user)
+        trellis_curl_set_data_function(handle, CURLOPT_HEADERFUNCTION, curlHeader)
+        trellis_curl_set_pointer(handle, CURLOPT_HEADERDATA, user)
+        trellis_curl_set_long(handle, CURLOPT_NOPROGRESS, 0)
+        trellis_curl_set_progress_function(handle, curlProgress)
+        trellis_curl_set_pointer(handle, CURLOPT_XFERINFODATA, user)
+    }
+
+    /// Sends `bytes` as the upload (SMTP's message).
+    func configureUpload(_ handle: UnsafeMutableRawPointer, _ bytes: [UInt8]) {
+        upload = bytes
+        uploaded = 0
+        trellis_curl_set_long(handle, CURLOPT_UPLOAD, 1)
+        trellis_curl_set_offset(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(bytes.count))
+        trellis_curl_set_data_function(handle, CURLOPT_READFUNCTION, curlRead)
+        trellis_curl_set_pointer(handle, CURLOPT_READDATA, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// Turns a failed transfer into a classified error.
+    func check(_ code: CURLcode, handle: UnsafeMutableRawPointer, what: String) throws(HTTPError) {
+        guard code != CURLE_OK else { return }
+        let detail = errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
+        switch code {
+        case CURLE_ABORTED_BY_CALLBACK:
+            throw HTTPError(.cancelled, "\(what) was cancelled")
+        case CURLE_FILESIZE_EXCEEDED, CURLE_WRITE_ERROR where tooLarge:
+            throw HTTPError(.permanent, "\(what): the response is larger than the limit of \(limit) bytes")
+        case CURLE_OPERATION_TIMEDOUT:
+            throw HTTPError(.retryable, "\(what) timed out: \(detail)")
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT, CURLE_SEND_ERROR,
+             CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_SSL_CONNECT_ERROR, CURLE_PARTIAL_FILE:
+            throw HTTPError(.retryable, "\(what) failed: \(detail)")
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
+            throw HTTPError(.config, "\(what): the server's TLS certificate was not accepted: \(detail). "
+                                + "Give the deployment's http.ca_file for a private CA")
+        case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT:
+            throw HTTPError(.config, "\(what): \(detail)")
+        case CURLE_LOGIN_DENIED:
+            throw HTTPError(.config, "\(what): the server refused the credentials: \(detail)")
+        case CURLE_USE_SSL_FAILED:
+            throw HTTPError(.config, "\(what): the server does not offer TLS (STARTTLS), which is required: \(detail)")
+        default:
+            throw HTTPError(.retryable, "\(what) failed: \(detail)")
+        }
+    }
+
+    static func from(_ user: UnsafeMutableRawPointer?) -> CurlTransfer {
+        Unmanaged<CurlTransfer>.fromOpaque(user!).takeUnretainedValue()
+    }
+}
+
+private let curlWrite: trellis_curl_data_fn = { data, size, count, user in
+    let transfer = CurlTransfer.from(user)
+    let length = size * count
+    guard transfer.body.count + length <= transfer.limit else {
+        transfer.tooLarge = true
+        return 0   // a short count aborts the transfer
+    }
+    if let data { transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length)) }
+    return length
+}
+
+private let curlHeader: trellis_curl_data_fn = { data, size, count, user in
+    let transfer = CurlTransfer.from(user)
+    let length = size * count
+    guard let data else { return length }
+    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+    if line.hasPrefix("HTTP/") {
+        transfer.headers.removeAll()   // a new response (after a 100 Continue)
+    } else if let colon = line.firstIndex(of: ":") {
+        transfer.headers.append(HTTPHeader(String(line[..<colon]).trimmingCharacters(in: .whitespaces),
+                                           String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+    return length
+}
+
+private let curlRead: trellis_curl_data_fn = { buffer, size, count, user in
+    let transfer = CurlTransfer.from(user)
+    let length = min(size * count, transfer.upload.count - transfer.uploaded)
+    guard length > 0, let buffer else { return 0 }
+    transfer.upload.withUnsafeBytes { bytes in
+        UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + transfer.uploaded, byteCount: length)
+    }
+    transfer.uploaded += length
+    return length
+}
+
+private let curlProgress: trellis_curl_progress_fn = { user, _, _, _, _ in
+    CurlTransfer.from(user).cancellation?.isCancelled == true ? 1 : 0
+}

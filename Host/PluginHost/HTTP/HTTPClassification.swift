@@ -1,0 +1,37 @@
+import Foundation
+import Synchronization
+import TrellisCore
+
+/// How an HTTP status reads to the recovery pipeline.
+public enum HTTPClassification {
+    /// nil for success (1xx–3xx). 429, and 503 with a Retry-After, are
+    /// rate-limited; 401 and 403 are config (credentials); other 4xx are
+    /// permanent; other 5xx are retryable.
+    public static func errorClass(status: Int, retryAfterMilliseconds: UInt64?) -> ErrorClass? {
+        switch status {
+        case ..<400: nil
+        case 429: .rateLimited
+        case 503 where retryAfterMilliseconds != nil: .rateLimited
+        case 401, 403: .config
+        case 400..<500: .permanent
+        default: .retryable
+        }
+    }
+
+    /// A Retry-After value — delay-seconds or an HTTP-date — in milliseconds
+    /// from `now` (Unix seconds); nil when it is neither.
+    public static func retryAfter(_ value: String, now: Double = Date().timeIntervalSince1970) -> UInt64? {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = UInt64(text) { return seconds * 1000 }
+        guard let date = httpDate.withLock({ $0.date(from: text) }) else { return nil }
+        return UInt64(max(0, (date.timeIntervalSince1970 - now) * 1000))
+    }
+
+    private static let httpDate: Mutex<DateFormatter> = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return Mutex(formatter)
+    }()
+}

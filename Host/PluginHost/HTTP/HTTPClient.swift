@@ -1,0 +1,139 @@
+import CCurl
+import Foundation
+import Synchronization
+import TrellisCore
+
+/// Limits and defaults of the host's HTTP client (the deployment's `http:`).
+public struct HTTPSettings: Sendable, Hashable {
+    public var connectTimeoutSeconds: Double = 10
+    public var timeoutSeconds: Double = 30
+    public var maxRequestBytes = 10 << 20
+    public var maxResponseBytes = 10 << 20
+    /// A CA bundle to verify servers with instead of the system's.
+    public var caFile: String?
+    public var userAgent = "trellis/\(TrellisVersion.current)"
+
+    public init() {}
+}
+
+public struct HTTPHeader: Sendable, Hashable {
+    public var name: String
+    public var value: String
+
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [HTTPHeader]
+    public var body: [UInt8]
+    /// nil: the client's default.
+    public var timeoutSeconds: Double?
+
+    public init(method: String = "GET", url: String, headers: [HTTPHeader] = [], body: [UInt8] = [],
+                timeoutSeconds: Double? = nil) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeoutSeconds = timeoutSeconds
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [HTTPHeader]
+    public var body: [UInt8]
+    /// The status as the recovery pipeline reads it (nil: success).
+    public var errorClass: ErrorClass?
+    public var retryAfterMilliseconds: UInt64
+
+    public func header(_ name: String) -> String? {
+        headers.last { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
+}
+
+/// Why a request produced no response, classified for the recovery pipeline.
+public struct HTTPError: Error, Sendable, CustomStringConvertible {
+    public var errorClass: ErrorClass
+    public var message: String
+    public var description: String { message }
+
+    public init(_ errorClass: ErrorClass, _ message: String) {
+        self.errorClass = errorClass
+        self.message = message
+    }
+}
+
+/// The host's HTTP client, on libcurl: it reuses connections (easy handles
+/// are pooled, and each keeps its connection cache), verifies TLS, takes
+/// proxies from the environment (`https_proxy`, `http_proxy`, `no_proxy`),
+/// bounds request and response sizes, never follows redirects (a redirect
+/// could leave the egress allow-list), and stops when the call is cancelled
+/// or its deadline passes.
+public final class HTTPClient: Sendable {
+    public let settings: HTTPSettings
+    let handles = CurlHandlePool()
+
+    public init(settings: HTTPSettings = HTTPSettings()) {
+        self.settings = settings
+    }
+
+    /// Performs `request`; any status is a response. Throws when no response
+    /// came: the host is not allowed, the URL is bad, the connection failed
+    /// or timed out, the call was cancelled, or the response was too large.
+    public func perform(_ request: HTTPRequest, egress: EgressPolicy = .unrestricted,
+                        cancellation: CancellationToken? = nil,
+                        deadlineUnixMilliseconds: Int64? = nil) throws(HTTPError) -> HTTPResponse {
+        let target = try CurlURL.parse(request.url, schemes: ["http", "https"])
+        if let refusal = egress.refusal(host: target.host, port: target.port) { throw HTTPError(.config, refusal) }
+        guard request.body.count <= settings.maxRequestBytes else {
+            throw HTTPError(.config, "the request body is \(request.body.count) bytes, over the limit of \(settings.maxRequestBytes)")
+        }
+        let timeout = try CurlTransfer.timeout(request.timeoutSeconds ?? settings.timeoutSeconds,
+                                               deadlineUnixMilliseconds: deadlineUnixMilliseconds)
+        let transfer = CurlTransfer(limit: settings.maxResponseBytes, cancellation: cancellation)
+        let handle = handles.take()
+        defer { handles.give(handle) }
+        var headers: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headers) }
+        // No "Expect: 100-continue" round trip before a body.
+        for line in request.headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
+            headers = curl_slist_append(headers, line)
+        }
+        let code: CURLcode = request.body.withUnsafeBytes { body in
+            transfer.configure(handle, settings: settings, url: request.url, timeoutSeconds: timeout,
+                               protocols: "http,https")
+            trellis_curl_set_pointer(handle, CURLOPT_HTTPHEADER, headers)
+            switch request.method.uppercased() {
+            case "GET":
+                trellis_curl_set_long(handle, CURLOPT_HTTPGET, 1)
+            case "HEAD":
+                trellis_curl_set_long(handle, CURLOPT_NOBODY, 1)
+            default:
+                trellis_curl_set_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+                trellis_curl_set_pointer(handle, CURLOPT_POSTFIELDS, body.baseAddress ?? UnsafeRawPointer(emptyBody))
+                if request.method.uppercased() != "POST" {
+                    trellis_curl_set_pointer(handle, CURLOPT_CUSTOMREQUEST, request.method.uppercased())
+                }
+            }
+            return curl_easy_perform(handle)
+        }
+        try transfer.check(code, handle: handle, what: "\(request.method.uppercased()) \(target.display)")
+        var status = 0
+        trellis_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        var response = HTTPResponse(status: status, headers: transfer.headers, body: transfer.body, errorClass: nil,
+                                    retryAfterMilliseconds: 0)
+        let retryAfter = response.header("Retry-After").flatMap { HTTPClassification.retryAfter($0) }
+        response.errorClass = HTTPClassification.errorClass(status: status, retryAfterMilliseconds: retryAfter)
+        response.retryAfterMilliseconds = response.errorClass == .rateLimited ? (retryAfter ?? 1000) : 0
+        return response
+    }
+}
+
+/// What POSTFIELDS points at for an empty body (never read: its size is 0).
+nonisolated(unsafe) private let emptyBody = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
