@@ -39,6 +39,7 @@ let bundledPlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisRecoveryChaos", path: "Plugins/recovery-chaos", swift: true),
     PluginSpec(name: "TrellisRecoveryCacheFallback", path: "Plugins/recovery-cache-fallback", swift: true),
     PluginSpec(name: "TrellisRecoveryHedge", path: "Plugins/recovery-hedge", swift: true),
+    PluginSpec(name: "TrellisChannelWebhook", path: "Plugins/channel-webhook", swift: true, dependencies: ["CLibCrypto"]),
 ]
 
 /// Deliberately broken (and deliberately old) plugins for the loader tests.
@@ -91,6 +92,9 @@ let package = Package(
 
         // Host modules.
         .target(name: "TrellisCore", dependencies: [.product(name: "Yams", package: "Yams")], path: "Host/Core"),
+        // libcrypto's HMAC for channel plugins that sign.
+        .systemLibrary(name: "CLibCrypto", path: "Plugins/Shared/CLibCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
         // libcurl, with typed wrappers for its variadic functions.
         .systemLibrary(name: "CCurl", path: "Host/CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
@@ -145,6 +149,8 @@ let package = Package(
             dependencies: [
                 "TrellisPluginHost", "TrellisCore",
                 .product(name: "Logging", package: "swift-log"),
+                // Receivers in the tests verify signatures with their own HMAC.
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/PluginHostTests"
         ),

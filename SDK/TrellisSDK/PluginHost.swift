@@ -19,6 +19,7 @@ public struct PluginHost: @unchecked Sendable {
     let httpService: UnsafePointer<trellis_http_service_t>?
     let clockService: UnsafePointer<trellis_clock_service_t>?
     let stateService: UnsafePointer<trellis_state_service_t>?
+    let mailService: UnsafePointer<trellis_mail_service_t>?
 
     init(raw: UnsafePointer<trellis_host_t>) {
         self.raw = raw
@@ -35,6 +36,7 @@ public struct PluginHost: @unchecked Sendable {
         httpService = service(TRELLIS_SERVICE_HTTP, trellis_http_service_t.self)
         clockService = service(TRELLIS_SERVICE_CLOCK, trellis_clock_service_t.self)
         stateService = service(TRELLIS_SERVICE_STATE, trellis_state_service_t.self)
+        mailService = service(TRELLIS_SERVICE_MAIL, trellis_mail_service_t.self)
     }
 
     /// The host's time in Unix milliseconds (its test clock, when it runs one).
@@ -121,4 +123,7 @@ public struct PluginHost: @unchecked Sendable {
 
     /// True when the host offers the HTTP service to this plugin.
     public var offersHTTP: Bool { httpService != nil }
+
+    /// True when the host offers the mail (SMTP) service to this plugin.
+    public var offersMail: Bool { mailService != nil }
 }

@@ -1,0 +1,134 @@
+import Crypto
+import Foundation
+import Synchronization
+import Testing
+import TrellisCore
+@testable import TrellisPluginHost
+
+/// channel.webhook against a real receiver on 127.0.0.1 that checks the
+/// Standard Webhooks signature with its own HMAC (swift-crypto; the plugin
+/// signs with libcrypto).
+@Suite struct WebhookChannelTests {
+    static let secret = "whsec_" + Data("a key of thirty-two bytes, exact".utf8).base64EncodedString()
+    static let previous = "whsec_" + Data("the previous key, before rotation".utf8).base64EncodedString()
+
+    /// The receiver's check, written from the spec: any `v1,` entry that
+    /// matches HMAC-SHA256(key, id.timestamp.body) under any known secret.
+    static func verify(_ request: LoopbackHTTPServer.Request, secrets: [String]) -> Bool {
+        guard let id = request.header("webhook-id"), let timestamp = request.header("webhook-timestamp"),
+              let signatures = request.header("webhook-signature") else { return false }
+        let content = Data("\(id).\(timestamp).".utf8) + Data(request.body)
+        let expected = secrets.map { secret in
+            let key = SymmetricKey(data: Data(base64Encoded: String(secret.dropFirst("whsec_".count)))!)
+            return Data(HMAC<SHA256>.authenticationCode(for: content, using: key)).base64EncodedString()
+        }
+        return signatures.split(separator: " ").contains { entry in
+            entry.hasPrefix("v1,") && expected.contains(String(entry.dropFirst(3)))
+        }
+    }
+
+    func manager(_ deployment: StampedDeployment, port: Int, secrets: String, egress: String = "127.0.0.1") throws -> PluginManager {
+        let manager = PluginManager(configuration: try deployment.configuration("""
+            plugins:
+              channel.webhook:
+                egress: [\(egress)]
+                config: { url: "http://127.0.0.1:\(port)/hooks", headers: { X-Source: trellis } }
+                secrets: { \(secrets) }
+            """), logger: testLogger)
+        let status = manager.loadAll().first { $0.id == "channel.webhook" }
+        #expect(status?.state == .ok, "\(String(describing: status))")
+        return manager
+    }
+
+    @Test func aDeliveryIsSignedAndCarriesTheIdempotencyKeyAsItsID() throws {
+        let deployment = try StampedDeployment()
+        let received = Mutex<[LoopbackHTTPServer.Request]>([])
+        let server = try LoopbackHTTPServer { request in
+            received.withLock { $0.append(request) }
+            return .init(status: Self.verify(request, secrets: [Self.secret]) ? 204 : 401)
+        }
+        let secretFile = try deployment.directory.write("secret", Self.secret)
+        let manager = try manager(deployment, port: server.port, secrets: "signing_secret: \"${file:\(secretFile)}\"")
+        let webhook = try #require(manager.instance("channel.webhook"))
+        let receipt = try webhook.send(["type": "run.failed", "data": ["run": "r-1", "step": "deploy"]],
+                                       context: PluginCallContext(idempotencyKey: "r-1/notify", runID: "r-1", stepID: "notify"))
+        #expect(receipt["id"] == "r-1/notify")
+        #expect(receipt["status"] == "delivered")
+        let request = try #require(received.withLock { $0.first })
+        #expect(request.method == "POST")
+        #expect(request.target == "/hooks")
+        #expect(request.header("webhook-id") == "r-1/notify")
+        #expect(request.header("Content-Type") == "application/json")
+        #expect(request.header("X-Source") == "trellis")
+        let timestamp = try #require(request.header("webhook-timestamp").flatMap(Double.init))
+        #expect(abs(timestamp - Date().timeIntervalSince1970) < 60)
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])
+        #expect(body["type"] as? String == "run.failed")
+        #expect((body["data"] as? [String: Any])?["step"] as? String == "deploy")
+        #expect(body["timestamp"] is String)
+        #expect(Self.verify(request, secrets: [Self.secret]))
+        var tampered = request
+        tampered.body = Array(request.body.dropLast()) + [UInt8(ascii: " ")]
+        #expect(!Self.verify(tampered, secrets: [Self.secret]), "a changed body fails the check")
+    }
+
+    @Test func duringARotationBothSecretsSign() throws {
+        let deployment = try StampedDeployment()
+        let received = Mutex<[LoopbackHTTPServer.Request]>([])
+        let server = try LoopbackHTTPServer { request in
+            received.withLock { $0.append(request) }
+            return .init(status: 200)
+        }
+        let current = try deployment.directory.write("current", Self.secret)
+        let old = try deployment.directory.write("old", Self.previous)
+        let manager = try manager(deployment, port: server.port,
+                                  secrets: "signing_secret: \"${file:\(current)}\", previous_signing_secret: \"${file:\(old)}\"")
+        _ = try #require(manager.instance("channel.webhook")).send(["data": ["n": 1]], context: PluginCallContext(idempotencyKey: "k"))
+        let request = try #require(received.withLock { $0.first })
+        #expect(request.header("webhook-signature")?.split(separator: " ").count == 2)
+        #expect(Self.verify(request, secrets: [Self.secret]), "a receiver on the new secret accepts it")
+        #expect(Self.verify(request, secrets: [Self.previous]), "a receiver still on the old secret accepts it")
+    }
+
+    @Test func receiverAnswersMapToErrorClasses() throws {
+        let deployment = try StampedDeployment()
+        let server = try LoopbackHTTPServer { request in
+            switch request.header("X-Want") {
+            case "429": .init(status: 429, headers: [("Retry-After", "3")], text: "busy")
+            case "410": .init(status: 410, text: "endpoint removed")
+            case "500": .init(status: 500, text: "oops")
+            default: .init(status: 200)
+            }
+        }
+        let secretFile = try deployment.directory.write("secret", Self.secret)
+        let webhook = try #require(try manager(deployment, port: server.port,
+                                               secrets: "signing_secret: \"${file:\(secretFile)}\"").instance("channel.webhook"))
+        func failure(_ want: String) throws -> PluginCallError {
+            try #require(throws: PluginCallError.self) {
+                try webhook.send(["headers": ["X-Want": .string(want)]], context: PluginCallContext(idempotencyKey: want))
+            }
+        }
+        let limited = try failure("429")
+        #expect(limited.errorClass == .rateLimited)
+        #expect(limited.retryAfterMilliseconds == 3000)
+        let gone = try failure("410")
+        #expect(gone.errorClass == .permanent)
+        #expect(gone.message.contains("HTTP 410: endpoint removed"))
+        #expect(try failure("500").errorClass == .retryable)
+    }
+
+    @Test func aHostOutsideTheAllowListIsRefusedAndTheSecretNeverShows() throws {
+        let deployment = try StampedDeployment()
+        let server = try LoopbackHTTPServer { _ in .init(status: 200) }
+        let secretFile = try deployment.directory.write("secret", Self.secret)
+        let webhook = try #require(try manager(deployment, port: server.port, secrets: "signing_secret: \"${file:\(secretFile)}\"",
+                                               egress: "hooks.example.com").instance("channel.webhook"))
+        let refused = try #require(throws: PluginCallError.self) {
+            try webhook.send(["data": [:]], context: PluginCallContext(idempotencyKey: "k"))
+        }
+        #expect(refused.errorClass == .config)
+        #expect(refused.message.contains("egress refused"))
+        #expect(!refused.message.contains(Self.secret))
+        #expect(server.connectionsAccepted == 0)
+    }
+}
