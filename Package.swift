@@ -40,6 +40,7 @@ let bundledPlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisRecoveryCacheFallback", path: "Plugins/recovery-cache-fallback", swift: true),
     PluginSpec(name: "TrellisRecoveryHedge", path: "Plugins/recovery-hedge", swift: true),
     PluginSpec(name: "TrellisChannelWebhook", path: "Plugins/channel-webhook", swift: true, dependencies: ["CLibCrypto"]),
+    PluginSpec(name: "TrellisChannelEmail", path: "Plugins/channel-email", swift: true),
 ]
 
 /// Deliberately broken (and deliberately old) plugins for the loader tests.
