@@ -41,6 +41,7 @@ let bundledPlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisRecoveryHedge", path: "Plugins/recovery-hedge", swift: true),
     PluginSpec(name: "TrellisChannelWebhook", path: "Plugins/channel-webhook", swift: true, dependencies: ["CLibCrypto"]),
     PluginSpec(name: "TrellisChannelEmail", path: "Plugins/channel-email", swift: true),
+    PluginSpec(name: "TrellisChannelSlack", path: "Plugins/channel-slack", swift: true),
 ]
 
 /// Deliberately broken (and deliberately old) plugins for the loader tests.

@@ -115,7 +115,7 @@ extension CallContext {
             }
         }
         guard status == TRELLIS_OK, let response = box.response else {
-            throw reply.error(status, fallback: "the HTTP request to \(request.url) failed")
+            throw reply.error(status, fallback: "the HTTP request failed")
         }
         return response
     }

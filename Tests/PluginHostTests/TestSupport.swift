@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import Testing
 @testable import TrellisPluginHost
@@ -96,3 +97,15 @@ struct StampedDeployment {
 }
 
 struct LoadedUnexpectedly: Error {}
+
+/// What a loopback server received, shared with its handler.
+final class ReceivedRequests: Sendable {
+    private let requests = Mutex<[LoopbackHTTPServer.Request]>([])
+
+    func append(_ request: LoopbackHTTPServer.Request) {
+        requests.withLock { $0.append(request) }
+    }
+
+    var all: [LoopbackHTTPServer.Request] { requests.withLock { $0 } }
+    var first: LoopbackHTTPServer.Request? { all.first }
+}
