@@ -42,6 +42,7 @@ let bundledPlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisChannelWebhook", path: "Plugins/channel-webhook", swift: true, dependencies: ["CLibCrypto"]),
     PluginSpec(name: "TrellisChannelEmail", path: "Plugins/channel-email", swift: true),
     PluginSpec(name: "TrellisChannelSlack", path: "Plugins/channel-slack", swift: true),
+    PluginSpec(name: "TrellisChannelPush", path: "Plugins/channel-push", swift: true),
 ]
 
 /// Deliberately broken (and deliberately old) plugins for the loader tests.
