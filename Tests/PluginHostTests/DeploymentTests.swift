@@ -13,8 +13,15 @@ import TrellisCore
     @Test func everyBundledPluginLoadsUnderAStampedRegistry() throws {
         let deployment = try StampedDeployment()
         #expect(Self.bundledIDs.count >= 5)
-        let yaml = "plugins:\n" + Self.bundledIDs.map { "  \($0):\n" }.joined()
-            .replacingOccurrences(of: "  analyzer.whitespace:\n", with: "  analyzer.whitespace: { config: { max_token_length: 8 } }\n")
+        let hook = try deployment.directory.write("slack-hook", "https://hooks.slack.com/services/T0/B0/x")
+        // Plugins with required settings get the least that satisfies them.
+        let settings = [
+            "analyzer.whitespace": "{ config: { max_token_length: 8 } }",
+            "channel.email": "{ config: { url: \"smtp://127.0.0.1:2525\", from: trellis@example.com } }",
+            "channel.push": "{ config: { server: \"https://ntfy.sh\" } }",
+            "channel.slack": "{ secrets: { webhook_url: \"${file:\(hook)}\" } }",
+        ]
+        let yaml = "plugins:\n" + Self.bundledIDs.map { "  \($0): \(settings[$0] ?? "")\n" }.joined()
         let statuses = PluginManager(configuration: try deployment.configuration(yaml), logger: testLogger).loadAll()
         #expect(statuses.map(\.id) == Self.bundledIDs)
         for status in statuses { #expect(status.state == .ok, "\(status)") }

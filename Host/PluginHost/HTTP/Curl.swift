@@ -42,6 +42,13 @@ struct CurlURL {
     var port: Int
     var display: String { "\(scheme)://\(host):\(port)" }
 
+    /// The URL's target, when the scheme is one of `schemes` and egress allows its host.
+    static func allowed(_ url: String, schemes: Set<String>, egress: EgressPolicy) throws(HTTPError) -> CurlURL {
+        let target = try parse(url, schemes: schemes)
+        if let refusal = egress.refusal(host: target.host, port: target.port) { throw HTTPError(.config, refusal) }
+        return target
+    }
+
     static func parse(_ url: String, schemes: Set<String>) throws(HTTPError) -> CurlURL {
         _ = curlReady
         guard let handle = curl_url() else { throw HTTPError(.retryable, "out of memory parsing \(url)") }
@@ -84,6 +91,19 @@ final class CurlTransfer {
     }
 
     deinit { errorBuffer.deallocate() }
+
+    /// Checks what is about to be sent against the size limit and starts a
+    /// transfer, with its time limit: its own (or the default), cut short by
+    /// the call's deadline.
+    static func begin(settings: HTTPSettings, sending bytes: Int, what: String, timeoutSeconds: Double?,
+                      deadlineUnixMilliseconds: Int64?,
+                      cancellation: CancellationToken?) throws(HTTPError) -> (CurlTransfer, timeoutSeconds: Double) {
+        guard bytes <= settings.maxRequestBytes else {
+            throw HTTPError(.config, "\(what) is \(bytes) bytes, over the limit of \(settings.maxRequestBytes)")
+        }
+        let timeout = try timeout(timeoutSeconds ?? settings.timeoutSeconds, deadlineUnixMilliseconds: deadlineUnixMilliseconds)
+        return (CurlTransfer(limit: settings.maxResponseBytes, cancellation: cancellation), timeout)
+    }
 
     /// The transfer's time limit: its own, cut short by the call's deadline.
     static func timeout(_ seconds: Double, deadlineUnixMilliseconds: Int64?) throws(HTTPError) -> Double {

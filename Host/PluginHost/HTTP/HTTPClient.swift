@@ -89,14 +89,10 @@ public final class HTTPClient: Sendable {
     public func perform(_ request: HTTPRequest, egress: EgressPolicy = .unrestricted,
                         cancellation: CancellationToken? = nil,
                         deadlineUnixMilliseconds: Int64? = nil) throws(HTTPError) -> HTTPResponse {
-        let target = try CurlURL.parse(request.url, schemes: ["http", "https"])
-        if let refusal = egress.refusal(host: target.host, port: target.port) { throw HTTPError(.config, refusal) }
-        guard request.body.count <= settings.maxRequestBytes else {
-            throw HTTPError(.config, "the request body is \(request.body.count) bytes, over the limit of \(settings.maxRequestBytes)")
-        }
-        let timeout = try CurlTransfer.timeout(request.timeoutSeconds ?? settings.timeoutSeconds,
-                                               deadlineUnixMilliseconds: deadlineUnixMilliseconds)
-        let transfer = CurlTransfer(limit: settings.maxResponseBytes, cancellation: cancellation)
+        let target = try CurlURL.allowed(request.url, schemes: ["http", "https"], egress: egress)
+        let (transfer, timeout) = try CurlTransfer.begin(
+            settings: settings, sending: request.body.count, what: "the request body",
+            timeoutSeconds: request.timeoutSeconds, deadlineUnixMilliseconds: deadlineUnixMilliseconds, cancellation: cancellation)
         let handle = handles.take()
         defer { handles.give(handle) }
         var headers: UnsafeMutablePointer<curl_slist>?

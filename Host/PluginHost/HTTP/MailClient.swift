@@ -41,18 +41,14 @@ public final class MailClient: Sendable {
 
     public func send(_ mail: MailMessage, egress: EgressPolicy = .unrestricted, cancellation: CancellationToken? = nil,
                      deadlineUnixMilliseconds: Int64? = nil) throws(HTTPError) {
-        let target = try CurlURL.parse(mail.url, schemes: ["smtp", "smtps"])
-        if let refusal = egress.refusal(host: target.host, port: target.port) { throw HTTPError(.config, refusal) }
+        let target = try CurlURL.allowed(mail.url, schemes: ["smtp", "smtps"], egress: egress)
         guard !mail.recipients.isEmpty else { throw HTTPError(.config, "the message has no recipients") }
         for address in [mail.from] + mail.recipients where address.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "<" || $0 == ">" }) {
             throw HTTPError(.config, "'\(address)' is not a plain address")
         }
-        guard mail.message.count <= settings.maxRequestBytes else {
-            throw HTTPError(.config, "the message is \(mail.message.count) bytes, over the limit of \(settings.maxRequestBytes)")
-        }
-        let timeout = try CurlTransfer.timeout(mail.timeoutSeconds ?? settings.timeoutSeconds,
-                                               deadlineUnixMilliseconds: deadlineUnixMilliseconds)
-        let transfer = CurlTransfer(limit: settings.maxResponseBytes, cancellation: cancellation)
+        let (transfer, timeout) = try CurlTransfer.begin(
+            settings: settings, sending: mail.message.count, what: "the message",
+            timeoutSeconds: mail.timeoutSeconds, deadlineUnixMilliseconds: deadlineUnixMilliseconds, cancellation: cancellation)
         let handle = handles.take()
         defer { handles.give(handle) }
         var recipients: UnsafeMutablePointer<curl_slist>?
