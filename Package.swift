@@ -43,6 +43,7 @@ let bundledPlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisChannelEmail", path: "Plugins/channel-email", swift: true),
     PluginSpec(name: "TrellisChannelSlack", path: "Plugins/channel-slack", swift: true),
     PluginSpec(name: "TrellisChannelPush", path: "Plugins/channel-push", swift: true),
+    PluginSpec(name: "TrellisChannelSMS", path: "Plugins/channel-sms", swift: true),
 ]
 
 /// Deliberately broken (and deliberately old) plugins for the loader tests.

@@ -20,6 +20,7 @@ import TrellisCore
             "channel.email": "{ config: { url: \"smtp://127.0.0.1:2525\", from: trellis@example.com } }",
             "channel.push": "{ config: { server: \"https://ntfy.sh\" } }",
             "channel.slack": "{ secrets: { webhook_url: \"${file:\(hook)}\" } }",
+            "channel.sms": "{ config: { account_sid: AC1, from: \"+15550001111\" }, secrets: { auth_token: \"${file:\(hook)}\" } }",
         ]
         let yaml = "plugins:\n" + Self.bundledIDs.map { "  \($0): \(settings[$0] ?? "")\n" }.joined()
         let statuses = PluginManager(configuration: try deployment.configuration(yaml), logger: testLogger).loadAll()
