@@ -9,7 +9,7 @@ public struct DeploymentCatalog: PluginCatalog {
     public init(manager: PluginManager, statuses: [PluginStatus]) {
         var entries: [String: PluginCatalogEntry] = [:]
         for status in statuses {
-            let manifest = manager.registry.manifest(for: status.id, in: manager.configuration.plugins[status.id]?.version)
+            let manifest = manager.manifest(of: status.id)
             let schema = manifest?.inputSchema.flatMap { try? JSONSchema($0) }
             entries[status.id] = PluginCatalogEntry(
                 id: status.id, kind: (status.kind ?? manifest?.kind)?.rawValue ?? "unknown", available: status.state == .ok,

@@ -110,7 +110,7 @@ public final class PluginManager: @unchecked Sendable {
 
     private func load(id: String) -> PluginStatus {
         let settings = configuration.plugins[id]
-        let manifest = registry.manifest(for: id, in: settings?.version)
+        let manifest = manifest(of: id)
         var status = PluginStatus(id: id, kind: manifest?.kind, version: manifest?.version, path: nil, state: .disabled,
                                   required: settings?.required ?? false)
         guard let settings, settings.enabled else {

@@ -35,9 +35,7 @@ struct Bench: ParsableCommand {
         var json = false
 
         func run() throws {
-            #if DEBUG
-            warn("warning: this is a debug build; build with `swift build -c release` for real figures")
-            #endif
+            warnIfDebugBuild()
             let directory = libraries ?? DeploymentOptions.binaryDirectory
             let logger = Logger(label: "trellis.bench")
             let benchmark = PluginCallBenchmark(iterations: iterations, rounds: rounds)
@@ -79,9 +77,7 @@ extension Bench {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            #if DEBUG
-            warn("warning: this is a debug build; build with `swift build -c release` for real figures")
-            #endif
+            warnIfDebugBuild()
             let logger = Logger(label: "trellis.bench")
             let directory = libraries ?? DeploymentOptions.binaryDirectory
             let plugins = PluginManager(configuration: DeploymentConfiguration(pluginPaths: [], registryPaths: []), logger: logger)
@@ -122,9 +118,7 @@ extension Bench {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            #if DEBUG
-            warn("warning: this is a debug build; build with `swift build -c release` for real figures")
-            #endif
+            warnIfDebugBuild()
             let scratch = try ScratchDirectory()
             let figures = try StoreBenchmark(appends: appends, batchSize: batch).run(directory: scratch.path)
             if json {
@@ -192,9 +186,7 @@ extension Bench {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            #if DEBUG
-            warn("warning: this is a debug build; build with `swift build -c release` for real figures")
-            #endif
+            warnIfDebugBuild()
             let directory = libraries ?? DeploymentOptions.binaryDirectory
             let logger = Logger(label: "trellis.bench")
             let pipeline: [(String, JSONValue)] = [
@@ -226,4 +218,11 @@ final class ScratchDirectory {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Benchmarks of a debug build mislead: say so before the figures.
+func warnIfDebugBuild() {
+    #if DEBUG
+    warn("warning: this is a debug build; build with `swift build -c release` for real figures")
+    #endif
 }

@@ -156,20 +156,10 @@ extension HTTPResponse {
         status = Int(response.status)
         headers = (0..<response.header_count).map { (response.headers[$0].name.string, response.headers[$0].value.string) }
         body = Array(response.body.bytes)
-        if has(\trellis_http_response_t.retry_after_ms, in: response.struct_size) {
-            errorClass = response.error_class == TRELLIS_OK ? nil : PluginError.Code(rawValue: response.error_class)
-            retryAfterMilliseconds = response.retry_after_ms
-        } else {
-            // A 1.1 host does not classify: do it here the same way.
-            errorClass = switch status {
-            case ..<400: nil
-            case 429: .rateLimited
-            case 401, 403: .config
-            case 400..<500: .permanent
-            default: .retryable
-            }
-            retryAfterMilliseconds = 0
-        }
+        // Every host that offers HTTP (1.2 on) classifies the status.
+        let classified = has(\trellis_http_response_t.retry_after_ms, in: response.struct_size)
+        errorClass = classified && response.error_class != TRELLIS_OK ? PluginError.Code(rawValue: response.error_class) : nil
+        retryAfterMilliseconds = classified ? response.retry_after_ms : 0
     }
 }
 

@@ -49,16 +49,9 @@ struct SMTPServerError: Error, CustomStringConvertible {
 @Suite struct EmailChannelTests {
     func email(_ deployment: StampedDeployment, port: Int, password: String = "s3cret-pass",
                egress: String = "127.0.0.1") throws -> PluginInstance {
-        let secret = try deployment.directory.write("password", password)
-        let manager = PluginManager(configuration: try deployment.configuration("""
-            plugins:
-              channel.email:
-                egress: [\(egress)]
-                config: { url: "smtp://127.0.0.1:\(port)", from: "Trellis <trellis@example.com>", username: mailer }
-                secrets: { password: "${file:\(secret)}" }
-            """), logger: testLogger)
-        manager.loadAll()
-        return try #require(manager.instance("channel.email"), "\(String(describing: manager.status("channel.email")))")
+        try deployment.load("channel.email",
+                            config: "{ url: \"smtp://127.0.0.1:\(port)\", from: \"Trellis <trellis@example.com>\", username: mailer }",
+                            secrets: ["password": password], egress: egress)
     }
 
     /// The base64 body that follows the headers containing `marker`.

@@ -18,16 +18,8 @@ import TrellisCore
             return .init(status: 200, text: #"{"id":"hwQ2YpKdmg","time":1700000000,"event":"message","topic":"deploys"}"#)
         }
         let deployment = try StampedDeployment()
-        let token = try deployment.directory.write("token", "tk_secret")
-        let manager = PluginManager(configuration: try deployment.configuration("""
-            plugins:
-              channel.push:
-                egress: [127.0.0.1]
-                config: { server: "\(server.url)", topic: deploys }
-                secrets: { token: "${file:\(token)}" }
-            """), logger: testLogger)
-        manager.loadAll()
-        let push = try #require(manager.instance("channel.push"), "\(String(describing: manager.status("channel.push")))")
+        let push = try deployment.load("channel.push", config: "{ server: \"\(server.url)\", topic: deploys }",
+                                       secrets: ["token": "tk_secret"])
         let receipt = try push.send([
             "message": "deploy of web failed", "title": "Échec du déploiement", "priority": "high",
             "tags": ["warning", "rotating_light"], "click": "https://ci.example.com/runs/7",

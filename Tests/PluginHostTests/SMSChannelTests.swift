@@ -31,16 +31,9 @@ import TrellisCore
             return .init(status: 201, text: #"{"sid":"SM9f3a","status":"queued"}"#)
         }
         let deployment = try StampedDeployment()
-        let token = try deployment.directory.write("token", "tok-secret")
-        let manager = PluginManager(configuration: try deployment.configuration("""
-            plugins:
-              channel.sms:
-                egress: [127.0.0.1]
-                config: { account_sid: AC0123, from: "+15551230000", api_url: "\(server.url)", max_segments: 3 }
-                secrets: { auth_token: "${file:\(token)}" }
-            """), logger: testLogger)
-        manager.loadAll()
-        let sms = try #require(manager.instance("channel.sms"), "\(String(describing: manager.status("channel.sms")))")
+        let sms = try deployment.load(
+            "channel.sms", config: "{ account_sid: AC0123, from: \"+15551230000\", api_url: \"\(server.url)\", max_segments: 3 }",
+            secrets: ["auth_token": "tok-secret"])
         let text = "Deploy failed: web & api (run r-7) — see https://ci.example.com/r/7?x=1"
         let receipt = try sms.send(["to": "+15557654321", "body": .string(text)], context: .none)
         #expect(receipt["id"] == "SM9f3a")
@@ -70,16 +63,8 @@ import TrellisCore
         ]
         let deployment = try StampedDeployment()
         let server = try LoopbackHTTPServer { _ in .init(status: 201, text: #"{"sid":"SM1"}"#) }
-        let token = try deployment.directory.write("token", "t")
-        let manager = PluginManager(configuration: try deployment.configuration("""
-            plugins:
-              channel.sms:
-                egress: [127.0.0.1]
-                config: { account_sid: AC1, from: MG0001, api_url: "\(server.url)" }
-                secrets: { auth_token: "${file:\(token)}" }
-            """), logger: testLogger)
-        manager.loadAll()
-        let sms = try #require(manager.instance("channel.sms"))
+        let sms = try deployment.load("channel.sms", config: "{ account_sid: AC1, from: MG0001, api_url: \"\(server.url)\" }",
+                                      secrets: ["auth_token": "t"])
         for (text, encoding, segments) in cases {
             let receipt = try sms.send(["to": "+15557654321", "body": .string(text)], context: .none)
             #expect(receipt["detail"]?["encoding"] == .string(encoding), "\(text.prefix(3))… ×\(text.count)")

@@ -28,27 +28,11 @@ import TrellisCore
         }
     }
 
-    func slack(_ deployment: StampedDeployment, config: String, secrets: [String: String]) throws -> PluginInstance {
-        var lines: [String] = []
-        for (name, value) in secrets {
-            lines.append("\(name): \"${file:\(try deployment.directory.write(name, value))}\"")
-        }
-        let manager = PluginManager(configuration: try deployment.configuration("""
-            plugins:
-              channel.slack:
-                egress: [127.0.0.1]
-                config: \(config)
-                secrets: { \(lines.joined(separator: ", ")) }
-            """), logger: testLogger)
-        manager.loadAll()
-        return try #require(manager.instance("channel.slack"), "\(String(describing: manager.status("channel.slack")))")
-    }
-
     @Test func anIncomingWebhookGetsTextAndBlocks() throws {
         let seen = ReceivedRequests()
         let server = try Self.server(seen)
         let deployment = try StampedDeployment()
-        let slack = try slack(deployment, config: "{ username: trellis }",
+        let slack = try deployment.load("channel.slack", config: "{ username: trellis }",
                               secrets: ["webhook_url": "\(server.url)/services/T0/B0/hook-secret"])
         let blocks: JSONValue = [["type": "section", "text": ["type": "mrkdwn", "text": "*deploy* failed"]]]
         let receipt = try slack.send(["text": "deploy failed", "blocks": blocks], context: PluginCallContext(idempotencyKey: "r/s"))
@@ -66,7 +50,7 @@ import TrellisCore
         let seen = ReceivedRequests()
         let server = try Self.server(seen)
         let deployment = try StampedDeployment()
-        let slack = try slack(deployment, config: "{ mode: api, api_url: \"\(server.url)/api\", channel: \"#ops\" }",
+        let slack = try deployment.load("channel.slack", config: "{ mode: api, api_url: \"\(server.url)/api\", channel: \"#ops\" }",
                               secrets: ["token": "xoxb-test-token"])
         let receipt = try slack.send(["text": "hello", "thread_ts": "1699999999.000001"], context: .none)
         #expect(receipt["id"] == "1700000000.000100")
@@ -81,7 +65,7 @@ import TrellisCore
         #expect(busy.errorClass == .rateLimited)
         #expect(busy.retryAfterMilliseconds == 5000)
 
-        let wrongToken = try self.slack(try StampedDeployment(), config: "{ mode: api, api_url: \"\(server.url)/api\", channel: \"#ops\" }",
+        let wrongToken = try StampedDeployment().load("channel.slack", config: "{ mode: api, api_url: \"\(server.url)/api\", channel: \"#ops\" }",
                                         secrets: ["token": "xoxb-wrong"])
         let refused = try #require(throws: PluginCallError.self) { try wrongToken.send(["text": "x"], context: .none) }
         #expect(refused.errorClass == .config)

@@ -109,3 +109,24 @@ final class ReceivedRequests: Sendable {
     var all: [LoopbackHTTPServer.Request] { requests.withLock { $0 } }
     var first: LoopbackHTTPServer.Request? { all.first }
 }
+
+extension StampedDeployment {
+    /// Loads one bundled plugin the way a deployment does: `config` as YAML
+    /// flow text, each secret written to a file and granted as `${file:…}`,
+    /// and the hosts it may reach.
+    func load(_ id: String, config: String = "{}", secrets: [String: String] = [:],
+              egress: String = "127.0.0.1") throws -> PluginInstance {
+        let grants = try secrets.sorted { $0.key < $1.key }.map { name, value in
+            "\(name): \"${file:\(try directory.write("secret-\(name)", value))}\""
+        }
+        let manager = PluginManager(configuration: try configuration("""
+            plugins:
+              \(id):
+                egress: [\(egress)]
+                config: \(config)
+                secrets: { \(grants.joined(separator: ", ")) }
+            """), logger: testLogger)
+        manager.loadAll()
+        return try #require(manager.instance(id), "\(String(describing: manager.status(id)))")
+    }
+}

@@ -27,17 +27,10 @@ import TrellisCore
         }
     }
 
-    func manager(_ deployment: StampedDeployment, port: Int, secrets: String, egress: String = "127.0.0.1") throws -> PluginManager {
-        let manager = PluginManager(configuration: try deployment.configuration("""
-            plugins:
-              channel.webhook:
-                egress: [\(egress)]
-                config: { url: "http://127.0.0.1:\(port)/hooks", headers: { X-Source: trellis } }
-                secrets: { \(secrets) }
-            """), logger: testLogger)
-        let status = manager.loadAll().first { $0.id == "channel.webhook" }
-        #expect(status?.state == .ok, "\(String(describing: status))")
-        return manager
+    func webhook(_ deployment: StampedDeployment, port: Int, secrets: [String: String],
+                 egress: String = "127.0.0.1") throws -> PluginInstance {
+        try deployment.load("channel.webhook", config: "{ url: \"http://127.0.0.1:\(port)/hooks\", headers: { X-Source: trellis } }",
+                            secrets: secrets, egress: egress)
     }
 
     @Test func aDeliveryIsSignedAndCarriesTheIdempotencyKeyAsItsID() throws {
@@ -47,9 +40,7 @@ import TrellisCore
             received.withLock { $0.append(request) }
             return .init(status: Self.verify(request, secrets: [Self.secret]) ? 204 : 401)
         }
-        let secretFile = try deployment.directory.write("secret", Self.secret)
-        let manager = try manager(deployment, port: server.port, secrets: "signing_secret: \"${file:\(secretFile)}\"")
-        let webhook = try #require(manager.instance("channel.webhook"))
+        let webhook = try webhook(deployment, port: server.port, secrets: ["signing_secret": Self.secret])
         let receipt = try webhook.send(["type": "run.failed", "data": ["run": "r-1", "step": "deploy"]],
                                        context: PluginCallContext(idempotencyKey: "r-1/notify", runID: "r-1", stepID: "notify"))
         #expect(receipt["id"] == "r-1/notify")
@@ -79,11 +70,9 @@ import TrellisCore
             received.withLock { $0.append(request) }
             return .init(status: 200)
         }
-        let current = try deployment.directory.write("current", Self.secret)
-        let old = try deployment.directory.write("old", Self.previous)
-        let manager = try manager(deployment, port: server.port,
-                                  secrets: "signing_secret: \"${file:\(current)}\", previous_signing_secret: \"${file:\(old)}\"")
-        _ = try #require(manager.instance("channel.webhook")).send(["data": ["n": 1]], context: PluginCallContext(idempotencyKey: "k"))
+        let webhook = try webhook(deployment, port: server.port,
+                                  secrets: ["signing_secret": Self.secret, "previous_signing_secret": Self.previous])
+        _ = try webhook.send(["data": ["n": 1]], context: PluginCallContext(idempotencyKey: "k"))
         let request = try #require(received.withLock { $0.first })
         #expect(request.header("webhook-signature")?.split(separator: " ").count == 2)
         #expect(Self.verify(request, secrets: [Self.secret]), "a receiver on the new secret accepts it")
@@ -100,9 +89,7 @@ import TrellisCore
             default: .init(status: 200)
             }
         }
-        let secretFile = try deployment.directory.write("secret", Self.secret)
-        let webhook = try #require(try manager(deployment, port: server.port,
-                                               secrets: "signing_secret: \"${file:\(secretFile)}\"").instance("channel.webhook"))
+        let webhook = try webhook(deployment, port: server.port, secrets: ["signing_secret": Self.secret])
         func failure(_ want: String) throws -> PluginCallError {
             try #require(throws: PluginCallError.self) {
                 try webhook.send(["headers": ["X-Want": .string(want)]], context: PluginCallContext(idempotencyKey: want))
@@ -120,9 +107,8 @@ import TrellisCore
     @Test func aHostOutsideTheAllowListIsRefusedAndTheSecretNeverShows() throws {
         let deployment = try StampedDeployment()
         let server = try LoopbackHTTPServer { _ in .init(status: 200) }
-        let secretFile = try deployment.directory.write("secret", Self.secret)
-        let webhook = try #require(try manager(deployment, port: server.port, secrets: "signing_secret: \"${file:\(secretFile)}\"",
-                                               egress: "hooks.example.com").instance("channel.webhook"))
+        let webhook = try webhook(deployment, port: server.port, secrets: ["signing_secret": Self.secret],
+                                  egress: "hooks.example.com")
         let refused = try #require(throws: PluginCallError.self) {
             try webhook.send(["data": [:]], context: PluginCallContext(idempotencyKey: "k"))
         }

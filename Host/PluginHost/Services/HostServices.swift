@@ -90,7 +90,8 @@ public enum TrellisVersion {
     public static let current = "0.1.0"
 }
 
-private func table<T>(_ value: T) -> UnsafeRawPointer {
+/// A service table in static storage (tables live as long as the process).
+func table<T>(_ value: T) -> UnsafeRawPointer {
     let pointer = UnsafeMutablePointer<T>.allocate(capacity: 1)
     pointer.initialize(to: value)
     return UnsafeRawPointer(pointer)

@@ -37,12 +37,6 @@ private func report(_ error: HTTPError, _ reply: UnsafePointer<trellis_reply_t>?
     return status
 }
 
-private func table<T>(_ value: T) -> UnsafeRawPointer {
-    let pointer = UnsafeMutablePointer<T>.allocate(capacity: 1)
-    pointer.initialize(to: value)
-    return UnsafeRawPointer(pointer)
-}
-
 nonisolated(unsafe) let httpServiceTable = table(trellis_http_service_t(
     struct_size: UInt32(MemoryLayout<trellis_http_service_t>.size),
     request: { host, context, request, user, onResponse, reply in

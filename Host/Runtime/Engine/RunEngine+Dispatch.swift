@@ -81,12 +81,12 @@ extension RunEngine {
                 if let milliseconds { attemptTimeout = min(attemptTimeout ?? .infinity, Double(milliseconds) / 1000) }
                 if let plan, hedging == nil { hedging = (entry.uses, plan) }
             case .delay(let milliseconds):
-                countAdmission(strategy: entry.uses, decision: "delay")
+                counters.count(strategy: entry.uses, decision: "delay")
                 timers.append(Timer(due: time + Double(milliseconds) / 1000, runID: run.id, step: step.id,
                                     kind: .admit(attempt: attempt)))
                 return .delayed
             case .reject(let summary):
-                countAdmission(strategy: entry.uses, decision: "reject")
+                counters.count(strategy: entry.uses, decision: "reject")
                 failed(run, step.id, attempt: attempt, errorClass: summary.errorClass, message: summary.message,
                        retryAfter: summary.retryAfterMilliseconds, timedOut: false, at: time)
                 return .rejected
@@ -166,10 +166,5 @@ extension RunEngine {
             servesLastGood[entry.uses] = serves
             return serves
         }
-    }
-
-    /// Counts an admission decision that is not an event of its own.
-    func countAdmission(strategy: String, decision: String) {
-        counters.count(strategy: strategy, decision: decision)
     }
 }
