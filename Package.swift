@@ -44,6 +44,8 @@ let bundledPlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisChannelSlack", path: "Plugins/channel-slack", swift: true),
     PluginSpec(name: "TrellisChannelPush", path: "Plugins/channel-push", swift: true),
     PluginSpec(name: "TrellisChannelSMS", path: "Plugins/channel-sms", swift: true),
+    PluginSpec(name: "TrellisChannelTeams", path: "Plugins/channel-teams", swift: true),
+    PluginSpec(name: "TrellisChannelGitHub", path: "Plugins/channel-github", swift: true),
 ]
 
 /// Deliberately broken (and deliberately old) plugins for the loader tests.

@@ -123,3 +123,14 @@ extension JSON {
         out.append(UInt8(ascii: "\""))
     }
 }
+
+extension JSON: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+
+    /// The string, when this is one.
+    public var string: String? {
+        if case .string(let value) = self { return value }
+        return nil
+    }
+}

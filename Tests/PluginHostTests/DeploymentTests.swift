@@ -19,8 +19,10 @@ import TrellisCore
             "analyzer.whitespace": "{ config: { max_token_length: 8 } }",
             "channel.email": "{ config: { url: \"smtp://127.0.0.1:2525\", from: trellis@example.com } }",
             "channel.push": "{ config: { server: \"https://ntfy.sh\" } }",
+            "channel.github": "{ config: { repository: acme/web }, secrets: { token: \"${file:\(hook)}\" } }",
             "channel.slack": "{ secrets: { webhook_url: \"${file:\(hook)}\" } }",
             "channel.sms": "{ config: { account_sid: AC1, from: \"+15550001111\" }, secrets: { auth_token: \"${file:\(hook)}\" } }",
+            "channel.teams": "{ secrets: { webhook_url: \"${file:\(hook)}\" } }",
         ]
         let yaml = "plugins:\n" + Self.bundledIDs.map { "  \($0): \(settings[$0] ?? "")\n" }.joined()
         let statuses = PluginManager(configuration: try deployment.configuration(yaml), logger: testLogger).loadAll()
