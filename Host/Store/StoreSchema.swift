@@ -57,6 +57,48 @@ enum StoreSchema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2-notifications") { db in
+            // The notification service's messages (one per recipient) and
+            // their deliveries (one per channel tried).
+            try db.execute(sql: """
+                CREATE TABLE notifications (
+                    id TEXT PRIMARY KEY,
+                    recipient TEXT NOT NULL,
+                    template TEXT NOT NULL,
+                    category TEXT,
+                    priority TEXT NOT NULL,
+                    variables TEXT NOT NULL,
+                    digest_key TEXT,
+                    digest_of TEXT,
+                    state TEXT NOT NULL,
+                    reason TEXT,
+                    source TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    release_at REAL
+                );
+                CREATE INDEX notifications_by_state ON notifications (state, created_at);
+                CREATE INDEX notifications_by_digest ON notifications (digest_of) WHERE digest_of IS NOT NULL;
+                CREATE TABLE deliveries (
+                    id TEXT PRIMARY KEY,
+                    notification_id TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    route INTEGER NOT NULL,
+                    state TEXT NOT NULL,
+                    priority TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    provider_id TEXT,
+                    error_class TEXT,
+                    error TEXT,
+                    not_before REAL NOT NULL,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                CREATE INDEX deliveries_by_notification ON deliveries (notification_id, created_at);
+                CREATE INDEX deliveries_unfinished ON deliveries (state) WHERE state IN ('queued', 'sending');
+                """)
+        }
         return migrator
     }
 

@@ -58,6 +58,8 @@ public struct DeploymentConfiguration: Sendable {
     /// Recovery pipelines for steps that declare none, by the kind of the
     /// plugin the step uses (`channel`, `provider`); outermost first.
     public var recoveryDefaults: [String: [RecoveryEntry]] = [:]
+    /// The `notifications:` section, read by the notification service.
+    public var notifications: JSONValue?
     public var pluginPaths: [String]
     public var registryPaths: [String]
     public var plugins: [String: PluginSettings]
@@ -183,6 +185,7 @@ public struct DeploymentConfiguration: Sendable {
                 entry["uses"]?.stringValue.map { RecoveryEntry(uses: $0, with: entry["with"] ?? .object([:])) }
             }
         }
+        configuration.notifications = root["notifications"]
         configuration.document = document
         return configuration
     }
@@ -192,6 +195,12 @@ public struct DeploymentConfigurationError: Error, Sendable, CustomStringConvert
     public var file: String
     public var problems: [String]
     public var remedy: String
+
+    public init(file: String, problems: [String], remedy: String) {
+        self.file = file
+        self.problems = problems
+        self.remedy = remedy
+    }
 
     public var description: String {
         "the deployment config \(file) is not valid:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
@@ -247,6 +256,8 @@ let deploymentSchema: JSONSchema = {
                 "ca_file": ["type": "string", "minLength": 1],
                 "user_agent": ["type": "string", "minLength": 1],
             ]],
+            // Its shape is checked by the notification service (docs/notifications.md).
+            "notifications": ["type": "object"],
             "recovery_defaults": [
                 "type": "object",
                 "additionalProperties": false,

@@ -56,12 +56,33 @@ public struct PluginManifest: Sendable, Codable, Hashable {
     /// For a recovery strategy that may answer "use the cached output": the
     /// host then keeps the last good output of every step it guards.
     public var usesLastGoodOutput: Bool?
+    /// For a channel: where the notification service puts a recipient's
+    /// address and a rendered message's fields in the channel's message.
+    public var notification: NotificationMapping?
+
+    /// Paths into a channel's message (`data.text` is `text` inside `data`).
+    public struct NotificationMapping: Sendable, Codable, Hashable {
+        /// Where the recipient's address goes; none for a channel bound to
+        /// one destination by its config (a Teams webhook).
+        public var address: String?
+        /// Where each generic field goes: `subject`, `text`, `html` → path.
+        public var fields: [String: String]
+        /// Values every message carries (a webhook's event `type`).
+        public var fixed: JSONValue?
+
+        public init(address: String?, fields: [String: String], fixed: JSONValue? = nil) {
+            self.address = address
+            self.fields = fields
+            self.fixed = fixed
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, kind, version, description, abi, interfaces, library, permissions, publisher
         case configSchema = "config_schema"
         case inputSchema = "input_schema"
         case usesLastGoodOutput = "uses_last_good_output"
+        case notification
     }
 
     public var semanticVersion: SemanticVersion? { SemanticVersion(version) }

@@ -1,0 +1,233 @@
+import Foundation
+import TrellisCore
+import TrellisPluginHost
+import TrellisStore
+
+extension NotificationService {
+    var readyCount: Int { ready.values.reduce(0) { $0 + $1.count } }
+
+    /// When the dispatcher must look again: the next waiting delivery or
+    /// digest (an owner), or never (only an input wakes it).
+    func nextWake() -> Double {
+        var wake = Double.infinity
+        if let due = waiting.nextDue { wake = min(wake, due) }
+        if mode == .owner, let close = digests.values.compactMap(\.releaseAt).min() { wake = min(wake, close) }
+        if readyCount > 0 && inFlight.count < settings.workers && !stopRequested { wake = min(wake, now()) }
+        return wake
+    }
+
+    /// One turn: take inputs, close due digests, pick what is due by
+    /// priority within the rate limits, record it all in one transaction,
+    /// then send what was claimed.
+    func turn(_ inputs: [Input]) {
+        let time = now()
+        for input in inputs {
+            switch input {
+            case .queue(let notifications, let deliveries):
+                // What a poll of the store already adopted is not queued twice.
+                for record in notifications where !known.contains(record.id) { queued(record, at: time) }
+                let fresh = deliveries.filter { !known.contains($0.id) }
+                for delivery in fresh { schedule(delivery, at: time) }
+                announced += fresh
+            case .completed(let id, let result):
+                completed(id, result, at: time)
+            }
+        }
+        if mode == .owner {
+            if time - lastPoll >= 1 { adoptFromStore() }
+            closeDigests(at: time)
+        }
+        for delivery in waiting.popDue(time) { ready[delivery.priority, default: []].append(delivery) }
+        if !stopRequested { dispatch(at: time) }
+        commit()
+    }
+
+    // MARK: - Queueing
+
+    private func queued(_ record: NotificationRecord, at time: Double) {
+        known.insert(record.id)
+        guard record.state == .digesting, let key = record.digestKey else {
+            if record.state == .queued { records[record.id] = record }
+            return
+        }
+        let slot = "\(record.recipient)\u{1F}\(key)"
+        if let open = digests[slot] ?? openDigestInStore(slot), open.id != record.id, (open.releaseAt ?? 0) > time {
+            var member = record
+            member.state = .digested
+            member.digestOf = open.id
+            member.updatedAt = time
+            dirtyNotifications[member.id] = member
+            digests[slot] = open
+        } else {
+            digests[slot] = record
+        }
+    }
+
+    private func openDigestInStore(_ slot: String) -> NotificationRecord? {
+        (try? store.openDigests())?.first { "\($0.recipient)\u{1F}\($0.digestKey ?? "")" == slot }
+    }
+
+    func schedule(_ delivery: DeliveryRecord, at time: Double) {
+        known.insert(delivery.id)
+        if delivery.notBefore <= time {
+            ready[delivery.priority, default: []].append(delivery)
+        } else if mode == .owner {
+            waiting.push(delivery)
+        } else {
+            // A transient process leaves what waits to the owner.
+            records[delivery.notificationID] = nil
+        }
+    }
+
+    /// Picks up what the store holds that this process does not know:
+    /// deliveries queued by other processes, and open digests.
+    func adoptFromStore() {
+        lastPoll = now()
+        do {
+            for record in try store.openDigests() where !known.contains(record.id) {
+                known.insert(record.id)
+                if let key = record.digestKey { digests["\(record.recipient)\u{1F}\(key)"] = record }
+            }
+            for var delivery in try store.unfinishedDeliveries() where !known.contains(delivery.id) {
+                // A delivery left `sending` by a process that died is sent
+                // again, with the same idempotency key.
+                delivery.state = .queued
+                if let record = try store.notification(delivery.notificationID) { records[record.id] = record }
+                dirtyDeliveries[delivery.id] = delivery
+                schedule(delivery, at: lastPoll)
+            }
+        } catch {
+            logger.error("cannot read queued notifications: \(error)")
+        }
+    }
+
+    private func closeDigests(at time: Double) {
+        for (slot, record) in digests where (record.releaseAt ?? .infinity) <= time {
+            digests[slot] = nil
+            var owner = record
+            do {
+                let members = try store.digestMembers(of: record.id)
+                owner.priority = ([record] + members).map(\.priority).max() ?? record.priority
+                owner.state = .queued
+                owner.updatedAt = time
+                records[owner.id] = owner
+                if let delivery = try delivery(for: &owner, from: 0, at: time, digest: [record] + members) {
+                    schedule(delivery, at: time)
+                    dirtyDeliveries[delivery.id] = delivery
+                }
+            } catch {
+                owner.state = .failed
+                owner.reason = "the digest could not be made: \(error)"
+            }
+            dirtyNotifications[owner.id] = owner
+        }
+    }
+
+    /// The delivery through the recipient's first loaded channel at or after
+    /// `route`, rendered for it; nil (and the message failed) when none is left.
+    func delivery(for record: inout NotificationRecord, from route: Int, at time: Double,
+                  digest: [NotificationRecord]? = nil) throws -> DeliveryRecord? {
+        guard let recipient = settings.recipients[record.recipient], let template = settings.templates[record.template] else {
+            record.state = .failed
+            record.reason = "recipient or template no longer configured"
+            return nil
+        }
+        var skipped: [String] = []
+        for index in route..<recipient.channels.count {
+            let target = recipient.channels[index]
+            guard plugins?.instance(target.channel) != nil else {
+                skipped.append("\(target.channel) is not loaded")
+                continue
+            }
+            let rendered = try digest.map { try template.renderDigest(items: $0.map(\.variables), key: record.digestKey ?? "") }
+                ?? template.render(for: target.channel, variables: record.variables)
+            let message = ChannelMessage.compose(rendered, mapping: plugins?.manifest(of: target.channel)?.notification,
+                                                 address: target.address)
+            let release = record.priority == .critical ? time : recipient.quietHours?.release(at: time) ?? time
+            return DeliveryRecord(id: "\(record.id)/\(index)", notificationID: record.id, channel: target.channel, route: index,
+                                  state: .queued, priority: record.priority, message: message, notBefore: release,
+                                  createdAt: time, updatedAt: time)
+        }
+        record.state = .failed
+        record.reason = (record.reason.map { $0 + "; " } ?? "") + "no channel left to try"
+            + (skipped.isEmpty ? "" : " (\(skipped.joined(separator: ", ")))")
+        return nil
+    }
+
+    // MARK: - Sending
+
+    private func dispatch(at time: Double) {
+        for priority in NotificationPriority.allCases.reversed() {
+            guard var queue = ready[priority], !queue.isEmpty else { continue }
+            var index = 0
+            while index < queue.count && inFlight.count + toSend.count < settings.workers {
+                var delivery = queue[index]
+                index += 1
+                if let limit = settings.rateLimits[delivery.channel] {
+                    var bucket = buckets[delivery.channel] ?? TokenBucket(rate: limit.perSecond, burst: limit.burst, now: time)
+                    let next = bucket.take(at: time)
+                    buckets[delivery.channel] = bucket
+                    if let next {
+                        // Delayed, never dropped: it waits for its token.
+                        delivery.notBefore = next
+                        waiting.push(delivery)
+                        continue
+                    }
+                }
+                delivery.state = .sending
+                delivery.attempts += 1
+                delivery.updatedAt = time
+                toSend.append(delivery)
+            }
+            queue.removeFirst(index)
+            ready[priority] = queue.isEmpty ? nil : queue
+        }
+    }
+
+    private func commit() {
+        let claimed: Set<String>
+        do {
+            claimed = try store.save(notifications: Array(dirtyNotifications.values),
+                                     deliveries: Array(dirtyDeliveries.values), claiming: toSend)
+        } catch {
+            logger.error("cannot record notification deliveries: \(error)")
+            // Nothing was recorded: what was to be sent goes back to the queue.
+            for var delivery in toSend {
+                delivery.state = .queued
+                delivery.attempts -= 1
+                delivery.notBefore = now() + 1
+                waiting.push(delivery)
+            }
+            toSend.removeAll()
+            return
+        }
+        let changed = announced + Array(dirtyDeliveries.values) + toSend.filter { claimed.contains($0.id) }
+        announced.removeAll(keepingCapacity: true)
+        dirtyNotifications.removeAll(keepingCapacity: true)
+        dirtyDeliveries.removeAll(keepingCapacity: true)
+        let start = now()
+        for delivery in toSend where claimed.contains(delivery.id) {
+            inFlight[delivery.id] = (delivery, start)
+            let instance = plugins?.instance(delivery.channel)
+            pool.submit { [weak self] in
+                let context = PluginCallContext(idempotencyKey: delivery.id)
+                let result: Result<JSONValue, PluginCallError>
+                if let instance {
+                    do throws(PluginCallError) {
+                        result = .success(try instance.send(delivery.message, context: context))
+                    } catch {
+                        result = .failure(error)
+                    }
+                } else {
+                    result = .failure(PluginCallError(.config, "channel \(delivery.channel) is not loaded", pluginID: delivery.channel))
+                }
+                self?.send(.completed(delivery.id, result))
+            }
+        }
+        toSend.removeAll(keepingCapacity: true)
+        condition.lock()
+        let observers = self.observers
+        condition.unlock()
+        for delivery in changed { for observer in observers { observer(delivery) } }
+    }
+}

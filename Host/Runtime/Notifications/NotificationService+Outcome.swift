@@ -1,0 +1,98 @@
+import Foundation
+import TrellisCore
+import TrellisPluginHost
+import TrellisStore
+
+extension NotificationService {
+    /// A channel call ended: record the receipt, or let the recovery
+    /// pipeline decide (retry later, or give up), and on giving up fail over
+    /// to the recipient's next channel.
+    func completed(_ id: String, _ result: Result<JSONValue, PluginCallError>, at time: Double) {
+        guard let (sent, started) = inFlight.removeValue(forKey: id) else { return }
+        var delivery = sent
+        delivery.updatedAt = time
+        let duration = UInt64(max(0, time - started) * 1000)
+        switch result {
+        case .success(let receipt):
+            recordOutcome(delivery.channel, nil, duration)
+            delivery.state = receipt["status"]?.stringValue == "delivered" ? .delivered : .sent
+            delivery.providerID = receipt["id"]?.stringValue
+            delivery.errorClass = nil
+            delivery.error = nil
+            dirtyDeliveries[id] = delivery
+            finish(delivery.notificationID, delivery.state == .delivered ? .delivered : .sent, reason: nil, at: time)
+        case .failure(let error):
+            recordOutcome(delivery.channel, error.errorClass, duration)
+            delivery.errorClass = error.errorClass.rawValue
+            delivery.error = error.message
+            if let delay = retryDelay(delivery, error, at: time) {
+                delivery.state = .queued
+                let recipient = records[delivery.notificationID].flatMap { settings.recipients[$0.recipient] }
+                let due = time + Double(delay) / 1000
+                delivery.notBefore = delivery.priority == .critical ? due : recipient?.quietHours?.release(at: due) ?? due
+                dirtyDeliveries[id] = delivery
+                if mode == .owner || delivery.notBefore <= time {
+                    schedule(delivery, at: time)
+                } else {
+                    records[delivery.notificationID] = nil
+                }
+                return
+            }
+            delivery.state = .failed
+            dirtyDeliveries[id] = delivery
+            failOver(delivery, error, at: time)
+        }
+    }
+
+    /// The recovery pipeline's answer, innermost strategy first, as in a
+    /// workflow step: a delay to retry after, or nil to give up.
+    private func retryDelay(_ delivery: DeliveryRecord, _ error: PluginCallError, at time: Double) -> UInt64? {
+        guard error.errorClass != .config else { return nil }
+        for entry in recovery.reversed() {
+            guard let strategy = plugins?.instance(entry.uses) else { return nil }
+            let failure = RecoveryFailure(errorClass: error.errorClass, retryAfterMilliseconds: error.retryAfterMilliseconds,
+                                          message: error.message, attempt: UInt32(delivery.attempts),
+                                          elapsedMilliseconds: UInt64(max(0, time - delivery.createdAt) * 1000),
+                                          key: delivery.channel, policy: entry.with)
+            switch try? strategy.decide(failure, context: PluginCallContext(idempotencyKey: delivery.id)) {
+            case .pass?: continue
+            case .retry(let delay)?: return delay
+            default: return nil
+            }
+        }
+        return nil
+    }
+
+    private func recordOutcome(_ channel: String, _ result: ErrorClass?, _ duration: UInt64) {
+        for entry in recovery {
+            try? plugins?.instance(entry.uses)?.record(key: channel, result: result, durationMilliseconds: duration,
+                                                        policy: entry.with)
+        }
+    }
+
+    private func failOver(_ failed: DeliveryRecord, _ error: PluginCallError, at time: Double) {
+        guard var record = records[failed.notificationID] else { return }
+        record.reason = "\(failed.channel): \(error.message)"
+        do {
+            let members = record.digestKey == nil ? nil : [record] + (try store.digestMembers(of: record.id))
+            if let next = try delivery(for: &record, from: failed.route + 1, at: time, digest: members) {
+                dirtyDeliveries[next.id] = next
+                records[record.id] = record
+                dirtyNotifications[record.id] = record
+                schedule(next, at: time)
+                return
+            }
+        } catch {
+            record.reason = (record.reason ?? "") + "; failover could not render: \(error)"
+        }
+        finish(record.id, .failed, reason: record.reason, at: time)
+    }
+
+    private func finish(_ id: String, _ state: NotificationRecord.State, reason: String?, at time: Double) {
+        guard var record = records.removeValue(forKey: id) else { return }
+        record.state = state
+        record.reason = state == .failed ? reason ?? record.reason : record.reason
+        record.updatedAt = time
+        dirtyNotifications[id] = record
+    }
+}

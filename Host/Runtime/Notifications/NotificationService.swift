@@ -1,0 +1,263 @@
+import Foundation
+import Logging
+import TrellisCore
+import TrellisPluginHost
+import TrellisStore
+
+/// A request to notify recipients with a template.
+public struct NotificationRequest: Sendable {
+    public var recipients: [String]
+    public var template: String
+    public var variables: JSONValue
+    public var priority: NotificationPriority
+    /// Messages with the same key to the same recipient within the window
+    /// become one.
+    public var digestKey: String?
+    public var digestWindowSeconds: Double?
+    /// Who asked (`cli`, `<run>/<step>`).
+    public var source: String
+    /// When given, the messages' ids derive from it, and a request repeated
+    /// with the same key (a step run again after a crash) queues nothing new.
+    public var key: String?
+
+    public init(recipients: [String], template: String, variables: JSONValue = .object([:]),
+                priority: NotificationPriority = .normal, digestKey: String? = nil, digestWindowSeconds: Double? = nil,
+                source: String = "cli", key: String? = nil) {
+        self.recipients = recipients
+        self.template = template
+        self.variables = variables
+        self.priority = priority
+        self.digestKey = digestKey
+        self.digestWindowSeconds = digestWindowSeconds
+        self.source = source
+        self.key = key
+    }
+}
+
+public struct NotificationError: Error, Sendable, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
+}
+
+/// Delivers templated messages to recipients through channel plugins, with
+/// their preferences, quiet hours, per-channel rate limits, priorities,
+/// digests, retries through the recovery pipeline and failover, and keeps
+/// every delivery's state in the store.
+///
+/// One dispatcher thread owns the queue. Each turn it takes new messages and
+/// finished deliveries, decides what is due, records the turn's changes in
+/// one store transaction, and then hands the deliveries it claimed to worker
+/// threads (channel calls never run on Swift's cooperative pool).
+public final class NotificationService: @unchecked Sendable {
+    /// `owner`: this process delivers everything in the store, including
+    /// what waits (quiet hours, digests, retries) and what other processes
+    /// queue (`trellis serve`). `transient`: it delivers only what it queued
+    /// and is due now, and leaves the rest in the store (`trellis notify`).
+    public enum Mode: Sendable { case owner, transient }
+
+    public typealias Observer = @Sendable (DeliveryRecord) -> Void
+
+    let settings: NotificationSettings
+    let store: any NotificationStore
+    let plugins: PluginManager?
+    let recovery: [RecoveryEntry]
+    let mode: Mode
+    let logger: Logger
+    let now: @Sendable () -> Double
+    let pool: WorkerPool
+
+    let condition = NSCondition()
+    var inbox: [Input] = []
+    var stopRequested = false
+    var observers: [Observer] = []
+    private let stopped = DispatchSemaphore(value: 0)
+
+    // Owned by the dispatcher thread.
+    var waiting = DeliveryQueue()
+    var ready: [NotificationPriority: [DeliveryRecord]] = [:]
+    var buckets: [String: TokenBucket] = [:]
+    /// Open digests by recipient and key.
+    var digests: [String: NotificationRecord] = [:]
+    /// Messages not yet finished that this process is delivering.
+    var records: [String: NotificationRecord] = [:]
+    var inFlight: [String: (delivery: DeliveryRecord, started: Double)] = [:]
+    var known: Set<String> = []
+    var lastPoll: Double = 0
+    var dirtyNotifications: [String: NotificationRecord] = [:]
+    var dirtyDeliveries: [String: DeliveryRecord] = [:]
+    var toSend: [DeliveryRecord] = []
+    /// Deliveries queued by `send`, for the observers.
+    var announced: [DeliveryRecord] = []
+
+    enum Input {
+        case queue([NotificationRecord], [DeliveryRecord])
+        case completed(String, Result<JSONValue, PluginCallError>)
+    }
+
+    public init(settings: NotificationSettings, store: any NotificationStore, plugins: PluginManager?,
+                recoveryDefaults: [RecoveryEntry] = [], mode: Mode = .owner, logger: Logger,
+                now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.settings = settings
+        self.store = store
+        self.plugins = plugins
+        recovery = settings.recovery ?? recoveryDefaults
+        self.mode = mode
+        self.logger = logger
+        self.now = now
+        pool = WorkerPool(threads: settings.workers, name: "trellis-notify")
+        let thread = Thread { self.loop() }
+        thread.name = "trellis-notifications"
+        thread.start()
+    }
+
+    deinit { pool.shutdown() }
+
+    /// Problems with the recipients' channels: one not enabled, or not a channel.
+    public func routeProblems() -> [String] {
+        settings.recipients.values.sorted { $0.id < $1.id }.flatMap { recipient in
+            recipient.channels.compactMap { route -> String? in
+                guard let plugins else { return nil }
+                guard let instance = plugins.instance(route.channel) else {
+                    return "recipient \(recipient.id): channel \(route.channel) is not loaded (enable it under plugins:)"
+                }
+                return instance.info.kind == .channel ? nil
+                    : "recipient \(recipient.id): \(route.channel) is a \(instance.info.kind) plugin, not a channel"
+            }
+        }
+    }
+
+    /// What is wrong with a request before anything is queued: unknown
+    /// recipients or template, and variables the template needs but the
+    /// request lacks. `opaque` names are given but known only at run time.
+    public static func problems(in request: NotificationRequest, settings: NotificationSettings,
+                                opaque: Set<String> = []) -> [String] {
+        var problems: [String] = []
+        for recipient in request.recipients where settings.recipients[recipient] == nil {
+            problems.append("unknown recipient '\(recipient)'" + suggestion(recipient, among: Array(settings.recipients.keys)))
+        }
+        if request.recipients.isEmpty { problems.append("no recipients") }
+        guard let template = settings.templates[request.template] else {
+            problems.append("unknown template '\(request.template)'" + suggestion(request.template, among: Array(settings.templates.keys)))
+            return problems
+        }
+        problems += template.missingVariables(request.variables, opaque: opaque).map {
+            "template \(request.template)\($0.pointer.isEmpty ? "" : " at \($0.pointer)"): \($0.message)"
+        }
+        return problems
+    }
+
+    static func suggestion(_ name: String, among names: [String]) -> String {
+        guard !names.isEmpty else { return " (none are configured under notifications:)" }
+        return " (known: \(names.sorted().joined(separator: ", ")))"
+    }
+
+    /// Queues a request: one message per recipient. Returns their ids.
+    /// Throws, queuing nothing, when the request is not valid.
+    @discardableResult
+    public func send(_ request: NotificationRequest) throws -> [String] {
+        try send([request])[0]
+    }
+
+    /// Queues several requests in one store transaction; their ids, in order.
+    public func send(_ requests: [NotificationRequest]) throws -> [[String]] {
+        let time = now()
+        var notifications: [NotificationRecord] = []
+        var deliveries: [DeliveryRecord] = []
+        var ids: [[String]] = []
+        for request in requests {
+            let problems = Self.problems(in: request, settings: settings)
+            guard problems.isEmpty, let template = settings.templates[request.template] else {
+                throw NotificationError(problems: problems)
+            }
+            var requestIDs: [String] = []
+            for name in request.recipients {
+                guard let recipient = settings.recipients[name] else { continue }
+                let id = request.key.map { "\($0)/\(name)" } ?? "n-" + UUID().uuidString.lowercased()
+                requestIDs.append(id)
+                if request.key != nil, try store.notification(id) != nil { continue }
+                var record = NotificationRecord(
+                    id: id, recipient: name, template: request.template, category: template.category,
+                    priority: request.priority, variables: request.variables, digestKey: request.digestKey, state: .queued,
+                    source: request.source, createdAt: time, updatedAt: time)
+                if let category = template.category, recipient.optOut.contains(category) {
+                    record.state = .skipped
+                    record.reason = "\(name) opted out of \(category)"
+                } else if request.digestKey != nil {
+                    record.state = .digesting
+                    record.releaseAt = time + (request.digestWindowSeconds ?? settings.digestWindowSeconds)
+                } else if let delivery = try delivery(for: &record, from: 0, at: time) {
+                    deliveries.append(delivery)
+                }
+                notifications.append(record)
+            }
+            ids.append(requestIDs)
+        }
+        _ = try store.save(notifications: notifications, deliveries: deliveries, claiming: [])
+        send(.queue(notifications, deliveries))
+        return ids
+    }
+
+    /// Adds an observer called on the dispatcher thread after each change
+    /// of a delivery's state is recorded.
+    public func observe(_ observer: @escaping Observer) {
+        condition.lock()
+        observers.append(observer)
+        condition.unlock()
+    }
+
+    /// Looks at the queue again now (after a test moves its clock).
+    public func poke() {
+        condition.lock()
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Stops after the deliveries in flight end; what waits stays in the store.
+    public func stop() {
+        condition.lock()
+        stopRequested = true
+        condition.signal()
+        condition.unlock()
+        stopped.wait()
+    }
+
+    /// Whether nothing is queued, due or in flight in this process.
+    public var isIdle: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return idle
+    }
+    var idle = false
+
+    func send(_ input: Input) {
+        condition.lock()
+        inbox.append(input)
+        idle = false
+        condition.signal()
+        condition.unlock()
+    }
+
+    func loop() {
+        if mode == .owner { adoptFromStore() }
+        while true {
+            condition.lock()
+            while inbox.isEmpty && !(stopRequested && inFlight.isEmpty) {
+                idle = inFlight.isEmpty && readyCount == 0 && (mode == .transient || (waiting.isEmpty && digests.isEmpty))
+                let wake = nextWake()
+                let wait = min(wake - now(), mode == .owner ? 1 : 60)
+                if wait <= 0 && !stopRequested { break }
+                if !condition.wait(until: Date(timeIntervalSinceNow: wait)) { break }
+            }
+            let inputs = inbox
+            inbox.removeAll(keepingCapacity: true)
+            let stop = stopRequested && inFlight.isEmpty
+            condition.unlock()
+            if stop && inputs.isEmpty {
+                pool.shutdown()
+                stopped.signal()
+                return
+            }
+            turn(inputs)
+        }
+    }
+}

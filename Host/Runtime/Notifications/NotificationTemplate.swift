@@ -1,0 +1,185 @@
+import Mustache
+import TrellisCore
+
+/// One notification template from the deployment config: the generic fields
+/// every channel understands (`subject`, `text`, `html`), per-channel
+/// variants (a channel's own message fields, such as Slack `blocks` or an
+/// SMS `body`), and optionally how a digest of several reads. Every string
+/// in it is a Mustache template; `html` escapes what it inserts, the others
+/// insert text as given.
+public struct NotificationTemplate: Sendable {
+    public let id: String
+    /// What a recipient opts out of.
+    public let category: String?
+    let fields: [String: TemplateValue]
+    let channels: [String: [String: TemplateValue]]
+    let digest: [String: TemplateValue]?
+
+    public struct Problem: Error, Sendable, CustomStringConvertible {
+        /// A JSON Pointer into the template (`/channels/channel.slack/blocks/0/text`).
+        public var pointer: String
+        public var message: String
+        public var description: String { "\(pointer): \(message)" }
+    }
+
+    /// Compiles a template's config; throws every problem found.
+    public init(id: String, config: JSONValue) throws(TemplateProblems) {
+        var problems: [Problem] = []
+        func compile(_ object: [String: JSONValue]?, at pointer: String) -> [String: TemplateValue] {
+            (object ?? [:]).reduce(into: [:]) { result, entry in
+                result[entry.key] = TemplateValue.compile(entry.value, html: entry.key == "html",
+                                                          at: pointer + "/" + YAMLDocument.escape(entry.key), problems: &problems)
+            }
+        }
+        self.id = id
+        category = config["category"]?.stringValue
+        var generic = config.objectValue ?? [:]
+        for key in ["category", "channels", "digest"] { generic[key] = nil }
+        fields = compile(generic, at: "")
+        channels = (config["channels"]?.objectValue ?? [:]).reduce(into: [:]) { result, entry in
+            result[entry.key] = compile(entry.value.objectValue, at: "/channels/" + YAMLDocument.escape(entry.key))
+        }
+        digest = config["digest"].map { compile($0.objectValue, at: "/digest") }
+        if fields.isEmpty && channels.isEmpty {
+            problems.append(Problem(pointer: "", message: "a template needs `subject`, `text`, `html` or per-channel `channels`"))
+        }
+        guard problems.isEmpty else { throw TemplateProblems(problems: problems) }
+    }
+
+    /// Every variable the template would render and `variables` lacks, by
+    /// where it is used. `opaque` names are given but unknown until run time.
+    public func missingVariables(_ variables: JSONValue, opaque: Set<String> = []) -> [Problem] {
+        var problems: [Problem] = []
+        func visit(_ values: [String: TemplateValue], _ pointer: String) {
+            for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+                value.missing(variables, opaque: opaque, at: pointer + "/" + YAMLDocument.escape(key), into: &problems)
+            }
+        }
+        visit(fields, "")
+        for (channel, values) in channels.sorted(by: { $0.key < $1.key }) {
+            visit(values, "/channels/" + YAMLDocument.escape(channel))
+        }
+        return problems
+    }
+
+    /// The generic fields and the channel's own variant, rendered.
+    public func render(for channel: String, variables: JSONValue) throws(TemplateProblems) -> RenderedMessage {
+        let problems = missingVariables(variables)
+        guard problems.isEmpty else { throw TemplateProblems(problems: problems) }
+        let context = TemplateValue.context(variables)
+        return RenderedMessage(fields: fields.mapValues { $0.render(context) },
+                               channelFields: (channels[channel] ?? [:]).mapValues { $0.render(context) })
+    }
+
+    /// One message listing several: the template's `digest` fields rendered
+    /// with `count` and `items` (each item's variables), or else each item's
+    /// generic fields one after another.
+    public func renderDigest(items: [JSONValue], key: String) throws(TemplateProblems) -> RenderedMessage {
+        let variables: JSONValue = ["count": .number(Double(items.count)), "items": .array(items), "key": .string(key)]
+        if let digest {
+            var problems: [Problem] = []
+            for (name, value) in digest.sorted(by: { $0.key < $1.key }) {
+                value.missing(variables, opaque: [], at: "/digest/" + name, into: &problems)
+            }
+            guard problems.isEmpty else { throw TemplateProblems(problems: problems) }
+            let context = TemplateValue.context(variables)
+            return RenderedMessage(fields: digest.mapValues { $0.render(context) }, channelFields: [:])
+        }
+        let each = try items.map { item throws(TemplateProblems) in try render(for: "", variables: item).fields }
+        var combined: [String: JSONValue] = [:]
+        if let first = each.first?["subject"]?.stringValue {
+            combined["subject"] = .string(items.count > 1 ? "\(first) (and \(items.count - 1) more)" : first)
+        }
+        for (field, separator) in [("text", "\n\n"), ("html", "\n<hr>\n")] {
+            let parts = each.compactMap { $0[field]?.stringValue }
+            if !parts.isEmpty { combined[field] = .string(parts.joined(separator: separator)) }
+        }
+        return RenderedMessage(fields: combined, channelFields: [:])
+    }
+}
+
+/// A rendered template: the generic fields and a channel's own fields.
+public struct RenderedMessage: Sendable, Equatable {
+    public var fields: [String: JSONValue]
+    public var channelFields: [String: JSONValue]
+}
+
+public struct TemplateProblems: Error, Sendable, CustomStringConvertible {
+    public var problems: [NotificationTemplate.Problem]
+    public var description: String { problems.map(\.description).joined(separator: "; ") }
+}
+
+/// A JSON value whose strings are compiled Mustache templates.
+indirect enum TemplateValue: Sendable {
+    case text(MustacheTemplate, TemplateTags)
+    case literal(JSONValue)
+    case array([TemplateValue])
+    case object([String: TemplateValue])
+
+    static func compile(_ value: JSONValue, html: Bool, at pointer: String,
+                        problems: inout [NotificationTemplate.Problem]) -> TemplateValue {
+        switch value {
+        case .string(let text):
+            guard text.contains("{{") else { return .literal(value) }
+            do {
+                let tags = try TemplateTags(parsing: text)
+                // HTML escapes what it inserts; every other field is text.
+                let template = try MustacheTemplate(string: (html ? "" : "{{% CONTENT_TYPE: TEXT}}") + text)
+                return .text(template, tags)
+            } catch let problem as TemplateTags.Problem {
+                problems.append(.init(pointer: pointer, message: problem.description))
+            } catch {
+                problems.append(.init(pointer: pointer, message: "not a valid Mustache template: \(error)"))
+            }
+            return .literal(value)
+        case .array(let items):
+            return .array(items.enumerated().map { compile($1, html: html, at: "\(pointer)/\($0)", problems: &problems) })
+        case .object(let object):
+            return .object(object.reduce(into: [:]) { result, entry in
+                result[entry.key] = compile(entry.value, html: html, at: pointer + "/" + YAMLDocument.escape(entry.key),
+                                            problems: &problems)
+            })
+        default:
+            return .literal(value)
+        }
+    }
+
+    func missing(_ variables: JSONValue, opaque: Set<String>, at pointer: String,
+                 into problems: inout [NotificationTemplate.Problem]) {
+        switch self {
+        case .text(_, let tags):
+            for (name, line) in tags.missing(in: variables, opaque: opaque) {
+                problems.append(.init(pointer: pointer, message: "line \(line): the variable '\(name)' is not given"))
+            }
+        case .literal: break
+        case .array(let items):
+            for (index, item) in items.enumerated() { item.missing(variables, opaque: opaque, at: "\(pointer)/\(index)", into: &problems) }
+        case .object(let object):
+            for (key, value) in object.sorted(by: { $0.key < $1.key }) {
+                value.missing(variables, opaque: opaque, at: pointer + "/" + YAMLDocument.escape(key), into: &problems)
+            }
+        }
+    }
+
+    func render(_ context: Any) -> JSONValue {
+        switch self {
+        case .text(let template, _): .string(template.render(context))
+        case .literal(let value): value
+        case .array(let items): .array(items.map { $0.render(context) })
+        case .object(let object): .object(object.mapValues { $0.render(context) })
+        }
+    }
+
+    /// JSON as the values Mustache walks: dictionaries, arrays, strings,
+    /// whole numbers as integers. Nulls are left out (they render as nothing).
+    static func context(_ value: JSONValue) -> Any {
+        switch value {
+        case .object(let object): object.compactMapValues { $0 == .null ? nil : context($0) } as [String: Any]
+        case .array(let items): items.map(context) as [Any]
+        case .string(let text): text
+        case .bool(let flag): flag
+        case .number(let number): number.rounded() == number && abs(number) < 1e15 ? Int(number) as Any : number as Any
+        case .null: "" as Any
+        }
+    }
+}
