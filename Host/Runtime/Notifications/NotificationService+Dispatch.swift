@@ -50,21 +50,22 @@ extension NotificationService {
             if record.state == .queued { records[record.id] = record }
             return
         }
-        let slot = "\(record.recipient)\u{1F}\(key)"
-        if let open = digests[slot] ?? openDigestInStore(slot), open.id != record.id, (open.releaseAt ?? 0) > time {
+        // The earliest message of a recipient's key opens the digest (the
+        // store may hold later ones this turn has not reached yet).
+        func opens(_ other: NotificationRecord) -> Bool {
+            other.recipient == record.recipient && other.digestKey == key && (other.releaseAt ?? 0) > time
+                && (other.createdAt, other.id) < (record.createdAt, record.id)
+        }
+        if let open = digests.values.first(where: opens) ?? (try? store.openDigests())?.first(where: opens) {
             var member = record
             member.state = .digested
             member.digestOf = open.id
             member.updatedAt = time
             dirtyNotifications[member.id] = member
-            digests[slot] = open
+            digests[open.id] = open
         } else {
-            digests[slot] = record
+            digests[record.id] = record
         }
-    }
-
-    private func openDigestInStore(_ slot: String) -> NotificationRecord? {
-        (try? store.openDigests())?.first { "\($0.recipient)\u{1F}\($0.digestKey ?? "")" == slot }
     }
 
     func schedule(_ delivery: DeliveryRecord, at time: Double) {
@@ -84,10 +85,9 @@ extension NotificationService {
     func adoptFromStore() {
         lastPoll = now()
         do {
-            for record in try store.openDigests() where !known.contains(record.id) {
-                known.insert(record.id)
-                if let key = record.digestKey { digests["\(record.recipient)\u{1F}\(key)"] = record }
-            }
+            // Oldest first: the first of a recipient's key opens the digest,
+            // later ones join it.
+            for record in try store.openDigests() where !known.contains(record.id) { queued(record, at: lastPoll) }
             for var delivery in try store.unfinishedDeliveries() where !known.contains(delivery.id) {
                 // A delivery left `sending` by a process that died is sent
                 // again, with the same idempotency key.
@@ -102,8 +102,8 @@ extension NotificationService {
     }
 
     private func closeDigests(at time: Double) {
-        for (slot, record) in digests where (record.releaseAt ?? .infinity) <= time {
-            digests[slot] = nil
+        for record in digests.values where (record.releaseAt ?? .infinity) <= time {
+            digests[record.id] = nil
             var owner = record
             do {
                 let members = try store.digestMembers(of: record.id)

@@ -76,7 +76,7 @@ public final class NotificationService: @unchecked Sendable {
     var waiting = DeliveryQueue()
     var ready: [NotificationPriority: [DeliveryRecord]] = [:]
     var buckets: [String: TokenBucket] = [:]
-    /// Open digests by recipient and key.
+    /// Open digests by id.
     var digests: [String: NotificationRecord] = [:]
     /// Messages not yet finished that this process is delivering.
     var records: [String: NotificationRecord] = [:]
