@@ -50,15 +50,41 @@ struct HostSetup {
         return runtime
     }
 
+    /// The deployment's `notifications:` section (empty when it has none).
+    func notificationSettings() throws -> NotificationSettings {
+        do {
+            return try NotificationSettings.parse(configuration)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// Starts the notification service when the deployment configures
+    /// recipients, after loading their channels and its recovery strategies.
+    func startNotifications(store: SQLiteRunStore, mode: NotificationService.Mode) throws -> NotificationService? {
+        let settings = try notificationSettings()
+        guard !settings.recipients.isEmpty else { return nil }
+        let recovery = settings.recovery ?? configuration.recoveryDefaults["channel"] ?? []
+        let ids = Set(settings.recipients.values.flatMap { $0.channels.map(\.channel) } + recovery.map(\.uses))
+        for status in plugins.load(only: ids) where status.state != .ok {
+            warn("notifications: \(status.id) did not load: \(status.reason ?? "unknown")")
+        }
+        let service = NotificationService(settings: settings, store: store, plugins: plugins,
+                                          recoveryDefaults: configuration.recoveryDefaults["channel"] ?? [], mode: mode, logger: logger)
+        for problem in service.routeProblems() { warn("notifications: \(problem)") }
+        return service
+    }
+
     /// Loads the plugins a workflow file uses and checks the workflow.
-    func loadWorkflow(file: String) throws -> (Workflow, String, DeploymentCatalog) {
+    func loadWorkflow(file: String) throws -> (Workflow, String, any PluginCatalog) {
         let source: String
         do {
             source = try String(contentsOfFile: file, encoding: .utf8)
         } catch {
             throw ValidationError("cannot read the workflow \(file): \(error.localizedDescription)")
         }
-        let catalog = loadPlugins(for: source, file: file)
+        let base = loadPlugins(for: source, file: file)
+        let catalog = NotifyingCatalog(base: base, settings: try notificationSettings())
         let defaultProblems = configuration.recoveryDefaultProblems(catalog: catalog)
         guard defaultProblems.isEmpty else {
             for problem in defaultProblems { warn(problem) }

@@ -37,10 +37,14 @@ struct Serve: AsyncParsableCommand {
         if statuses.contains(where: { $0.state == .error && $0.required }) {
             throw ValidationError("required plugins failed to load; see the log")
         }
-        let catalog = DeploymentCatalog(manager: setup.plugins, statuses: statuses)
+        let catalog = NotifyingCatalog(base: DeploymentCatalog(manager: setup.plugins, statuses: statuses),
+                                       settings: try setup.notificationSettings())
         let entries = try loadWorkflowFolder(workflows, catalog: catalog, allowExec: setup.configuration.allowExec, logger: logger)
+        // serve owns the notification queue: it delivers what waits.
+        let notifications = try setup.startNotifications(store: store, mode: .owner)
+        defer { notifications?.stop() }
         let engine = RunEngine(store: store, plugins: setup.plugins, configuration: try setup.runtimeConfiguration(),
-                               catalog: catalog, logger: logger)
+                               catalog: catalog, notifications: notifications, logger: logger)
         logRunEvents(of: engine, to: logger)
         let scheduler = Scheduler(engine: engine, store: store, logger: logger)
         scheduler.setWorkflows(entries)

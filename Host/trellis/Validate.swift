@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TrellisCore
 import TrellisPluginHost
+import TrellisRuntime
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,7 +32,13 @@ struct Validate: ParsableCommand {
         let logger = deployment.makeLogger()
         let configuration = try deployment.load()
         let manager = PluginManager(configuration: configuration, logger: logger)
-        let catalog = DeploymentCatalog(manager: manager, statuses: manager.loadAll())
+        let settings: NotificationSettings
+        do {
+            settings = try NotificationSettings.parse(configuration)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let catalog = NotifyingCatalog(base: DeploymentCatalog(manager: manager, statuses: manager.loadAll()), settings: settings)
         let loader = WorkflowLoader(catalog: catalog, allowExec: configuration.allowExec)
         var reports: [Report] = []
         // The deployment's default recovery pipelines apply to these workflows too.

@@ -17,6 +17,14 @@ public protocol PluginCatalog: Sendable {
     func entry(for id: String) -> PluginCatalogEntry?
     /// Every known id, for suggestions.
     var knownIDs: [String] { get }
+    /// What is wrong with a `uses: notify` step's `with:` against the
+    /// deployment's notification settings (recipients, templates and their
+    /// variables), as pointers into `with` and messages.
+    func notifyProblems(_ with: JSONValue) -> [(pointer: String, message: String)]
+}
+
+extension PluginCatalog {
+    public func notifyProblems(_ with: JSONValue) -> [(pointer: String, message: String)] { [] }
 }
 
 public struct PluginCatalogEntry: Sendable {

@@ -66,6 +66,16 @@ struct WorkflowValidator {
                 report("\(step.pointer)/with", "an exec step needs `with: { command: [program, arg, ...] }`")
             }
             return
+        case "notify":
+            checkSchema(step.with, Self.notifySchema, at: "\(step.pointer)/with")
+            for (pointer, text) in step.with.templates(at: "\(step.pointer)/with") where text.contains("secrets.") {
+                report(pointer, "a notification's content is kept in the store, so it cannot hold secrets; "
+                       + "give the channel the secret in the deployment config instead")
+            }
+            for problem in catalog.notifyProblems(step.with) {
+                report("\(step.pointer)/with\(problem.pointer)", problem.message)
+            }
+            return
         default:
             break
         }
@@ -87,6 +97,26 @@ struct WorkflowValidator {
             }
         }
     }
+
+    /// The shape of a `uses: notify` step's `with:`.
+    static let notifySchema: JSONSchema = {
+        let root: JSONValue = [
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["to", "template"],
+            "properties": [
+                "to": ["oneOf": [["type": "string", "minLength": 1],
+                                 ["type": "array", "minItems": 1, "items": ["type": "string", "minLength": 1]]]],
+                "template": ["type": "string", "minLength": 1],
+                "vars": ["type": "object"],
+                "priority": ["enum": ["low", "normal", "high", "critical"]],
+                "digest_key": ["type": "string", "minLength": 1],
+                "digest_window": ["type": ["string", "number"]],
+            ],
+        ]
+        // The schema is a constant written above; it is valid by construction.
+        return try! JSONSchema(root)
+    }()
 
     /// Checks a value against a schema; values still holding `${{ }}` are
     /// only known at run time, so problems at them are left for then.

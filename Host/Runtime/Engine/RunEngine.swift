@@ -81,7 +81,7 @@ public final class RunEngine: @unchecked Sendable {
     }
 
     public init(store: any RunStore, plugins: PluginManager?, configuration: RuntimeConfiguration = RuntimeConfiguration(),
-                catalog: any PluginCatalog = EmptyPluginCatalog(), logger: Logger,
+                catalog: any PluginCatalog = EmptyPluginCatalog(), notifications: NotificationService? = nil, logger: Logger,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.store = store
         self.plugins = plugins
@@ -89,7 +89,8 @@ public final class RunEngine: @unchecked Sendable {
         self.logger = logger
         self.now = now
         pool = WorkerPool(threads: configuration.maxConcurrentSteps)
-        invoker = StepInvoker(plugins: { [plugins] id in plugins?.instance(id) }, allowExec: configuration.allowExec)
+        invoker = StepInvoker(plugins: { [plugins] id in plugins?.instance(id) }, allowExec: configuration.allowExec,
+                              notifications: notifications)
         loader = WorkflowLoader(catalog: catalog, allowExec: configuration.allowExec)
         let thread = Thread { self.loop() }
         thread.name = "trellis-engine"

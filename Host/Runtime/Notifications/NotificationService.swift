@@ -221,6 +221,15 @@ public final class NotificationService: @unchecked Sendable {
         stopped.wait()
     }
 
+    /// Waits until nothing due is left in this process, then stops; what
+    /// waits for later stays queued in the store.
+    public func finish() {
+        condition.lock()
+        while !(idle && inbox.isEmpty) { condition.wait(until: Date(timeIntervalSinceNow: 0.05)) }
+        condition.unlock()
+        stop()
+    }
+
     /// Whether nothing is queued, due or in flight in this process.
     public var isIdle: Bool {
         condition.lock()

@@ -13,6 +13,7 @@ public enum StepOutcome: Sendable, Equatable {
 struct StepInvoker: Sendable {
     let plugins: @Sendable (String) -> PluginInstance?
     let allowExec: Bool
+    let notifications: NotificationService?
 
     func invoke(_ uses: String, inputs: JSONValue, context: PluginCallContext) -> StepOutcome {
         switch uses {
@@ -25,6 +26,8 @@ struct StepInvoker: Sendable {
                 return .failure(.config, message: "exec steps are disabled in this deployment", retryAfterMilliseconds: 0)
             }
             return Exec.run(inputs, context: context)
+        case "notify":
+            return notify(inputs, context: context)
         default:
             return callPlugin(uses, inputs: inputs, context: context)
         }
@@ -44,6 +47,24 @@ struct StepInvoker: Sendable {
             }
         } catch {
             return .failure(error.errorClass, message: error.message, retryAfterMilliseconds: error.retryAfterMilliseconds)
+        }
+    }
+
+    /// Queues the step's notifications; the service delivers them. The
+    /// idempotency key names them, so a step run again queues nothing new.
+    private func notify(_ inputs: JSONValue, context: PluginCallContext) -> StepOutcome {
+        guard let notifications else {
+            return .failure(.config, message: "this host runs no notification service (configure notifications: in the deployment config)",
+                            retryAfterMilliseconds: 0)
+        }
+        do {
+            let request = try NotificationRequest(step: inputs, source: context.idempotencyKey, key: context.idempotencyKey)
+            let ids = try notifications.send(request)
+            return .success(["notifications": .array(ids.map(JSONValue.string))])
+        } catch let error as NotificationError {
+            return .failure(.config, message: error.description, retryAfterMilliseconds: 0)
+        } catch {
+            return .failure(.retryable, message: "queuing the notification failed: \(error)", retryAfterMilliseconds: 0)
         }
     }
 
