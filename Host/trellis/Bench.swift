@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Trellis's own speed.",
         discussion: "Run from a release build (swift build -c release): debug figures are not representative.",
-        subcommands: [PluginCall.self, DAG.self, Store.self, RunProcess.self, Recovery.self])
+        subcommands: [PluginCall.self, DAG.self, Store.self, RunProcess.self, Recovery.self, Notify.self])
 
     struct PluginCall: ParsableCommand {
         static let configuration = CommandConfiguration(
