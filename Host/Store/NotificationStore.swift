@@ -84,7 +84,7 @@ public struct NotificationRecord: Sendable, Equatable {
 public enum NotificationPriority: String, Sendable, Codable, CaseIterable, Comparable {
     case low, normal, high, critical
 
-    var rank: Int { Self.allCases.firstIndex(of: self) ?? 0 }
+    public var rank: Int { Self.allCases.firstIndex(of: self) ?? 0 }
     public static func < (a: Self, b: Self) -> Bool { a.rank < b.rank }
 }
 

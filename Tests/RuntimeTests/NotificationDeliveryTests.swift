@@ -200,3 +200,74 @@ import TrellisStore
         #expect(bytes.range(of: Data(NotificationHarness.signingSecret.dropFirst(6).utf8)) == nil)
     }
 }
+
+/// `uses: notify` steps queue through the service, once per step.
+@Suite struct NotifyStepTests {
+    @Test func aNotifyStepQueuesOnceAndTheServiceDelivers() async throws {
+        let harness = try NotificationHarness(notifications: NotificationDeliveryTests.template + """
+
+            recipients:
+              ops: { channels: [{ channel: channel.push, address: alerts }] }
+            """)
+        let engine = RunEngine(store: harness.store, plugins: harness.plugins, notifications: harness.service,
+                               logger: harness.logger)
+        defer { engine.shutdown() }
+        let yaml = """
+            name: tell
+            steps:
+              - { id: work, uses: noop, with: { what: deploy } }
+              - id: tell
+                uses: notify
+                needs: [work]
+                with: { to: ops, template: event, vars: { what: "${{ steps.work.output.what }}" }, priority: high }
+            """
+        let workflow = try #require(WorkflowLoader(allowExec: false).load(text: yaml, file: "tell.yaml").workflow)
+        let runID = try engine.start(workflow: workflow, source: yaml)
+        let state = await engine.wait(for: runID)
+        #expect(state.status == .succeeded)
+        let ids = try #require(state.steps["tell"]?.output?["notifications"]?.arrayValue?.compactMap(\.stringValue))
+        #expect(ids == ["\(runID)/tell/ops"])
+        try await eventually { try harness.states(ids[0]) == [.sent] }
+        #expect(harness.requests.map(\.text) == ["deploy happened"])
+        #expect(try harness.store.notification(ids[0])?.priority == .high)
+        #expect(try harness.store.notification(ids[0])?.source == "\(runID)/tell")
+
+        // The same step queuing again (a resumed run) makes nothing new.
+        let again = try harness.service.send(NotificationRequest(recipients: ["ops"], template: "event", variables: ["what": "x"],
+                                                                 key: "\(runID)/tell"))
+        #expect(again == ids)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(harness.requests.count == 1)
+    }
+
+    @Test func validationChecksRecipientsTemplatesAndVariables() throws {
+        let harness = try NotificationHarness(notifications: NotificationDeliveryTests.template + """
+
+            recipients:
+              ops: { channels: [{ channel: channel.push, address: alerts }] }
+            """)
+        let yaml = """
+            name: bad
+            steps:
+              - id: one
+                uses: notify
+                with: { to: [opz], template: evnt }
+              - id: two
+                uses: notify
+                with: { to: ops, template: event, vars: { other: 1 } }
+              - id: three
+                uses: notify
+                with: { to: ops, template: event, vars: { what: "${{ secrets.TOKEN }}" } }
+              - id: four
+                uses: notify
+                with: { to: ops, template: event, vars: { what: "${{ run.id }}" } }
+            """
+        let catalog = NotifyingCatalog(base: EmptyPluginCatalog(), settings: harness.settings)
+        let problems = WorkflowLoader(catalog: catalog, allowExec: false).load(text: yaml, file: "bad.yaml").problems.map(\.description)
+        #expect(problems.contains("bad.yaml:5:15: unknown recipient 'opz' (known: ops)"), "\(problems)")
+        #expect(problems.contains("bad.yaml:5:37: unknown template 'evnt' (known: event, plain)"), "\(problems)")
+        #expect(problems.contains { $0.hasPrefix("bad.yaml:8:43:") && $0.contains("the variable 'what' is not given") }, "\(problems)")
+        #expect(problems.contains { $0.hasPrefix("bad.yaml:11:51:") && $0.contains("cannot hold secrets") }, "\(problems)")
+        #expect(!problems.contains { $0.hasPrefix("bad.yaml:14") }, "an expression is known at run time")
+    }
+}

@@ -47,3 +47,29 @@ struct DeliveryQueue {
         heap[a].due < heap[b].due || (heap[a].due == heap[b].due && heap[a].order < heap[b].order)
     }
 }
+
+/// Deliveries due now at one priority, oldest first. Taking from the front
+/// moves an index, so a burst of thousands costs nothing per take.
+struct ReadyLine {
+    private var items: [DeliveryRecord] = []
+    private var head = 0
+
+    var count: Int { items.count - head }
+    var isEmpty: Bool { head == items.count }
+
+    mutating func append(_ delivery: DeliveryRecord) { items.append(delivery) }
+
+    mutating func popFirst() -> DeliveryRecord? {
+        guard head < items.count else { return nil }
+        let first = items[head]
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 4096 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return first
+    }
+}

@@ -4,7 +4,7 @@ import TrellisPluginHost
 import TrellisStore
 
 extension NotificationService {
-    var readyCount: Int { ready.values.reduce(0) { $0 + $1.count } }
+    var readyCount: Int { ready.reduce(0) { $0 + $1.count } }
 
     /// When the dispatcher must look again: the next waiting delivery or
     /// digest (an owner), or never (only an input wakes it).
@@ -37,7 +37,7 @@ extension NotificationService {
             if time - lastPoll >= 1 { adoptFromStore() }
             closeDigests(at: time)
         }
-        for delivery in waiting.popDue(time) { ready[delivery.priority, default: []].append(delivery) }
+        for delivery in waiting.popDue(time) { ready[delivery.priority.rank].append(delivery) }
         if !stopRequested { dispatch(at: time) }
         commit()
     }
@@ -71,7 +71,7 @@ extension NotificationService {
     func schedule(_ delivery: DeliveryRecord, at time: Double) {
         known.insert(delivery.id)
         if delivery.notBefore <= time {
-            ready[delivery.priority, default: []].append(delivery)
+            ready[delivery.priority.rank].append(delivery)
         } else if mode == .owner {
             waiting.push(delivery)
         } else {
@@ -157,12 +157,8 @@ extension NotificationService {
     // MARK: - Sending
 
     private func dispatch(at time: Double) {
-        for priority in NotificationPriority.allCases.reversed() {
-            guard var queue = ready[priority], !queue.isEmpty else { continue }
-            var index = 0
-            while index < queue.count && inFlight.count + toSend.count < settings.workers {
-                var delivery = queue[index]
-                index += 1
+        for rank in ready.indices.reversed() {
+            while inFlight.count + toSend.count < settings.workers, var delivery = ready[rank].popFirst() {
                 if let limit = settings.rateLimits[delivery.channel] {
                     var bucket = buckets[delivery.channel] ?? TokenBucket(rate: limit.perSecond, burst: limit.burst, now: time)
                     let next = bucket.take(at: time)
@@ -179,8 +175,6 @@ extension NotificationService {
                 delivery.updatedAt = time
                 toSend.append(delivery)
             }
-            queue.removeFirst(index)
-            ready[priority] = queue.isEmpty ? nil : queue
         }
     }
 

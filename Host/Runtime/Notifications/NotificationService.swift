@@ -74,7 +74,8 @@ public final class NotificationService: @unchecked Sendable {
 
     // Owned by the dispatcher thread.
     var waiting = DeliveryQueue()
-    var ready: [NotificationPriority: [DeliveryRecord]] = [:]
+    /// Due deliveries, one line per priority (index: the priority's rank).
+    var ready = Array(repeating: ReadyLine(), count: NotificationPriority.allCases.count)
     var buckets: [String: TokenBucket] = [:]
     /// Open digests by id.
     var digests: [String: NotificationRecord] = [:]
