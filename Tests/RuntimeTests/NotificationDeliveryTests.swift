@@ -225,7 +225,8 @@ import TrellisStore
         let runID = try engine.start(workflow: workflow, source: yaml)
         let state = await engine.wait(for: runID)
         #expect(state.status == .succeeded)
-        let ids = try #require(state.steps["tell"]?.output?["notifications"]?.arrayValue?.compactMap(\.stringValue))
+        let listed = try #require(state.steps["tell"]?.output?["notifications"]?.arrayValue)
+        let ids = listed.compactMap(\.stringValue)
         #expect(ids == ["\(runID)/tell/ops"])
         try await eventually { try harness.states(ids[0]) == [.sent] }
         #expect(harness.requests.map(\.text) == ["deploy happened"])
@@ -264,10 +265,10 @@ import TrellisStore
             """
         let catalog = NotifyingCatalog(base: EmptyPluginCatalog(), settings: harness.settings)
         let problems = WorkflowLoader(catalog: catalog, allowExec: false).load(text: yaml, file: "bad.yaml").problems.map(\.description)
-        #expect(problems.contains("bad.yaml:5:15: unknown recipient 'opz' (known: ops)"), "\(problems)")
-        #expect(problems.contains("bad.yaml:5:37: unknown template 'evnt' (known: event, plain)"), "\(problems)")
-        #expect(problems.contains { $0.hasPrefix("bad.yaml:8:43:") && $0.contains("the variable 'what' is not given") }, "\(problems)")
-        #expect(problems.contains { $0.hasPrefix("bad.yaml:11:51:") && $0.contains("cannot hold secrets") }, "\(problems)")
+        #expect(problems.contains("bad.yaml:5:13: unknown recipient 'opz' (known: ops)"), "\(problems)")
+        #expect(problems.contains("bad.yaml:5:24: unknown template 'evnt' (known: event, plain)"), "\(problems)")
+        #expect(problems.contains { $0.hasPrefix("bad.yaml:8:39:") && $0.contains("the variable 'what' is not given") }, "\(problems)")
+        #expect(problems.contains { $0.hasPrefix("bad.yaml:11:47:") && $0.contains("cannot hold secrets") }, "\(problems)")
         #expect(!problems.contains { $0.hasPrefix("bad.yaml:14") }, "an expression is known at run time")
     }
 }
