@@ -10,8 +10,9 @@ public protocol NotificationStore: Sendable {
     func save(notifications: [NotificationRecord], deliveries: [DeliveryRecord],
               claiming: [DeliveryRecord]) throws(StoreError) -> Set<String>
 
-    /// Deliveries not finished (queued or sending), oldest first.
-    func unfinishedDeliveries() throws(StoreError) -> [DeliveryRecord]
+    /// Deliveries not finished (queued or sending), oldest first; with
+    /// `since`, only those changed at or after it (Unix seconds).
+    func unfinishedDeliveries(since: Double?) throws(StoreError) -> [DeliveryRecord]
 
     /// Messages collecting a digest.
     func openDigests() throws(StoreError) -> [NotificationRecord]

@@ -47,10 +47,11 @@ extension SQLiteRunStore: NotificationStore {
         }
     }
 
-    public func unfinishedDeliveries() throws(StoreError) -> [DeliveryRecord] {
+    public func unfinishedDeliveries(since: Double?) throws(StoreError) -> [DeliveryRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE state IN ('queued', 'sending') ORDER BY created_at, rowid")
-                .map(Self.delivery)
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM deliveries WHERE state IN ('queued', 'sending') AND updated_at >= ? ORDER BY created_at, rowid
+                """, arguments: [since ?? -Double.greatestFiniteMagnitude]).map(Self.delivery)
         }
     }
 

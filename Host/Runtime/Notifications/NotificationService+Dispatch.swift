@@ -83,12 +83,15 @@ extension NotificationService {
     /// Picks up what the store holds that this process does not know:
     /// deliveries queued by other processes, and open digests.
     func adoptFromStore() {
+        // After the first look, only what changed lately (a minute of slack
+        // for other processes' clocks and commit delays).
+        let since = lastPoll == 0 ? nil : lastPoll - 60
         lastPoll = now()
         do {
             // Oldest first: the first of a recipient's key opens the digest,
             // later ones join it.
             for record in try store.openDigests() where !known.contains(record.id) { queued(record, at: lastPoll) }
-            for var delivery in try store.unfinishedDeliveries() where !known.contains(delivery.id) {
+            for var delivery in try store.unfinishedDeliveries(since: since) where !known.contains(delivery.id) {
                 // A delivery left `sending` by a process that died is sent
                 // again, with the same idempotency key.
                 delivery.state = .queued
@@ -126,7 +129,7 @@ extension NotificationService {
     /// The delivery through the recipient's first loaded channel at or after
     /// `route`, rendered for it; nil (and the message failed) when none is left.
     func delivery(for record: inout NotificationRecord, from route: Int, at time: Double,
-                  digest: [NotificationRecord]? = nil) throws -> DeliveryRecord? {
+                  digest: [NotificationRecord]? = nil, checked: Bool = false) throws -> DeliveryRecord? {
         guard let recipient = settings.recipients[record.recipient], let template = settings.templates[record.template] else {
             record.state = .failed
             record.reason = "recipient or template no longer configured"
@@ -140,7 +143,7 @@ extension NotificationService {
                 continue
             }
             let rendered = try digest.map { try template.renderDigest(items: $0.map(\.variables), key: record.digestKey ?? "") }
-                ?? template.render(for: target.channel, variables: record.variables)
+                ?? template.render(for: target.channel, variables: record.variables, checked: checked)
             let message = ChannelMessage.compose(rendered, mapping: plugins?.manifest(of: target.channel)?.notification,
                                                  address: target.address)
             let release = record.priority == .critical ? time : recipient.quietHours?.release(at: time) ?? time

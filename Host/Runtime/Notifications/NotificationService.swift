@@ -186,7 +186,7 @@ public final class NotificationService: @unchecked Sendable {
                 } else if request.digestKey != nil {
                     record.state = .digesting
                     record.releaseAt = time + (request.digestWindowSeconds ?? settings.digestWindowSeconds)
-                } else if let delivery = try delivery(for: &record, from: 0, at: time) {
+                } else if let delivery = try delivery(for: &record, from: 0, at: time, checked: true) {
                     deliveries.append(delivery)
                 }
                 notifications.append(record)

@@ -62,10 +62,13 @@ public struct NotificationTemplate: Sendable {
         return problems
     }
 
-    /// The generic fields and the channel's own variant, rendered.
-    public func render(for channel: String, variables: JSONValue) throws(TemplateProblems) -> RenderedMessage {
-        let problems = missingVariables(variables)
-        guard problems.isEmpty else { throw TemplateProblems(problems: problems) }
+    /// The generic fields and the channel's own variant, rendered. `checked`:
+    /// the caller has already found no variable missing.
+    public func render(for channel: String, variables: JSONValue, checked: Bool = false) throws(TemplateProblems) -> RenderedMessage {
+        if !checked {
+            let problems = missingVariables(variables)
+            guard problems.isEmpty else { throw TemplateProblems(problems: problems) }
+        }
         let context = TemplateValue.context(variables)
         return RenderedMessage(fields: fields.mapValues { $0.render(context) },
                                channelFields: (channels[channel] ?? [:]).mapValues { $0.render(context) })
