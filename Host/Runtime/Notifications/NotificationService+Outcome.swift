@@ -20,6 +20,8 @@ extension NotificationService {
             delivery.errorClass = nil
             delivery.error = nil
             dirtyDeliveries[id] = delivery
+            // Finished: the store no longer lists it, so a poll cannot bring it back.
+            known.remove(id)
             finish(delivery.notificationID, delivery.state == .delivered ? .delivered : .sent, reason: nil, at: time)
         case .failure(let error):
             recordOutcome(delivery.channel, error.errorClass, duration)
@@ -40,6 +42,7 @@ extension NotificationService {
             }
             delivery.state = .failed
             dirtyDeliveries[id] = delivery
+            known.remove(id)
             failOver(delivery, error, at: time)
         }
     }
@@ -90,6 +93,7 @@ extension NotificationService {
 
     private func finish(_ id: String, _ state: NotificationRecord.State, reason: String?, at time: Double) {
         guard var record = records.removeValue(forKey: id) else { return }
+        known.remove(id)
         record.state = state
         record.reason = state == .failed ? reason ?? record.reason : record.reason
         record.updatedAt = time

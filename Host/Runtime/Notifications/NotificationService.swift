@@ -82,6 +82,7 @@ public final class NotificationService: @unchecked Sendable {
     /// Messages not yet finished that this process is delivering.
     var records: [String: NotificationRecord] = [:]
     var inFlight: [String: (delivery: DeliveryRecord, started: Double)] = [:]
+    /// Ids of unfinished messages and deliveries this process has taken in.
     var known: Set<String> = []
     var lastPoll: Double = 0
     var dirtyNotifications: [String: NotificationRecord] = [:]
