@@ -37,3 +37,10 @@ public func parseDuration(_ text: String) -> Double? {
 }
 
 import Foundation
+
+extension JSONValue {
+    /// A duration written as a number of seconds or as text (`30s`, `5m`).
+    public var durationSeconds: Double? {
+        doubleValue ?? stringValue.flatMap(parseDuration)
+    }
+}

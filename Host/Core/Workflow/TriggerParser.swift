@@ -31,7 +31,7 @@ enum TriggerParser {
             }
         case "interval":
             let raw = value["interval"]!
-            guard let seconds = raw.doubleValue ?? raw.stringValue.flatMap(parseDuration), seconds > 0 else {
+            guard let seconds = raw.durationSeconds, seconds > 0 else {
                 problem("interval", "'\(raw.interpolated)' is not a positive duration; write e.g. 30s, 5m or 1h")
                 return nil
             }

@@ -54,7 +54,7 @@ struct WorkflowValidator {
             return
         case "sleep":
             let duration = step.with["duration"]
-            if duration.flatMap({ $0.doubleValue ?? $0.stringValue.flatMap(parseDuration) }) == nil {
+            if duration?.durationSeconds == nil {
                 report("\(step.pointer)/with", "a sleep step needs `with: { duration: 5s }`")
             }
             return
@@ -68,7 +68,8 @@ struct WorkflowValidator {
             return
         case "notify":
             checkSchema(step.with, Self.notifySchema, at: "\(step.pointer)/with")
-            for (pointer, text) in step.with.templates(at: "\(step.pointer)/with") where text.contains("secrets.") {
+            for (pointer, text) in step.with.templates(at: "\(step.pointer)/with")
+            where ((try? Template(parsing: text))?.expressions ?? []).contains(where: { $0.paths.contains { $0.first == .key("secrets") } }) {
                 report(pointer, "a notification's content is kept in the store, so it cannot hold secrets; "
                        + "give the channel the secret in the deployment config instead")
             }

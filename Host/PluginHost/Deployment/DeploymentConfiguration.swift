@@ -157,7 +157,7 @@ public struct DeploymentConfiguration: Sendable {
         if let runtime = root["runtime"] {
             configuration.maxConcurrentSteps = runtime["max_concurrent_steps"]?.doubleValue.map { Int($0) } ?? 16
             if let grace = runtime["drain_grace"] {
-                guard let seconds = grace.doubleValue ?? grace.stringValue.flatMap(parseDuration) else {
+                guard let seconds = grace.durationSeconds else {
                     throw DeploymentConfigurationError(
                         file: file, problems: ["\(document.location(of: "/runtime/drain_grace")): '\(grace.interpolated)' is not a duration"],
                         remedy: "Write e.g. 10s or 1m")
@@ -168,7 +168,7 @@ public struct DeploymentConfiguration: Sendable {
         if let http = root["http"] {
             for (key, keyPath) in [("connect_timeout", \HTTPSettings.connectTimeoutSeconds), ("timeout", \HTTPSettings.timeoutSeconds)] {
                 guard let value = http[key] else { continue }
-                guard let seconds = value.doubleValue ?? value.stringValue.flatMap(parseDuration), seconds > 0 else {
+                guard let seconds = value.durationSeconds, seconds > 0 else {
                     throw DeploymentConfigurationError(
                         file: file, problems: ["\(document.location(of: "/http/\(key)")): '\(value.interpolated)' is not a duration"],
                         remedy: "Write e.g. 10s or 1m")

@@ -115,7 +115,7 @@ public struct NotificationSettings: Sendable {
             }
         }
         if let window = root["digest_window"] {
-            if let seconds = window.doubleValue ?? window.stringValue.flatMap(parseDuration), seconds > 0 {
+            if let seconds = window.durationSeconds, seconds > 0 {
                 settings.digestWindowSeconds = seconds
             } else {
                 problems.append("\(place("/digest_window")): '\(window.interpolated)' is not a duration (e.g. 10m)")

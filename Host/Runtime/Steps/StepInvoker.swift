@@ -70,7 +70,7 @@ struct StepInvoker: Sendable {
 
     private func sleep(_ inputs: JSONValue, context: PluginCallContext) -> StepOutcome {
         let value = inputs["duration"]
-        guard let seconds = value?.doubleValue ?? value?.stringValue.flatMap(parseDuration) else {
+        guard let seconds = value?.durationSeconds else {
             return .failure(.config, message: "a sleep step needs `with: { duration: 5s }`", retryAfterMilliseconds: 0)
         }
         let end = Date().addingTimeInterval(seconds)
