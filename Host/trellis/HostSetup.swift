@@ -60,19 +60,30 @@ struct HostSetup {
     }
 
     /// Starts the notification service when the deployment configures
-    /// recipients, after loading their channels and its recovery strategies.
+    /// recipients, and loads their channels and its recovery strategies.
     func startNotifications(store: SQLiteRunStore, mode: NotificationService.Mode) throws -> NotificationService? {
         let settings = try notificationSettings()
         guard !settings.recipients.isEmpty else { return nil }
-        let recovery = settings.recovery ?? configuration.recoveryDefaults["channel"] ?? []
-        let ids = Set(settings.recipients.values.flatMap { $0.channels.map(\.channel) } + recovery.map(\.uses))
+        let service = NotificationService(settings: settings, store: store, plugins: plugins,
+                                          recoveryDefaults: configuration.recoveryDefaults["channel"] ?? [], mode: mode, logger: logger)
+        let ids = Set(settings.recipients.values.flatMap { $0.channels.map(\.channel) } + service.recovery.map(\.uses))
         for status in plugins.load(only: ids) where status.state != .ok {
             warn("notifications: \(status.id) did not load: \(status.reason ?? "unknown")")
         }
-        let service = NotificationService(settings: settings, store: store, plugins: plugins,
-                                          recoveryDefaults: configuration.recoveryDefaults["channel"] ?? [], mode: mode, logger: logger)
         for problem in service.routeProblems() { warn("notifications: \(problem)") }
         return service
+    }
+
+    /// An engine for a workflow's runs in the foreground. When its steps
+    /// `uses` notify, a notification service delivers what they queue while
+    /// the run lasts (what must wait is left to `trellis serve`); `finish` it
+    /// after the run.
+    func foregroundEngine(store: SQLiteRunStore, catalog: any PluginCatalog,
+                          uses: Set<String>) throws -> (RunEngine, NotificationService?) {
+        let notifications = uses.contains("notify") ? try startNotifications(store: store, mode: .transient) : nil
+        let engine = RunEngine(store: store, plugins: plugins, configuration: try runtimeConfiguration(),
+                               catalog: catalog, notifications: notifications, logger: logger)
+        return (engine, notifications)
     }
 
     /// Loads the plugins a workflow file uses and checks the workflow.
@@ -100,7 +111,13 @@ struct HostSetup {
 
     /// Loads just the plugins `source` names (steps and recovery entries).
     func loadPlugins(for source: String, file: String) -> DeploymentCatalog {
-        var ids = configuration.recoveryDefaultPlugins
+        let statuses = plugins.load(only: configuration.recoveryDefaultPlugins.union(Self.uses(source, file: file)))
+        return DeploymentCatalog(manager: plugins, statuses: statuses)
+    }
+
+    /// What a workflow's steps and recovery entries `uses`.
+    static func uses(_ source: String, file: String) -> Set<String> {
+        var ids = Set<String>()
         if let document = try? YAMLDocument(text: source, file: file) {
             for step in document.value["steps"]?.arrayValue ?? [] {
                 if let uses = step["uses"]?.stringValue { ids.insert(uses) }
@@ -109,8 +126,7 @@ struct HostSetup {
                 }
             }
         }
-        let statuses = plugins.load(only: ids)
-        return DeploymentCatalog(manager: plugins, statuses: statuses)
+        return ids
     }
 }
 

@@ -37,12 +37,8 @@ struct Run: AsyncParsableCommand {
         let store = try setup.openStore(override: self.store)
         let (workflow, source, catalog) = try setup.loadWorkflow(file: file)
         let values = try parseInputs(inputs, for: workflow)
-        // Notifications the run queues are delivered while it runs; what must
-        // wait (quiet hours, digests, retries) is left to `trellis serve`.
-        let notifications = workflow.steps.contains { $0.uses == "notify" }
-            ? try setup.startNotifications(store: store, mode: .transient) : nil
-        let engine = RunEngine(store: store, plugins: setup.plugins, configuration: try setup.runtimeConfiguration(),
-                               catalog: catalog, notifications: notifications, logger: setup.logger)
+        let (engine, notifications) = try setup.foregroundEngine(store: store, catalog: catalog,
+                                                                 uses: Set(workflow.steps.map(\.uses)))
         defer { notifications?.finish() }
         let id: String
         if let runID, let existing = try store.loadState(run: runID) {

@@ -142,8 +142,9 @@ struct Runs: AsyncParsableCommand {
             guard let state = try store.loadState(run: id) else { throw ValidationError(noSuchRun(id, in: store)) }
             guard !state.status.isFinished else { throw ValidationError("run \(id) already \(state.status.rawValue)") }
             let catalog = setup.loadPlugins(for: state.source, file: state.file)
-            let engine = RunEngine(store: store, plugins: setup.plugins, configuration: try setup.runtimeConfiguration(),
-                                   catalog: catalog, logger: setup.logger)
+            let (engine, notifications) = try setup.foregroundEngine(
+                store: store, catalog: catalog, uses: HostSetup.uses(state.source, file: state.file))
+            defer { notifications?.finish() }
             try attach(engine, json: json)
             _ = try engine.resume(runID: id)
             try await finish(engine, runID: id)

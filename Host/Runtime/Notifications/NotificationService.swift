@@ -60,7 +60,8 @@ public final class NotificationService: @unchecked Sendable {
     let settings: NotificationSettings
     let store: any NotificationStore
     let plugins: PluginManager?
-    let recovery: [RecoveryEntry]
+    /// The pipeline failed deliveries go through.
+    public let recovery: [RecoveryEntry]
     let mode: Mode
     let logger: Logger
     let now: @Sendable () -> Double
@@ -133,17 +134,25 @@ public final class NotificationService: @unchecked Sendable {
     /// request lacks. `opaque` names are given but known only at run time.
     public static func problems(in request: NotificationRequest, settings: NotificationSettings,
                                 opaque: Set<String> = []) -> [String] {
-        var problems: [String] = []
+        checks(request, settings: settings, opaque: opaque).map(\.message)
+    }
+
+    /// The problems with the field of a notify step's `with:` each is about
+    /// (`/to`, `/template`, `/vars`).
+    static func checks(_ request: NotificationRequest, settings: NotificationSettings,
+                       opaque: Set<String>) -> [(field: String, message: String)] {
+        var problems: [(field: String, message: String)] = []
         for recipient in request.recipients where settings.recipients[recipient] == nil {
-            problems.append("unknown recipient '\(recipient)'" + suggestion(recipient, among: Array(settings.recipients.keys)))
+            problems.append(("/to", "unknown recipient '\(recipient)'" + suggestion(recipient, among: Array(settings.recipients.keys))))
         }
-        if request.recipients.isEmpty { problems.append("no recipients") }
+        if request.recipients.isEmpty { problems.append(("/to", "no recipients")) }
         guard let template = settings.templates[request.template] else {
-            problems.append("unknown template '\(request.template)'" + suggestion(request.template, among: Array(settings.templates.keys)))
+            problems.append(("/template", "unknown template '\(request.template)'"
+                             + suggestion(request.template, among: Array(settings.templates.keys))))
             return problems
         }
         problems += template.missingVariables(request.variables, opaque: opaque).map {
-            "template \(request.template)\($0.pointer.isEmpty ? "" : " at \($0.pointer)"): \($0.message)"
+            ("/vars", "template \(request.template)\($0.pointer.isEmpty ? "" : " at \($0.pointer)"): \($0.message)")
         }
         return problems
     }
@@ -210,7 +219,7 @@ public final class NotificationService: @unchecked Sendable {
     /// Looks at the queue again now (after a test moves its clock).
     public func poke() {
         condition.lock()
-        condition.signal()
+        condition.broadcast()
         condition.unlock()
     }
 
@@ -218,33 +227,29 @@ public final class NotificationService: @unchecked Sendable {
     public func stop() {
         condition.lock()
         stopRequested = true
-        condition.signal()
+        condition.broadcast()
         condition.unlock()
         stopped.wait()
     }
 
     /// Waits until nothing due is left in this process, then stops; what
     /// waits for later stays queued in the store.
+    /// (Every wake-up is a broadcast: the loop and `finish` wait on one condition.)
     public func finish() {
         condition.lock()
-        while !(idle && inbox.isEmpty) { condition.wait(until: Date(timeIntervalSinceNow: 0.05)) }
+        while !(idle && inbox.isEmpty) { condition.wait() }
         condition.unlock()
         stop()
     }
 
-    /// Whether nothing is queued, due or in flight in this process.
-    public var isIdle: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return idle
-    }
+    /// Nothing queued, due or in flight in this process (set by the loop).
     var idle = false
 
     func send(_ input: Input) {
         condition.lock()
         inbox.append(input)
         idle = false
-        condition.signal()
+        condition.broadcast()
         condition.unlock()
     }
 
@@ -254,6 +259,8 @@ public final class NotificationService: @unchecked Sendable {
             condition.lock()
             while inbox.isEmpty && !(stopRequested && inFlight.isEmpty) {
                 idle = inFlight.isEmpty && readyCount == 0 && (mode == .transient || (waiting.isEmpty && digests.isEmpty))
+                // `finish` waits for this.
+                if idle { condition.broadcast() }
                 let wake = nextWake()
                 let wait = min(wake - now(), mode == .owner ? 1 : 60)
                 if wait <= 0 && !stopRequested { break }

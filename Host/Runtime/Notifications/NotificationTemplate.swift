@@ -49,15 +49,18 @@ public struct NotificationTemplate: Sendable {
     /// Every variable the template would render and `variables` lacks, by
     /// where it is used. `opaque` names are given but unknown until run time.
     public func missingVariables(_ variables: JSONValue, opaque: Set<String> = []) -> [Problem] {
-        var problems: [Problem] = []
-        func visit(_ values: [String: TemplateValue], _ pointer: String) {
-            for (key, value) in values.sorted(by: { $0.key < $1.key }) {
-                value.missing(variables, opaque: opaque, at: pointer + "/" + YAMLDocument.escape(key), into: &problems)
-            }
-        }
-        visit(fields, "")
+        var problems = Self.missing(in: fields, at: "", variables, opaque: opaque)
         for (channel, values) in channels.sorted(by: { $0.key < $1.key }) {
-            visit(values, "/channels/" + YAMLDocument.escape(channel))
+            problems += Self.missing(in: values, at: "/channels/" + YAMLDocument.escape(channel), variables, opaque: opaque)
+        }
+        return problems
+    }
+
+    private static func missing(in values: [String: TemplateValue], at pointer: String, _ variables: JSONValue,
+                                opaque: Set<String>) -> [Problem] {
+        var problems: [Problem] = []
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+            value.missing(variables, opaque: opaque, at: pointer + "/" + YAMLDocument.escape(key), into: &problems)
         }
         return problems
     }
@@ -80,10 +83,7 @@ public struct NotificationTemplate: Sendable {
     public func renderDigest(items: [JSONValue], key: String) throws(TemplateProblems) -> RenderedMessage {
         let variables: JSONValue = ["count": .number(Double(items.count)), "items": .array(items), "key": .string(key)]
         if let digest {
-            var problems: [Problem] = []
-            for (name, value) in digest.sorted(by: { $0.key < $1.key }) {
-                value.missing(variables, opaque: [], at: "/digest/" + name, into: &problems)
-            }
+            let problems = Self.missing(in: digest, at: "/digest", variables, opaque: [])
             guard problems.isEmpty else { throw TemplateProblems(problems: problems) }
             let context = TemplateValue.context(variables)
             return RenderedMessage(fields: digest.mapValues { $0.render(context) }, channelFields: [:])

@@ -15,7 +15,7 @@ extension NotificationRequest {
         }
         var window: Double?
         if let value = with["digest_window"] {
-            guard let seconds = value.doubleValue ?? value.stringValue.flatMap(parseDuration), seconds > 0 else {
+            guard let seconds = value.durationSeconds, seconds > 0 else {
                 throw NotificationError(problems: ["digest_window '\(value.interpolated)' is not a duration (e.g. 10m)"])
             }
             window = seconds
@@ -41,41 +41,29 @@ public struct NotifyingCatalog: PluginCatalog {
     public var knownIDs: [String] { base.knownIDs }
 
     public func notifyProblems(_ with: JSONValue) -> [(pointer: String, message: String)] {
-        var problems: [(String, String)] = []
-        var known = with
-        // Values written as expressions are known only when the step runs.
+        // Values written as expressions are known only when the step runs:
+        // a variable's counts as given, and `to` or `template` is not checked.
+        // An empty or malformed `to` is the schema's to report.
+        let unknown = { (value: JSONValue?) in value.map { !$0.templates().isEmpty } ?? false }
         var opaque = Set<String>()
-        if case .object(var variables)? = with["vars"] {
-            for (name, value) in variables where !value.templates().isEmpty {
+        var known = with
+        if case .object(var object) = with, case .object(var variables)? = object["vars"] {
+            for (name, value) in variables where unknown(value) {
                 opaque.insert(name)
                 variables[name] = nil
             }
-            if case .object(var object) = known {
-                object["vars"] = .object(variables)
-                known = .object(object)
-            }
-        }
-        if case .object(var object) = known, let to = object["to"], !to.templates().isEmpty {
-            object["to"] = .array([])
+            object["vars"] = .object(variables)
             known = .object(object)
         }
         guard let request = try? NotificationRequest(step: known, source: "", key: nil) else { return [] }
-        if !request.recipients.isEmpty {
-            for name in request.recipients where settings.recipients[name] == nil {
-                problems.append(("/to", "unknown recipient '\(name)'"
-                                 + NotificationService.suggestion(name, among: Array(settings.recipients.keys))))
+        return NotificationService.checks(request, settings: settings, opaque: opaque)
+            .filter { problem in
+                switch problem.field {
+                case "/to": !unknown(with["to"]) && !request.recipients.isEmpty
+                case "/template": !unknown(with["template"])
+                default: true
+                }
             }
-        }
-        guard let template = settings.templates[request.template] else {
-            if with["template"]?.templates().isEmpty != false {
-                problems.append(("/template", "unknown template '\(request.template)'"
-                                 + NotificationService.suggestion(request.template, among: Array(settings.templates.keys))))
-            }
-            return problems
-        }
-        for problem in template.missingVariables(request.variables, opaque: opaque) {
-            problems.append(("/vars", "template \(request.template)\(problem.pointer.isEmpty ? "" : " at \(problem.pointer)"): \(problem.message)"))
-        }
-        return problems
+            .map { (pointer: $0.field, message: $0.message) }
     }
 }
