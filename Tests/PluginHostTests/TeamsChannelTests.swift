@@ -21,6 +21,8 @@ import TrellisCore
                 let card = body["attachments"]?.arrayValue?.first?["content"]
                 return card?["type"] == "AdaptiveCard" ? .init(status: 200, text: "1")
                     : .init(status: 400, text: "Bad payload received by generic incoming webhook.")
+            case "/webhookb2/answers-200-with-an-error":
+                return .init(status: 200, text: "Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 413")
             case "/workflows/throttled":
                 return .init(status: 429, headers: [("Retry-After", "7")], text: "")
             case "/workflows/off":
@@ -86,6 +88,12 @@ import TrellisCore
         let disabled = try #require(throws: PluginCallError.self) { try off.send(["text": "x"], context: .none) }
         #expect(disabled.errorClass == .permanent)
         #expect(disabled.message.contains("WorkflowTriggerIsNotEnabled: The workflow is disabled."))
+
+        // A legacy webhook may answer 200 with its failure in the body: not delivered.
+        let quiet = try deployment.load("channel.teams", secrets: ["webhook_url": "\(server.url)/webhookb2/answers-200-with-an-error"])
+        let hidden = try #require(throws: PluginCallError.self) { try quiet.send(["text": "x"], context: .none) }
+        #expect(hidden.errorClass == .permanent)
+        #expect(hidden.message.contains("HTTP error 413"))
 
         let empty = try #require(throws: PluginCallError.self) { try legacy.send([:], context: .none) }
         #expect(empty.errorClass == .config)
