@@ -3,16 +3,14 @@ import TrellisCore
 /// Where the notification service keeps its messages and their deliveries,
 /// so a queued message survives a restart and every delivery can be traced.
 public protocol NotificationStore: Sendable {
-    /// Inserts or replaces the records and claims deliveries to send, all in
-    /// one transaction. A claimed delivery is written as given (sending) only
-    /// if it is still queued in the store, so two processes never send the
-    /// same one; returns the ids claimed.
-    func save(notifications: [NotificationRecord], deliveries: [DeliveryRecord],
-              claiming: [DeliveryRecord]) throws(StoreError) -> Set<String>
+    /// Records one set of changes in one transaction; returns the ids of
+    /// the deliveries claimed.
+    func save(_ changes: NotificationChanges) throws(StoreError) -> Set<String>
 
     /// Deliveries not finished (queued or sending), oldest first; with
-    /// `since`, only those changed at or after it (Unix seconds).
-    func unfinishedDeliveries(since: Double?) throws(StoreError) -> [DeliveryRecord]
+    /// `since`, only those changed at or after it (Unix seconds). Only the
+    /// rows whose id `include` accepts are read in full.
+    func unfinishedDeliveries(since: Double?, include: (String) -> Bool) throws(StoreError) -> [DeliveryRecord]
 
     /// Messages collecting a digest.
     func openDigests() throws(StoreError) -> [NotificationRecord]
@@ -27,6 +25,37 @@ public protocol NotificationStore: Sendable {
 
     /// A message's deliveries, in the order they were made.
     func deliveries(notification id: String) throws(StoreError) -> [DeliveryRecord]
+}
+
+/// What the notification service writes in one transaction.
+///
+/// New records are written whole (an id already in the store is kept as it
+/// is, so a request repeated with the same key adds nothing). Changed
+/// records write only what changes after creation — state, reason, attempts,
+/// receipts, times — never the variables or the rendered message again.
+public struct NotificationChanges: Sendable {
+    public var newNotifications: [NotificationRecord]
+    public var newDeliveries: [DeliveryRecord]
+    /// Writes state, reason, priority, digest_of, release_at, updated_at.
+    public var notifications: [NotificationRecord]
+    /// Writes state, attempts, provider_id, error_class, error, not_before, updated_at.
+    public var deliveries: [DeliveryRecord]
+    /// Deliveries to send: each is written as given (sending) only if it is
+    /// still queued in the store, so two processes never send the same one.
+    public var claiming: [DeliveryRecord]
+
+    public init(newNotifications: [NotificationRecord] = [], newDeliveries: [DeliveryRecord] = [],
+                notifications: [NotificationRecord] = [], deliveries: [DeliveryRecord] = [], claiming: [DeliveryRecord] = []) {
+        self.newNotifications = newNotifications
+        self.newDeliveries = newDeliveries
+        self.notifications = notifications
+        self.deliveries = deliveries
+        self.claiming = claiming
+    }
+
+    public var isEmpty: Bool {
+        newNotifications.isEmpty && newDeliveries.isEmpty && notifications.isEmpty && deliveries.isEmpty && claiming.isEmpty
+    }
 }
 
 /// One message to one recipient.

@@ -3,42 +3,74 @@ import GRDB
 import TrellisCore
 
 extension SQLiteRunStore: NotificationStore {
-    public func save(notifications: [NotificationRecord], deliveries: [DeliveryRecord],
-                     claiming: [DeliveryRecord]) throws(StoreError) -> Set<String> {
-        guard !notifications.isEmpty || !deliveries.isEmpty || !claiming.isEmpty else { return [] }
+    public func save(_ changes: NotificationChanges) throws(StoreError) -> Set<String> {
+        guard !changes.isEmpty else { return [] }
         do {
             return try database.write { db in
-                let notification = try db.cachedStatement(sql: """
-                    INSERT OR REPLACE INTO notifications (id, recipient, template, category, priority, variables, digest_key,
-                        digest_of, state, reason, source, created_at, updated_at, release_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                for record in notifications {
-                    try notification.execute(arguments: [
-                        record.id, record.recipient, record.template, record.category, record.priority.rawValue,
-                        String(decoding: record.variables.jsonBytes(), as: UTF8.self), record.digestKey, record.digestOf,
-                        record.state.rawValue, record.reason, record.source, record.createdAt, record.updatedAt, record.releaseAt,
-                    ])
+                if !changes.newNotifications.isEmpty {
+                    let insert = try db.cachedStatement(sql: """
+                        INSERT INTO notifications (id, recipient, template, category, priority, variables, digest_key,
+                            digest_of, state, reason, source, created_at, updated_at, release_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                        """)
+                    for record in changes.newNotifications {
+                        try insert.execute(arguments: [
+                            record.id, record.recipient, record.template, record.category, record.priority.rawValue,
+                            String(decoding: record.variables.jsonBytes(), as: UTF8.self), record.digestKey, record.digestOf,
+                            record.state.rawValue, record.reason, record.source, record.createdAt, record.updatedAt,
+                            record.releaseAt,
+                        ])
+                    }
                 }
-                let delivery = try db.cachedStatement(sql: """
-                    INSERT OR REPLACE INTO deliveries (id, notification_id, channel, route, state, priority, message, attempts,
-                        provider_id, error_class, error, not_before, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                for record in deliveries {
-                    try delivery.execute(arguments: [
-                        record.id, record.notificationID, record.channel, record.route, record.state.rawValue,
-                        record.priority.rawValue, String(decoding: record.message.jsonBytes(), as: UTF8.self), record.attempts,
-                        record.providerID, record.errorClass, record.error, record.notBefore, record.createdAt, record.updatedAt,
-                    ])
+                if !changes.newDeliveries.isEmpty {
+                    let insert = try db.cachedStatement(sql: """
+                        INSERT INTO deliveries (id, notification_id, channel, route, state, priority, message, attempts,
+                            provider_id, error_class, error, not_before, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                        """)
+                    for record in changes.newDeliveries {
+                        try insert.execute(arguments: [
+                            record.id, record.notificationID, record.channel, record.route, record.state.rawValue,
+                            record.priority.rawValue, String(decoding: record.message.jsonBytes(), as: UTF8.self),
+                            record.attempts, record.providerID, record.errorClass, record.error, record.notBefore,
+                            record.createdAt, record.updatedAt,
+                        ])
+                    }
+                }
+                if !changes.notifications.isEmpty {
+                    let update = try db.cachedStatement(sql: """
+                        UPDATE notifications SET state = ?, reason = ?, priority = ?, digest_of = ?, release_at = ?, updated_at = ?
+                        WHERE id = ?
+                        """)
+                    for record in changes.notifications {
+                        try update.execute(arguments: [
+                            record.state.rawValue, record.reason, record.priority.rawValue, record.digestOf, record.releaseAt,
+                            record.updatedAt, record.id,
+                        ])
+                    }
+                }
+                if !changes.deliveries.isEmpty {
+                    let update = try db.cachedStatement(sql: """
+                        UPDATE deliveries SET state = ?, attempts = ?, provider_id = ?, error_class = ?, error = ?,
+                            not_before = ?, updated_at = ?
+                        WHERE id = ?
+                        """)
+                    for record in changes.deliveries {
+                        try update.execute(arguments: [
+                            record.state.rawValue, record.attempts, record.providerID, record.errorClass, record.error,
+                            record.notBefore, record.updatedAt, record.id,
+                        ])
+                    }
                 }
                 var claimed = Set<String>()
-                let claim = try db.cachedStatement(sql: """
-                    UPDATE deliveries SET state = ?, attempts = ?, updated_at = ? WHERE id = ? AND state = 'queued'
-                    """)
-                for record in claiming {
-                    try claim.execute(arguments: [record.state.rawValue, record.attempts, record.updatedAt, record.id])
-                    if db.changesCount > 0 { claimed.insert(record.id) }
+                if !changes.claiming.isEmpty {
+                    let claim = try db.cachedStatement(sql: """
+                        UPDATE deliveries SET state = ?, attempts = ?, updated_at = ? WHERE id = ? AND state = 'queued'
+                        """)
+                    for record in changes.claiming {
+                        try claim.execute(arguments: [record.state.rawValue, record.attempts, record.updatedAt, record.id])
+                        if db.changesCount > 0 { claimed.insert(record.id) }
+                    }
                 }
                 return claimed
             }
@@ -47,11 +79,15 @@ extension SQLiteRunStore: NotificationStore {
         }
     }
 
-    public func unfinishedDeliveries(since: Double?) throws(StoreError) -> [DeliveryRecord] {
+    public func unfinishedDeliveries(since: Double?, include: (String) -> Bool) throws(StoreError) -> [DeliveryRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM deliveries WHERE state IN ('queued', 'sending') AND updated_at >= ? ORDER BY created_at, rowid
-                """, arguments: [since ?? -Double.greatestFiniteMagnitude]).map(Self.delivery)
+            // The ids first: a poll of an owner that already knows most of
+            // them decodes no message it does not need.
+            let ids = try String.fetchAll(db, sql: """
+                SELECT id FROM deliveries WHERE state IN ('queued', 'sending') AND updated_at >= ? ORDER BY created_at, rowid
+                """, arguments: [since ?? -Double.greatestFiniteMagnitude]).filter(include)
+            let row = try db.cachedStatement(sql: "SELECT * FROM deliveries WHERE id = ?")
+            return try ids.compactMap { id in try Row.fetchOne(row, arguments: [id]).map(Self.delivery) }
         }
     }
 

@@ -167,7 +167,7 @@ import TrellisStore
                                       state: .sending, priority: .normal, message: ["url": .string("\(harness.server.url)/hook"),
                                                                                     "type": "notification", "data": ["text": "x"]],
                                       attempts: 1, notBefore: time, createdAt: time, updatedAt: time)
-        _ = try harness.store.save(notifications: [record], deliveries: [delivery], claiming: [])
+        _ = try harness.store.save(NotificationChanges(newNotifications: [record], newDeliveries: [delivery]))
         harness.service.stop()
         harness.start()
         try await eventually { try harness.states("n-crashed") == [.delivered] }

@@ -79,7 +79,7 @@ extension NotificationService {
         do {
             let members = record.digestKey == nil ? nil : [record] + (try store.digestMembers(of: record.id))
             if let next = try delivery(for: &record, from: failed.route + 1, at: time, digest: members) {
-                dirtyDeliveries[next.id] = next
+                newDeliveries[next.id] = next
                 records[record.id] = record
                 dirtyNotifications[record.id] = record
                 schedule(next, at: time)
