@@ -1,19 +1,23 @@
 import CCurl
 import Foundation
-import Synchronization
 import TrellisCore
 
 private let curlReady: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
 /// Easy handles kept between transfers: a reused handle keeps its open
 /// connections, so the next request to the same host skips the handshake.
-final class CurlHandlePool: Sendable {
-    private struct Handles: @unchecked Sendable { var free: [UnsafeMutableRawPointer] = [] }
-    private let handles = Mutex(Handles())
+final class CurlHandlePool: @unchecked Sendable {
+    // A plain lock: the section is a push or a pop, and workers that
+    // collide should sleep rather than spin.
+    private let lock = NSLock()
+    private var free: [UnsafeMutableRawPointer] = []
 
     func take() -> UnsafeMutableRawPointer {
         _ = curlReady
-        if let handle = handles.withLock({ $0.free.popLast() }) {
+        lock.lock()
+        let handle = free.popLast()
+        lock.unlock()
+        if let handle {
             curl_easy_reset(handle)   // options go; connections stay
             return handle
         }
@@ -21,16 +25,15 @@ final class CurlHandlePool: Sendable {
     }
 
     func give(_ handle: UnsafeMutableRawPointer) {
-        let kept = handles.withLock { pool in
-            guard pool.free.count < 64 else { return false }
-            pool.free.append(handle)
-            return true
-        }
+        lock.lock()
+        let kept = free.count < 64
+        if kept { free.append(handle) }
+        lock.unlock()
         if !kept { curl_easy_cleanup(handle) }
     }
 
     deinit {
-        handles.withLock { $0.free.forEach(curl_easy_cleanup) }
+        free.forEach(curl_easy_cleanup)
     }
 }
 
@@ -62,14 +65,21 @@ struct CurlURL {
             defer { curl_free(value) }
             return String(cString: value)
         }
-        guard let scheme = part(CURLUPART_SCHEME)?.lowercased(), schemes.contains(scheme) else {
+        guard let scheme = part(CURLUPART_SCHEME).map(lowercase), schemes.contains(scheme) else {
             throw HTTPError(.config, "'\(url)' is not \(schemes.sorted().joined(separator: " or ")): only those schemes are allowed")
         }
         guard let host = part(CURLUPART_HOST), !host.isEmpty,
               let port = part(CURLUPART_PORT, UInt32(CURLU_DEFAULT_PORT)).flatMap(Int.init) else {
             throw HTTPError(.config, "'\(url)' names no host")
         }
-        return CurlURL(scheme: scheme, host: host.trimmingCharacters(in: ["[", "]"]).lowercased(), port: port)
+        // An IPv6 literal comes in brackets.
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return CurlURL(scheme: scheme, host: lowercase(bare), port: port)
+    }
+
+    /// Host names and schemes are ASCII; most are already lower case.
+    private static func lowercase(_ text: String) -> String {
+        text.utf8.contains(where: { (65...90).contains($0) }) ? text.lowercased() : text
     }
 }
 
@@ -154,7 +164,9 @@ final class CurlTransfer {
         switch code {
         case CURLE_ABORTED_BY_CALLBACK:
             throw HTTPError(.cancelled, "\(what) was cancelled")
-        case CURLE_FILESIZE_EXCEEDED, CURLE_WRITE_ERROR where tooLarge:
+        case CURLE_FILESIZE_EXCEEDED:
+            throw HTTPError(.permanent, "\(what): the response is larger than the limit of \(limit) bytes")
+        case CURLE_WRITE_ERROR where tooLarge:
             throw HTTPError(.permanent, "\(what): the response is larger than the limit of \(limit) bytes")
         case CURLE_OPERATION_TIMEDOUT:
             throw HTTPError(.retryable, "\(what) timed out: \(detail)")
@@ -195,14 +207,23 @@ private let curlHeader: trellis_curl_data_fn = { data, size, count, user in
     let transfer = CurlTransfer.from(user)
     let length = size * count
     guard let data else { return length }
-    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-    if line.hasPrefix("HTTP/") {
+    let line = UnsafeRawBufferPointer(start: data, count: length)
+    if line.starts(with: "HTTP/".utf8) {
         transfer.headers.removeAll()   // a new response (after a 100 Continue)
-    } else if let colon = line.firstIndex(of: ":") {
-        transfer.headers.append(HTTPHeader(String(line[..<colon]).trimmingCharacters(in: .whitespaces),
-                                           String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespacesAndNewlines)))
+    } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+        transfer.headers.append(HTTPHeader(curlHeaderText(line[..<colon]), curlHeaderText(line[(colon + 1)...])))
     }
     return length
+}
+
+/// A header's name or value without the spaces, tabs and line end around it.
+private func curlHeaderText(_ bytes: Slice<UnsafeRawBufferPointer>) -> String {
+    func blank(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 13 || byte == 10 }
+    var start = bytes.startIndex
+    var end = bytes.endIndex
+    while start < end, blank(bytes[start]) { start += 1 }
+    while end > start, blank(bytes[end - 1]) { end -= 1 }
+    return String(decoding: bytes[start..<end], as: UTF8.self)
 }
 
 private let curlRead: trellis_curl_data_fn = { buffer, size, count, user in

@@ -7,15 +7,20 @@
 /// or `*`. A manifest that declares `*` (a webhook, whose targets only the
 /// admin knows) lets the plugin reach only what the deployment lists.
 public struct EgressPolicy: Sendable, Hashable {
-    public var pluginID: String
-    public var declared: [String]
+    public let pluginID: String
+    public let declared: [String]
     /// nil: the deployment set no list.
-    public var allowed: [String]?
+    public let allowed: [String]?
+    /// The lists, parsed once (a request checks them every time).
+    private let declaredRules: [Rule]
+    private let allowedRules: [Rule]?
 
     public init(pluginID: String, declared: [String], allowed: [String]?) {
         self.pluginID = pluginID
         self.declared = declared
         self.allowed = allowed
+        declaredRules = declared.map(Rule.init)
+        allowedRules = allowed?.map(Rule.init)
     }
 
     /// For the host's own requests: any host.
@@ -23,13 +28,13 @@ public struct EgressPolicy: Sendable, Hashable {
 
     /// Nil when `host:port` may be reached; otherwise why not, and what to do.
     public func refusal(host: String, port: Int) -> String? {
-        let target = "\(host):\(port)"
-        guard Self.matches(declared, host: host, port: port) else {
-            return "egress refused: \(pluginID) may reach only \(Self.describe(declared)) (its manifest's permissions.egress), not \(target)"
+        let host = host.utf8.contains(where: { (65...90).contains($0) }) ? host.lowercased() : host
+        guard Self.matches(declaredRules, host: host, port: port) else {
+            return "egress refused: \(pluginID) may reach only \(Self.describe(declared)) (its manifest's permissions.egress), not \(host):\(port)"
         }
-        if let allowed {
-            guard Self.matches(allowed, host: host, port: port) else {
-                return "egress refused: the deployment lets \(pluginID) reach only \(Self.describe(allowed)), not \(target); "
+        if let allowedRules {
+            guard Self.matches(allowedRules, host: host, port: port) else {
+                return "egress refused: the deployment lets \(pluginID) reach only \(Self.describe(allowed ?? [])), not \(host):\(port); "
                     + "add it to plugins.\(pluginID).egress in the deployment config"
             }
         } else if declared.contains("*") {
@@ -39,19 +44,50 @@ public struct EgressPolicy: Sendable, Hashable {
         return nil
     }
 
-    static func matches(_ entries: [String], host: String, port: Int) -> Bool {
-        let host = host.lowercased()
-        return entries.contains { raw in
+    /// One entry of a list.
+    private enum Rule: Sendable, Hashable {
+        case any
+        /// A host name or address, and the port when the entry names one.
+        case host(String, port: Int?)
+        /// `*.example.com`: any name ending in `.example.com`.
+        case subdomains(of: String, port: Int?)
+        /// An entry whose port is not a number: it allows nothing.
+        case nothing
+
+        init(_ raw: String) {
             let entry = raw.lowercased()
-            if entry == "*" { return true }
+            guard entry != "*" else { self = .any; return }
             var name = entry
-            if let colon = entry.lastIndex(of: ":"), !entry.hasSuffix("]"), entry.filter({ $0 == ":" }).count == 1 {
-                guard Int(entry[entry.index(after: colon)...]) == port else { return false }
+            var port: Int?
+            if let colon = entry.lastIndex(of: ":"), !entry.hasSuffix("]"), entry.count(where: { $0 == ":" }) == 1 {
+                guard let number = Int(entry[entry.index(after: colon)...]) else { self = .nothing; return }
+                port = number
                 name = String(entry[..<colon])
             }
-            if name.hasPrefix("*.") { return host.hasSuffix(String(name.dropFirst(1))) }
-            return name.trimmingCharacters(in: ["[", "]"]) == host
+            if name.hasPrefix("*.") {
+                self = .subdomains(of: String(name.dropFirst(1)), port: port)
+            } else {
+                self = .host(name.trimmingCharacters(in: ["[", "]"]), port: port)
+            }
         }
+
+        func matches(host: String, port: Int) -> Bool {
+            switch self {
+            case .any: true
+            case .host(let name, let only): (only == nil || only == port) && name == host
+            case .subdomains(let suffix, let only): (only == nil || only == port) && host.hasSuffix(suffix)
+            case .nothing: false
+            }
+        }
+    }
+
+    private static func matches(_ rules: [Rule], host: String, port: Int) -> Bool {
+        rules.contains { $0.matches(host: host, port: port) }
+    }
+
+    /// Whether any of the entries allows `host:port` (a lower-case host).
+    static func matches(_ entries: [String], host: String, port: Int) -> Bool {
+        matches(entries.map(Rule.init), host: host, port: port)
     }
 
     private static func describe(_ entries: [String]) -> String {
