@@ -152,6 +152,7 @@ let package = Package(
         .target(name: "CTrellisABI_1_0", path: "Tests/Fixtures/ABI-1.0"),
 
         .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore"], path: "Tests/CoreTests"),
+        .testTarget(name: "TrellisSDKTests", dependencies: ["TrellisSDK"], path: "Tests/SDKTests"),
         .testTarget(
             name: "TrellisPluginHostTests",
             dependencies: [
