@@ -204,7 +204,7 @@ func noSuchRun(_ id: String, in store: SQLiteRunStore) -> String {
     "no run '\(id)' in \(store.path); `trellis runs list` shows the runs there"
 }
 
-nonisolated(unsafe) private let dateTimeFormatter: DateFormatter = {
+private let dateTimeFormatter: DateFormatter = {
     let formatter = DateFormatter()
     formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
     return formatter

@@ -13,7 +13,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         public var body: [UInt8]
 
         public func header(_ name: String) -> String? {
-            headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+            headers.first { LoopbackHTTPServer.equalsIgnoringCase($0.name, name) }?.value
         }
 
         public var text: String { String(decoding: body, as: UTF8.self) }
@@ -105,57 +105,100 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     }
 
     private func serve(_ client: Int32) {
+        // Bytes read and not yet taken start at `start`; a request is parsed
+        // from bytes in place (the receiver's own cost counts in the bench).
         var buffer: [UInt8] = []
+        var start = 0
+        var scanned = 0
         var chunk = [UInt8](repeating: 0, count: 65536)
         func fill() -> Bool {
             let count = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
             guard count > 0 else { return false }
+            if start == buffer.count {
+                buffer.removeAll(keepingCapacity: true)
+                start = 0
+                scanned = 0
+            }
             buffer.append(contentsOf: chunk[0..<count])
             return true
         }
         while true {
             var headerEnd: Int?
             while headerEnd == nil {
-                headerEnd = Self.find([13, 10, 13, 10], in: buffer)
+                headerEnd = Self.headerEnd(in: buffer, from: max(start, scanned))
+                scanned = max(start, buffer.count - 3)
                 if headerEnd == nil, !fill() { return }
             }
-            let head = String(decoding: buffer[0..<headerEnd!], as: UTF8.self)
-            var lines = head.components(separatedBy: "\r\n")
-            let requestLine = lines.removeFirst().split(separator: " ")
-            guard requestLine.count >= 2 else { return }
-            let headers = lines.compactMap { line -> (name: String, value: String)? in
-                guard let colon = line.firstIndex(of: ":") else { return nil }
-                return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
-            }
-            let length = headers.first { $0.name.lowercased() == "content-length" }.flatMap { Int($0.value) } ?? 0
+            guard let head = Self.parseHead(buffer[start..<headerEnd!]) else { return }
+            let length = head.headers.first { Self.equalsIgnoringCase($0.name, "content-length") }.flatMap { Int($0.value) } ?? 0
             let bodyStart = headerEnd! + 4
             while buffer.count < bodyStart + length {
                 if !fill() { return }
             }
-            let request = Request(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers,
+            let request = Request(method: head.method, target: head.target, headers: head.headers,
                                   body: Array(buffer[bodyStart..<(bodyStart + length)]))
-            buffer.removeFirst(bodyStart + length)
+            start = bodyStart + length
+            scanned = start
             let response = handler(request)
             var text = "HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n"
             for header in response.headers { text += "\(header.name): \(header.value)\r\n" }
             text += "Content-Length: \(response.body.count)\r\n\r\n"
-            let bytes = Array(text.utf8) + response.body
+            var bytes = Array(text.utf8)
+            bytes += response.body
             var sent = 0
             while sent < bytes.count {
                 let count = bytes[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 guard count > 0 else { return }
                 sent += count
             }
-            if request.header("Connection")?.lowercased() == "close" { return }
+            if let connection = request.header("Connection"), Self.equalsIgnoringCase(connection, "close") { return }
         }
     }
 
-    private static func find(_ pattern: [UInt8], in bytes: [UInt8]) -> Int? {
-        guard bytes.count >= pattern.count else { return nil }
-        for index in 0...(bytes.count - pattern.count) where bytes[index] == pattern[0] {
-            if Array(bytes[index..<(index + pattern.count)]) == pattern { return index }
+    /// Where the blank line after the headers starts, looking from `from`.
+    private static func headerEnd(in bytes: [UInt8], from: Int) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        var index = from
+        while index <= bytes.count - 4 {
+            if bytes[index] == 13, bytes[index + 1] == 10, bytes[index + 2] == 13, bytes[index + 3] == 10 { return index }
+            index += 1
         }
         return nil
+    }
+
+    /// The request line and headers; nil when the request line is malformed.
+    private static func parseHead(_ bytes: ArraySlice<UInt8>) -> (method: String, target: String,
+                                                                 headers: [(name: String, value: String)])? {
+        var lines: [ArraySlice<UInt8>] = []
+        var lineStart = bytes.startIndex
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            if bytes[index] == 13, index + 1 < bytes.endIndex, bytes[index + 1] == 10 {
+                lines.append(bytes[lineStart..<index])
+                index += 2
+                lineStart = index
+            } else {
+                index += 1
+            }
+        }
+        lines.append(bytes[lineStart..<bytes.endIndex])
+        let requestLine = lines[0].split(separator: 32)
+        guard requestLine.count >= 2 else { return nil }
+        let headers = lines.dropFirst().compactMap { line -> (name: String, value: String)? in
+            guard let colon = line.firstIndex(of: 58) else { return nil }
+            var value = line[(colon + 1)...]
+            while let first = value.first, first == 32 || first == 9 { value = value.dropFirst() }
+            while let last = value.last, last == 32 || last == 9 { value = value.dropLast() }
+            return (String(decoding: line[..<colon], as: UTF8.self), String(decoding: value, as: UTF8.self))
+        }
+        return (String(decoding: requestLine[0], as: UTF8.self), String(decoding: requestLine[1], as: UTF8.self), headers)
+    }
+
+    /// ASCII case-insensitive equality (header names and tokens).
+    static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { x, y in
+            x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 97 && (x | 0x20) <= 122)
+        }
     }
 
     private static func reason(_ status: Int) -> String {

@@ -130,7 +130,7 @@ public final class RunEngine: @unchecked Sendable {
     public static func enqueue(workflow: Workflow, source: String, inputs: [String: JSONValue], trigger: String,
                                runID: String? = nil, in store: any RunStore,
                                at time: Double = Date().timeIntervalSince1970) throws(StoreError) -> (RunState, RunEvent) {
-        var state = RunState(id: runID ?? newRunID())
+        var state = RunState(id: runID ?? RecordID.make("r"))
         let queued = RunEvent.runQueued(RunQueued(workflow: workflow.name, file: workflow.file, source: source,
                                                   inputs: inputs, trigger: trigger, steps: workflow.steps.map(\.id)))
         state.apply(queued, at: time)
@@ -204,12 +204,6 @@ public final class RunEngine: @unchecked Sendable {
         condition.unlock()
         stopped.wait()
         pool.shutdown()
-    }
-
-    static func newRunID() -> String {
-        let time = String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
-        let random = String(UInt64.random(in: 0..<(1 << 40)), radix: 36)
-        return "r-\(time)-\(random)"
     }
 
     func send(_ input: Input) {

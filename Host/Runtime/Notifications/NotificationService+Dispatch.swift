@@ -6,13 +6,18 @@ import TrellisStore
 extension NotificationService {
     var readyCount: Int { ready.reduce(0) { $0 + $1.count } }
 
+    /// Deliveries claimed at once: a worker's next delivery is claimed
+    /// while it sends the current one, so workers do not wait for the
+    /// dispatcher and one transaction records several of them.
+    var claimLimit: Int { settings.workers * 2 }
+
     /// When the dispatcher must look again: the next waiting delivery or
     /// digest (an owner), or never (only an input wakes it).
     func nextWake() -> Double {
         var wake = Double.infinity
         if let due = waiting.nextDue { wake = min(wake, due) }
         if mode == .owner, let close = digests.values.compactMap(\.releaseAt).min() { wake = min(wake, close) }
-        if readyCount > 0 && inFlight.count < settings.workers && !stopRequested { wake = min(wake, now()) }
+        if readyCount > 0 && inFlight.count < claimLimit && !stopRequested { wake = min(wake, now()) }
         return wake
     }
 
@@ -91,7 +96,7 @@ extension NotificationService {
             // Oldest first: the first of a recipient's key opens the digest,
             // later ones join it.
             for record in try store.openDigests() where !known.contains(record.id) { queued(record, at: lastPoll) }
-            for var delivery in try store.unfinishedDeliveries(since: since) where !known.contains(delivery.id) {
+            for var delivery in try store.unfinishedDeliveries(since: since, include: { !known.contains($0) }) {
                 // A delivery left `sending` by a process that died is sent
                 // again, with the same idempotency key.
                 delivery.state = .queued
@@ -116,7 +121,7 @@ extension NotificationService {
                 records[owner.id] = owner
                 if let delivery = try delivery(for: &owner, from: 0, at: time, digest: [record] + members) {
                     schedule(delivery, at: time)
-                    dirtyDeliveries[delivery.id] = delivery
+                    newDeliveries[delivery.id] = delivery
                 }
             } catch {
                 owner.state = .failed
@@ -161,7 +166,7 @@ extension NotificationService {
 
     private func dispatch(at time: Double) {
         for rank in ready.indices.reversed() {
-            while inFlight.count + toSend.count < settings.workers, var delivery = ready[rank].popFirst() {
+            while inFlight.count + toSend.count < claimLimit, var delivery = ready[rank].popFirst() {
                 if let limit = settings.rateLimits[delivery.channel] {
                     var bucket = buckets[delivery.channel] ?? TokenBucket(rate: limit.perSecond, burst: limit.burst, now: time)
                     let next = bucket.take(at: time)
@@ -184,8 +189,9 @@ extension NotificationService {
     private func commit() {
         let claimed: Set<String>
         do {
-            claimed = try store.save(notifications: Array(dirtyNotifications.values),
-                                     deliveries: Array(dirtyDeliveries.values), claiming: toSend)
+            claimed = try store.save(NotificationChanges(
+                newDeliveries: Array(newDeliveries.values), notifications: Array(dirtyNotifications.values),
+                deliveries: Array(dirtyDeliveries.values), claiming: toSend))
         } catch {
             logger.error("cannot record notification deliveries: \(error)")
             // Nothing was recorded: what was to be sent goes back to the queue.
@@ -198,10 +204,12 @@ extension NotificationService {
             toSend.removeAll()
             return
         }
-        let changed = announced + Array(dirtyDeliveries.values) + toSend.filter { claimed.contains($0.id) }
+        let changed = announced + Array(newDeliveries.values) + Array(dirtyDeliveries.values)
+            + toSend.filter { claimed.contains($0.id) }
         announced.removeAll(keepingCapacity: true)
         dirtyNotifications.removeAll(keepingCapacity: true)
         dirtyDeliveries.removeAll(keepingCapacity: true)
+        newDeliveries.removeAll(keepingCapacity: true)
         let start = now()
         for delivery in toSend where claimed.contains(delivery.id) {
             inFlight[delivery.id] = (delivery, start)

@@ -86,8 +86,11 @@ public final class NotificationService: @unchecked Sendable {
     /// Ids of unfinished messages and deliveries this process has taken in.
     var known: Set<String> = []
     var lastPoll: Double = 0
+    /// Changes of records already in the store, and deliveries made this
+    /// turn (a digest closing, a failover), for the turn's transaction.
     var dirtyNotifications: [String: NotificationRecord] = [:]
     var dirtyDeliveries: [String: DeliveryRecord] = [:]
+    var newDeliveries: [String: DeliveryRecord] = [:]
     var toSend: [DeliveryRecord] = []
     /// Deliveries queued by `send`, for the observers.
     var announced: [DeliveryRecord] = []
@@ -183,7 +186,7 @@ public final class NotificationService: @unchecked Sendable {
             var requestIDs: [String] = []
             for name in request.recipients {
                 guard let recipient = settings.recipients[name] else { continue }
-                let id = request.key.map { "\($0)/\(name)" } ?? "n-" + UUID().uuidString.lowercased()
+                let id = request.key.map { "\($0)/\(name)" } ?? RecordID.make("n")
                 requestIDs.append(id)
                 if request.key != nil, try store.notification(id) != nil { continue }
                 var record = NotificationRecord(
@@ -203,7 +206,7 @@ public final class NotificationService: @unchecked Sendable {
             }
             ids.append(requestIDs)
         }
-        _ = try store.save(notifications: notifications, deliveries: deliveries, claiming: [])
+        _ = try store.save(NotificationChanges(newNotifications: notifications, newDeliveries: deliveries))
         send(.queue(notifications, deliveries))
         return ids
     }

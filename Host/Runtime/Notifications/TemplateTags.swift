@@ -6,8 +6,23 @@ import TrellisCore
 /// itself is the Mustache library's; this only reads the tags.
 struct TemplateTags: Sendable {
     indirect enum Node: Sendable {
-        case variable(String, line: Int)
-        case section(String, inverted: Bool, line: Int, children: [Node])
+        case variable(Name, line: Int)
+        case section(Name, inverted: Bool, line: Int, children: [Node])
+    }
+
+    /// A tag's name, split once into the parts a lookup follows.
+    struct Name: Sendable, CustomStringConvertible {
+        let description: String
+        /// `a.b` → ["a", "b"]; empty for `.` (the current value).
+        let parts: [String]
+        /// `.a`: looked up only in the current context.
+        let local: Bool
+
+        init(_ text: String) {
+            description = text
+            parts = text == "." ? [] : text.split(separator: ".").map(String.init)
+            local = text.hasPrefix(".")
+        }
     }
 
     let nodes: [Node]
@@ -47,12 +62,12 @@ struct TemplateTags: Sendable {
                                   + (stack.count > 1 ? " (the open one is '\(stack[stack.count - 1].name)')" : ""))
                 }
                 stack.removeLast()
-                stack[stack.count - 1].children.append(.section(open.name, inverted: open.inverted, line: open.line,
+                stack[stack.count - 1].children.append(.section(Name(open.name), inverted: open.inverted, line: open.line,
                                                                 children: open.children))
             case ">", "<", "$", "=":
                 throw Problem(line: tagLine, message: "'{{\(tag)}}': partials, blocks and delimiter changes are not available in notification templates")
             default:
-                stack[stack.count - 1].children.append(.variable(name, line: tagLine))
+                stack[stack.count - 1].children.append(.variable(Name(name), line: tagLine))
             }
         }
         guard stack.count == 1, let root = stack.first else {
@@ -90,11 +105,11 @@ struct TemplateTags: Sendable {
         for node in nodes {
             switch node {
             case .variable(let name, let line):
-                if case .missing = Self.resolve(name, in: stack, opaque: opaque) { missing.append((name, line)) }
+                if case .missing = Self.resolve(name, in: stack, opaque: opaque) { missing.append((name.description, line)) }
             case .section(let name, let inverted, let line, let children):
                 let value: JSONValue
                 switch Self.resolve(name, in: stack, opaque: opaque) {
-                case .missing: missing.append((name, line)); continue
+                case .missing: missing.append((name.description, line)); continue
                 case .opaque: continue
                 case .value(let found): value = found
                 }
@@ -120,15 +135,18 @@ struct TemplateTags: Sendable {
     /// Mustache's lookup: `.` is the current value; `a.b` finds `a` in the
     /// innermost context that has it, then `b` inside it; `.a` looks only
     /// in the current context.
-    private static func resolve(_ name: String, in stack: [JSONValue], opaque: Set<String>) -> Resolution {
-        if name == "." { return stack.last.map(Resolution.value) ?? .missing }
-        let parts = name.split(separator: ".").map(String.init)
-        guard let first = parts.first else { return .missing }
-        let contexts = name.hasPrefix(".") ? Array(stack.suffix(1)) : stack.reversed()
-        guard let start = contexts.lazy.compactMap({ $0[first] }).first else {
+    private static func resolve(_ name: Name, in stack: [JSONValue], opaque: Set<String>) -> Resolution {
+        guard let first = name.parts.first else { return stack.last.map(Resolution.value) ?? .missing }
+        let found = name.local ? stack.last?[first] : stack.reversed().lazy.compactMap({ $0[first] }).first
+        guard let start = found else {
             // The root is the last context searched: an opaque name there is given.
-            return !name.hasPrefix(".") && opaque.contains(first) ? .opaque : .missing
+            return !name.local && opaque.contains(first) ? .opaque : .missing
         }
-        return parts.dropFirst().reduce(Optional(start)) { value, part in value?[part] }.map(Resolution.value) ?? .missing
+        var value = start
+        for part in name.parts.dropFirst() {
+            guard let next = value[part] else { return .missing }
+            value = next
+        }
+        return .value(value)
     }
 }
