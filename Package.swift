@@ -169,6 +169,7 @@ let package = Package(
             dependencies: [
                 "TrellisRuntime", "TrellisStore", "TrellisCore", "TrellisPluginHost",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
             path: "Tests/RuntimeTests"
         ),

@@ -8,7 +8,16 @@ extension ChannelPlugin {
         } catch {
             throw PluginError.classify(error, while: "the message does not fit \(Self.id)")
         }
-        return try PluginJSON.encode(send(message, context: context))
+        var out: [UInt8] = []
+        try send(message, context: context).node.write(to: &out)
+        return out
+    }
+}
+
+extension DeliveryReceipt {
+    /// The receipt as JSON, written directly: it goes back on every send.
+    var node: JSONNode {
+        .object(["id": .string(id), "status": .string(status.rawValue), "detail": .object(detail.mapValues(JSONNode.string))])
     }
 }
 

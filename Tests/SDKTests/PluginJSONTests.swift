@@ -126,3 +126,12 @@ import Testing
         #expect(throws: EncodingError.self) { try PluginJSON.encode(Value(x: .nan)) }
     }
 }
+
+extension PluginJSONTests {
+    @Test func aReceiptIsWrittenAsItsCodableFormWouldBe() throws {
+        let receipt = DeliveryReceipt(id: "n-1/0", status: .delivered, detail: ["http_status": "204", "file": "/tmp/a\"b"])
+        var direct: [UInt8] = []
+        receipt.node.write(to: &direct)
+        #expect(direct == (try PluginJSON.encode(receipt)))
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import TrellisCore
 import Synchronization
 
 /// A small HTTP/1.1 server on 127.0.0.1 for `trellis bench notify` and the
@@ -13,7 +14,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         public var body: [UInt8]
 
         public func header(_ name: String) -> String? {
-            headers.first { LoopbackHTTPServer.equalsIgnoringCase($0.name, name) }?.value
+            headers.first { $0.name.equalsIgnoringASCIICase(name) }?.value
         }
 
         public var text: String { String(decoding: body, as: UTF8.self) }
@@ -130,7 +131,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 if headerEnd == nil, !fill() { return }
             }
             guard let head = Self.parseHead(buffer[start..<headerEnd!]) else { return }
-            let length = head.headers.first { Self.equalsIgnoringCase($0.name, "content-length") }.flatMap { Int($0.value) } ?? 0
+            let length = head.headers.first { $0.name.equalsIgnoringASCIICase("content-length") }.flatMap { Int($0.value) } ?? 0
             let bodyStart = headerEnd! + 4
             while buffer.count < bodyStart + length {
                 if !fill() { return }
@@ -151,7 +152,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 guard count > 0 else { return }
                 sent += count
             }
-            if let connection = request.header("Connection"), Self.equalsIgnoringCase(connection, "close") { return }
+            if let connection = request.header("Connection"), connection.equalsIgnoringASCIICase("close") { return }
         }
     }
 
@@ -192,13 +193,6 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             return (String(decoding: line[..<colon], as: UTF8.self), String(decoding: value, as: UTF8.self))
         }
         return (String(decoding: requestLine[0], as: UTF8.self), String(decoding: requestLine[1], as: UTF8.self), headers)
-    }
-
-    /// ASCII case-insensitive equality (header names and tokens).
-    static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { x, y in
-            x == y || (x | 0x20 == y | 0x20 && (x | 0x20) >= 97 && (x | 0x20) <= 122)
-        }
     }
 
     private static func reason(_ status: Int) -> String {

@@ -53,7 +53,7 @@ public struct HTTPResponse: Sendable {
     public var retryAfterMilliseconds: UInt64
 
     public func header(_ name: String) -> String? {
-        headers.last { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        headers.last { $0.name.equalsIgnoringASCIICase(name) }?.value
     }
 }
 

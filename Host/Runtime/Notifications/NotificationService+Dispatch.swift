@@ -6,10 +6,12 @@ import TrellisStore
 extension NotificationService {
     var readyCount: Int { ready.reduce(0) { $0 + $1.count } }
 
-    /// Deliveries claimed at once: a worker's next delivery is claimed
-    /// while it sends the current one, so workers do not wait for the
-    /// dispatcher and one transaction records several of them.
-    var claimLimit: Int { settings.workers * 2 }
+    /// Deliveries claimed at once. Workers find their next deliveries
+    /// already claimed and queued, so they never wait for the dispatcher,
+    /// and the dispatcher records outcomes and claims in batches: one
+    /// transaction for many deliveries. (A critical message waits at most
+    /// for the deliveries queued ahead of it.)
+    var claimLimit: Int { settings.workers * 4 }
 
     /// When the dispatcher must look again: the next waiting delivery or
     /// digest (an owner), or never (only an input wakes it).
@@ -226,7 +228,7 @@ extension NotificationService {
                 } else {
                     result = .failure(PluginCallError(.config, "channel \(delivery.channel) is not loaded", pluginID: delivery.channel))
                 }
-                self?.send(.completed(delivery.id, result))
+                self?.finished(delivery.id, result)
             }
         }
         toSend.removeAll(keepingCapacity: true)

@@ -256,6 +256,22 @@ public final class NotificationService: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// A channel call ended. The dispatcher is woken when it has work soon:
+    /// the workers' queue runs low, outcomes for a batch are waiting, or it
+    /// is stopping; otherwise the outcome waits (at most `recordDelay`) to
+    /// be recorded with others.
+    func finished(_ id: String, _ result: Result<JSONValue, PluginCallError>) {
+        let low = pool.waitingJobs <= settings.workers
+        condition.lock()
+        inbox.append(.completed(id, result))
+        idle = false
+        if low || inbox.count >= settings.workers * 2 || stopRequested { condition.broadcast() }
+        condition.unlock()
+    }
+
+    /// How long a finished delivery may wait for others to be recorded with.
+    static let recordDelay = 0.002
+
     func loop() {
         if mode == .owner { adoptFromStore() }
         while true {
@@ -265,7 +281,7 @@ public final class NotificationService: @unchecked Sendable {
                 // `finish` waits for this.
                 if idle { condition.broadcast() }
                 let wake = nextWake()
-                let wait = min(wake - now(), mode == .owner ? 1 : 60)
+                let wait = min(wake - now(), mode == .owner ? 1 : 60, inFlight.isEmpty ? .infinity : Self.recordDelay)
                 if wait <= 0 && !stopRequested { break }
                 if !condition.wait(until: Date(timeIntervalSinceNow: wait)) { break }
             }

@@ -76,9 +76,9 @@ public struct NotificationTemplate: Sendable {
             let problems = missingVariables(variables)
             guard problems.isEmpty else { throw TemplateProblems(problems: problems) }
         }
-        let context = TemplateValue.context(variables)
-        return RenderedMessage(fields: fields.mapValues { $0.render(context) },
-                               channelFields: (channels[channel] ?? [:]).mapValues { $0.render(context) })
+        let input = TemplateValue.Input(variables)
+        return RenderedMessage(fields: fields.mapValues { $0.render(input) },
+                               channelFields: (channels[channel] ?? [:]).mapValues { $0.render(input) })
     }
 
     /// One message listing several: the template's `digest` fields rendered
@@ -89,8 +89,8 @@ public struct NotificationTemplate: Sendable {
         if let digest {
             let problems = Self.missing(in: digest, at: "/digest", variables, opaque: [])
             guard problems.isEmpty else { throw TemplateProblems(problems: problems) }
-            let context = TemplateValue.context(variables)
-            return RenderedMessage(fields: digest.mapValues { $0.render(context) }, channelFields: [:])
+            let input = TemplateValue.Input(variables)
+            return RenderedMessage(fields: digest.mapValues { $0.render(input) }, channelFields: [:])
         }
         let each = try items.map { item throws(TemplateProblems) in try render(for: "", variables: item).fields }
         var combined: [String: JSONValue] = [:]
@@ -118,7 +118,8 @@ public struct TemplateProblems: Error, Sendable, CustomStringConvertible {
 
 /// A JSON value whose strings are compiled Mustache templates.
 indirect enum TemplateValue: Sendable {
-    case text(MustacheTemplate, TemplateTags)
+    /// A Mustache template, its tags, and its plain form when it has one.
+    case text(MustacheTemplate, TemplateTags, plain: PlainTemplate?)
     case literal(JSONValue)
     case array([TemplateValue])
     case object([String: TemplateValue])
@@ -132,7 +133,7 @@ indirect enum TemplateValue: Sendable {
                 let tags = try TemplateTags(parsing: text)
                 // HTML escapes what it inserts; every other field is text.
                 let template = try MustacheTemplate(string: (html ? "" : "{{% CONTENT_TYPE: TEXT}}") + text)
-                return .text(template, tags)
+                return .text(template, tags, plain: html ? nil : PlainTemplate(text))
             } catch let problem as TemplateTags.Problem {
                 problems.append(.init(pointer: pointer, message: problem.description))
             } catch {
@@ -154,7 +155,7 @@ indirect enum TemplateValue: Sendable {
     func missing(_ variables: JSONValue, opaque: Set<String>, at pointer: String,
                  into problems: inout [NotificationTemplate.Problem]) {
         switch self {
-        case .text(_, let tags):
+        case .text(_, let tags, _):
             for (name, line) in tags.missing(in: variables, opaque: opaque) {
                 problems.append(.init(pointer: pointer, message: "line \(line): the variable '\(name)' is not given"))
             }
@@ -171,19 +172,27 @@ indirect enum TemplateValue: Sendable {
     /// No variable it renders is missing.
     func complete(_ variables: JSONValue, opaque: Set<String>) -> Bool {
         switch self {
-        case .text(_, let tags): tags.missing(in: variables, opaque: opaque).isEmpty
+        case .text(_, let tags, _): tags.missing(in: variables, opaque: opaque).isEmpty
         case .literal: true
         case .array(let items): items.allSatisfy { $0.complete(variables, opaque: opaque) }
         case .object(let object): object.values.allSatisfy { $0.complete(variables, opaque: opaque) }
         }
     }
 
-    func render(_ context: Any) -> JSONValue {
+    /// The variables of one rendering, and the library's form of them,
+    /// made only if a template needs it.
+    final class Input {
+        let variables: JSONValue
+        lazy var context: Any = TemplateValue.context(variables)
+        init(_ variables: JSONValue) { self.variables = variables }
+    }
+
+    func render(_ input: Input) -> JSONValue {
         switch self {
-        case .text(let template, _): .string(template.render(context))
+        case .text(let template, _, let plain): .string(plain?.render(input.variables) ?? template.render(input.context))
         case .literal(let value): value
-        case .array(let items): .array(items.map { $0.render(context) })
-        case .object(let object): .object(object.mapValues { $0.render(context) })
+        case .array(let items): .array(items.map { $0.render(input) })
+        case .object(let object): .object(object.mapValues { $0.render(input) })
         }
     }
 

@@ -55,6 +55,13 @@ public final class WorkerPool: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Jobs submitted and not yet started.
+    public var waitingJobs: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return jobs.count - head
+    }
+
     /// Threads currently alive (for tests and metrics).
     public var threadCount: Int {
         condition.lock()
