@@ -1,44 +1,20 @@
 import Foundation
-import TrellisCore
 import Synchronization
+import TrellisCore
 
 /// A small HTTP/1.1 server on 127.0.0.1 for `trellis bench notify` and the
-/// tests of HTTP plugins: one thread per connection, keep-alive, bodies by
-/// Content-Length. The handler sees each request and returns the response;
-/// it runs on the connection's thread, so it may sleep to play a slow server.
+/// tests of HTTP plugins: keep-alive, bodies by Content-Length.
+///
+/// One thread serves every connection from a `poll` loop, the way an
+/// event-driven receiver does, so the bench's receiver costs the machine
+/// little. The handler sees each request and returns the response on that
+/// thread: a handler that sleeps plays a server that hangs.
 public final class LoopbackHTTPServer: @unchecked Sendable {
-    public struct Request: Sendable {
-        public var method: String
-        public var target: String
-        public var headers: [(name: String, value: String)]
-        public var body: [UInt8]
-
-        public func header(_ name: String) -> String? {
-            headers.first { $0.name.equalsIgnoringASCIICase(name) }?.value
-        }
-
-        public var text: String { String(decoding: body, as: UTF8.self) }
-    }
-
-    public struct Response: Sendable {
-        public var status: Int
-        public var headers: [(name: String, value: String)]
-        public var body: [UInt8]
-
-        public init(status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
-            self.status = status
-            self.headers = headers
-            self.body = body
-        }
-
-        public init(status: Int = 200, headers: [(name: String, value: String)] = [], text: String) {
-            self.init(status: status, headers: headers, body: Array(text.utf8))
-        }
-    }
-
     public let port: Int
     public var url: String { "http://127.0.0.1:\(port)" }
     private let listener: Int32
+    /// A pipe `stop` writes to, to end the loop.
+    private let wake: (read: Int32, write: Int32)
     private let handler: @Sendable (Request) -> Response
     private let clients = Mutex<Set<Int32>>([])
     private let stopped = Atomic<Bool>(false)
@@ -48,7 +24,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
     public init(handler: @escaping @Sendable (Request) -> Response) throws {
         self.handler = handler
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard listener >= 0 else { throw ServerError("socket() failed: errno \(errno)") }
         var yes: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
@@ -69,147 +45,116 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         }
         port = Int(UInt16(bigEndian: address.sin_port))
         self.listener = listener
-        let thread = Thread { [self] in acceptLoop() }
-        thread.name = "loopback-http-accept"
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else {
+            close(listener)
+            throw ServerError("cannot create a pipe: errno \(errno)")
+        }
+        wake = (ends[0], ends[1])
+        let thread = Thread { [self] in run() }
+        thread.name = "loopback-http"
         thread.start()
     }
 
     deinit { stop() }
 
-    /// Closes the listener and every open connection.
+    /// Refuses new connections and closes every open one.
     public func stop() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        // Shut down here, so a connection attempt after `stop` is refused;
+        // the loop closes the descriptors.
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
         for client in clients.withLock({ $0 }) { shutdown(client, Int32(SHUT_RDWR)) }
+        var one: UInt8 = 1
+        _ = Glibc.write(wake.write, &one, 1)
     }
 
-    private func acceptLoop() {
-        while !stopped.load(ordering: .acquiring) {
-            let client = accept(listener, nil, nil)
-            guard client >= 0 else {
+    private func run() {
+        var connections: [Int32: Connection] = [:]
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        var watched: [pollfd] = []
+        loop: while true {
+            watched.removeAll(keepingCapacity: true)
+            watched.append(pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0))
+            watched.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
+            for descriptor in connections.keys { watched.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)) }
+            let count = poll(&watched, nfds_t(watched.count), -1)
+            if count < 0 {
                 if errno == EINTR { continue }
-                return
+                break
             }
-            accepted.add(1, ordering: .relaxed)
+            for entry in watched where entry.revents != 0 {
+                if entry.fd == wake.read { break loop }
+                if entry.fd == listener {
+                    for client in acceptAll() { connections[client] = Connection(socket: client) }
+                } else if let connection = connections[entry.fd], !serve(connection, chunk: &chunk) {
+                    connections[entry.fd] = nil
+                    clients.withLock { _ = $0.remove(entry.fd) }
+                    close(entry.fd)
+                }
+            }
+        }
+        for descriptor in connections.keys { close(descriptor) }
+        close(listener)
+        close(wake.read)
+        close(wake.write)
+    }
+
+    private func acceptAll() -> [Int32] {
+        var accepted: [Int32] = []
+        while true {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return accepted }
+            _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+            self.accepted.add(1, ordering: .relaxed)
             var yes: Int32 = 1
             setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
             clients.withLock { _ = $0.insert(client) }
-            let thread = Thread { [self] in
-                serve(client)
-                clients.withLock { _ = $0.remove(client) }
-                close(client)
-            }
-            thread.name = "loopback-http-connection"
-            thread.start()
+            accepted.append(client)
         }
     }
 
-    private func serve(_ client: Int32) {
-        // Bytes read and not yet taken start at `start`; a request is parsed
-        // from bytes in place (the receiver's own cost counts in the bench).
-        var buffer: [UInt8] = []
-        var start = 0
-        var scanned = 0
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        func fill() -> Bool {
-            let count = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { return false }
-            if start == buffer.count {
-                buffer.removeAll(keepingCapacity: true)
-                start = 0
-                scanned = 0
+    /// Reads what the connection has and answers every whole request in it;
+    /// false when the connection is done (closed, malformed, or `close` asked).
+    private func serve(_ connection: Connection, chunk: inout [UInt8]) -> Bool {
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(connection.socket, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return false }
+            if count < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK { break }
+                return false
             }
-            buffer.append(contentsOf: chunk[0..<count])
-            return true
+            connection.buffer.append(contentsOf: chunk[0..<count])
+            if count < chunk.count { break }
         }
         while true {
-            var headerEnd: Int?
-            while headerEnd == nil {
-                headerEnd = Self.headerEnd(in: buffer, from: max(start, scanned))
-                scanned = max(start, buffer.count - 3)
-                if headerEnd == nil, !fill() { return }
+            switch connection.next() {
+            case .incomplete: return true
+            case .malformed: return false
+            case .request(let request):
+                guard write(Self.bytes(of: handler(request)), to: connection.socket) else { return false }
+                if let value = request.header("Connection"), value.equalsIgnoringASCIICase("close") { return false }
             }
-            guard let head = Self.parseHead(buffer[start..<headerEnd!]) else { return }
-            let length = head.headers.first { $0.name.equalsIgnoringASCIICase("content-length") }.flatMap { Int($0.value) } ?? 0
-            let bodyStart = headerEnd! + 4
-            while buffer.count < bodyStart + length {
-                if !fill() { return }
-            }
-            let request = Request(method: head.method, target: head.target, headers: head.headers,
-                                  body: Array(buffer[bodyStart..<(bodyStart + length)]))
-            start = bodyStart + length
-            scanned = start
-            let response = handler(request)
-            var text = "HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n"
-            for header in response.headers { text += "\(header.name): \(header.value)\r\n" }
-            text += "Content-Length: \(response.body.count)\r\n\r\n"
-            var bytes = Array(text.utf8)
-            bytes += response.body
-            var sent = 0
-            while sent < bytes.count {
-                let count = bytes[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                guard count > 0 else { return }
+        }
+    }
+
+    /// Writes all of `bytes`, waiting for room when the socket is full.
+    private func write(_ bytes: [UInt8], to socket: Int32) -> Bool {
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if count > 0 {
                 sent += count
-            }
-            if let connection = request.header("Connection"), connection.equalsIgnoringASCIICase("close") { return }
-        }
-    }
-
-    /// Where the blank line after the headers starts, looking from `from`.
-    private static func headerEnd(in bytes: [UInt8], from: Int) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        var index = from
-        while index <= bytes.count - 4 {
-            if bytes[index] == 13, bytes[index + 1] == 10, bytes[index + 2] == 13, bytes[index + 3] == 10 { return index }
-            index += 1
-        }
-        return nil
-    }
-
-    /// The request line and headers; nil when the request line is malformed.
-    private static func parseHead(_ bytes: ArraySlice<UInt8>) -> (method: String, target: String,
-                                                                 headers: [(name: String, value: String)])? {
-        var lines: [ArraySlice<UInt8>] = []
-        var lineStart = bytes.startIndex
-        var index = bytes.startIndex
-        while index < bytes.endIndex {
-            if bytes[index] == 13, index + 1 < bytes.endIndex, bytes[index + 1] == 10 {
-                lines.append(bytes[lineStart..<index])
-                index += 2
-                lineStart = index
-            } else {
-                index += 1
+            } else if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                var ready = pollfd(fd: socket, events: Int16(POLLOUT), revents: 0)
+                guard poll(&ready, 1, 5000) > 0 else { return false }
+            } else if !(count < 0 && errno == EINTR) {
+                return false
             }
         }
-        lines.append(bytes[lineStart..<bytes.endIndex])
-        let requestLine = lines[0].split(separator: 32)
-        guard requestLine.count >= 2 else { return nil }
-        let headers = lines.dropFirst().compactMap { line -> (name: String, value: String)? in
-            guard let colon = line.firstIndex(of: 58) else { return nil }
-            var value = line[(colon + 1)...]
-            while let first = value.first, first == 32 || first == 9 { value = value.dropFirst() }
-            while let last = value.last, last == 32 || last == 9 { value = value.dropLast() }
-            return (String(decoding: line[..<colon], as: UTF8.self), String(decoding: value, as: UTF8.self))
-        }
-        return (String(decoding: requestLine[0], as: UTF8.self), String(decoding: requestLine[1], as: UTF8.self), headers)
-    }
-
-    private static func reason(_ status: Int) -> String {
-        switch status {
-        case 200: "OK"
-        case 201: "Created"
-        case 202: "Accepted"
-        case 204: "No Content"
-        case 400: "Bad Request"
-        case 401: "Unauthorized"
-        case 403: "Forbidden"
-        case 404: "Not Found"
-        case 429: "Too Many Requests"
-        case 500: "Internal Server Error"
-        case 503: "Service Unavailable"
-        default: "Status"
-        }
+        return true
     }
 
     struct ServerError: Error, CustomStringConvertible {

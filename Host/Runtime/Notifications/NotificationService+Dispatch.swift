@@ -9,9 +9,10 @@ extension NotificationService {
     /// Deliveries claimed at once. Workers find their next deliveries
     /// already claimed and queued, so they never wait for the dispatcher,
     /// and the dispatcher records outcomes and claims in batches: one
-    /// transaction for many deliveries. (A critical message waits at most
-    /// for the deliveries queued ahead of it.)
-    var claimLimit: Int { settings.workers * 4 }
+    /// transaction for many deliveries. High and critical deliveries go to
+    /// the front of the workers' queue, so they do not wait behind the
+    /// deliveries claimed before them.
+    var claimLimit: Int { settings.workers * 8 }
 
     /// When the dispatcher must look again: the next waiting delivery or
     /// digest (an owner), or never (only an input wakes it).
@@ -216,7 +217,7 @@ extension NotificationService {
         for delivery in toSend where claimed.contains(delivery.id) {
             inFlight[delivery.id] = (delivery, start)
             let instance = plugins?.instance(delivery.channel)
-            pool.submit { [weak self] in
+            pool.submit(urgent: delivery.priority >= .high) { [weak self] in
                 let context = PluginCallContext(idempotencyKey: delivery.id)
                 let result: Result<JSONValue, PluginCallError>
                 if let instance {

@@ -257,11 +257,11 @@ public final class NotificationService: @unchecked Sendable {
     }
 
     /// A channel call ended. The dispatcher is woken when it has work soon:
-    /// the workers' queue runs low, outcomes for a batch are waiting, or it
-    /// is stopping; otherwise the outcome waits (at most `recordDelay`) to
-    /// be recorded with others.
+    /// the workers' queue is down to three rounds, outcomes for a batch are
+    /// waiting, or it is stopping; otherwise the outcome waits (at most
+    /// `recordDelay`) to be recorded with others.
     func finished(_ id: String, _ result: Result<JSONValue, PluginCallError>) {
-        let low = pool.waitingJobs <= settings.workers
+        let low = pool.waitingJobs <= settings.workers * 3
         condition.lock()
         inbox.append(.completed(id, result))
         idle = false

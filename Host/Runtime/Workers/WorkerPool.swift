@@ -11,6 +11,8 @@ public final class WorkerPool: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [@Sendable () -> Void] = []
     private var head = 0
+    /// Where the urgent jobs waiting end (at or before `head`: none wait).
+    private var urgentEnd = 0
     private var target: Int
     private var alive = 0
     private var stopping = false
@@ -31,10 +33,17 @@ public final class WorkerPool: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Runs `job` on a worker thread as soon as one is free.
-    public func submit(_ job: @escaping @Sendable () -> Void) {
+    /// Runs `job` on a worker thread as soon as one is free; an `urgent`
+    /// job goes ahead of the waiting jobs that are not urgent.
+    public func submit(urgent: Bool = false, _ job: @escaping @Sendable () -> Void) {
         condition.lock()
-        jobs.append(job)
+        if urgent {
+            let at = max(head, urgentEnd)
+            jobs.insert(job, at: at)
+            urgentEnd = at + 1
+        } else {
+            jobs.append(job)
+        }
         condition.signal()
         condition.unlock()
     }
@@ -100,6 +109,7 @@ public final class WorkerPool: @unchecked Sendable {
             head += 1
             if head > 1024 && head * 2 > jobs.count {
                 jobs.removeFirst(head)
+                urgentEnd = max(0, urgentEnd - head)
                 head = 0
             }
             condition.unlock()
