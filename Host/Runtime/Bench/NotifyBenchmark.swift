@@ -19,17 +19,23 @@ public struct NotifyBenchmark: Sendable {
         public var p99Milliseconds: Double
         public var connections: Int
         public var workers: Int
+        /// Messages queued per second, when paced (nil: all at once).
+        public var rate: Double?
     }
 
     public var messages: Int
     public var workers: Int
     /// Requests queued per store transaction.
     public var batch: Int
+    /// Messages queued per second; nil queues them all at once (a burst,
+    /// where p50/p99 are mostly the wait behind it).
+    public var rate: Double?
 
-    public init(messages: Int, workers: Int, batch: Int) {
+    public init(messages: Int, workers: Int, batch: Int, rate: Double? = nil) {
         self.messages = messages
         self.workers = workers
         self.batch = batch
+        self.rate = rate
     }
 
     /// `registry` holds the stamped manifests and `libraries` the plugins;
@@ -76,8 +82,14 @@ public struct NotifyBenchmark: Sendable {
         }
         let started = Date()
         var sent = 0
+        // Paced: a batch every 10 ms or so.
+        let perBatch = rate.map { min(batch, max(1, Int($0 / 100))) } ?? batch
         while sent < messages {
-            let count = min(batch, messages - sent)
+            if let rate {
+                let due = started.addingTimeInterval(Double(sent) / rate).timeIntervalSinceNow
+                if due > 0 { Thread.sleep(forTimeInterval: due) }
+            }
+            let count = min(perBatch, messages - sent)
             let requests = (0..<count).map { index in
                 NotificationRequest(recipients: ["receiver"], template: "event", variables: [
                     "kind": "disk.full", "host": .string("web-\((sent + index) % 32)"), "at": "2026-11-21T10:00:00Z",
@@ -95,6 +107,6 @@ public struct NotifyBenchmark: Sendable {
         func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000 }
         return Result(messages: messages, seconds: seconds, deliveriesPerSecond: Double(messages) / seconds,
                       p50Milliseconds: percentile(0.5), p99Milliseconds: percentile(0.99),
-                      connections: server.connectionsAccepted, workers: workers)
+                      connections: server.connectionsAccepted, workers: workers, rate: rate)
     }
 }
