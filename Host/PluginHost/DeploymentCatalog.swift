@@ -34,6 +34,20 @@ extension DeploymentConfiguration {
         }
     }
 
+    /// What is wrong with `notifications.recovery` (the pipeline failed
+    /// deliveries go through), each with its file:line:col. Needs a catalog
+    /// with every enabled plugin loaded.
+    public func notificationRecoveryProblems(catalog: any PluginCatalog) -> [String] {
+        (notifications?["recovery"]?.arrayValue ?? []).enumerated().flatMap { index, raw -> [String] in
+            // A missing `uses` is the notification settings' own error.
+            guard let uses = raw["uses"]?.stringValue else { return [] }
+            let entry = RecoveryEntry(uses: uses, with: raw["with"] ?? .object([:]))
+            return recoveryEntryProblems(entry, catalog: catalog, at: "/notifications/recovery/\(index)").map {
+                "\(location(of: $0.pointer)): \($0.message)"
+            }
+        }
+    }
+
     /// The plugins the default pipelines use.
     public var recoveryDefaultPlugins: Set<String> {
         Set(recoveryDefaults.values.flatMap { $0.map(\.uses) })

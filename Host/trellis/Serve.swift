@@ -39,6 +39,12 @@ struct Serve: AsyncParsableCommand {
         }
         let catalog = NotifyingCatalog(base: DeploymentCatalog(manager: setup.plugins, statuses: statuses),
                                        settings: try setup.notificationSettings())
+        let pipelineProblems = setup.configuration.recoveryDefaultProblems(catalog: catalog)
+            + setup.configuration.notificationRecoveryProblems(catalog: catalog)
+        guard pipelineProblems.isEmpty else {
+            for problem in pipelineProblems { logger.error("\(problem)") }
+            throw ValidationError("the deployment config's recovery pipelines have problems; see the log (or run `trellis validate`)")
+        }
         let entries = try loadWorkflowFolder(workflows, catalog: catalog, allowExec: setup.configuration.allowExec, logger: logger)
         // serve owns the notification queue: it delivers what waits.
         let notifications = try setup.startNotifications(store: store, mode: .owner)

@@ -43,6 +43,7 @@ struct Validate: ParsableCommand {
         var reports: [Report] = []
         // The deployment's default recovery pipelines apply to these workflows too.
         let defaultProblems = configuration.recoveryDefaultProblems(catalog: catalog)
+            + configuration.notificationRecoveryProblems(catalog: catalog)
         if !defaultProblems.isEmpty {
             reports.append(Report(file: configuration.file ?? "(deployment config)", valid: false, problems: defaultProblems))
         }

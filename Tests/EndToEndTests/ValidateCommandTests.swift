@@ -97,4 +97,23 @@ import Testing
         let run = try workspace.trellis("run", "ok.yaml")
         #expect(run.status == 0, "\(run.stderr)")
     }
+
+    @Test func theNotificationPipelineIsCheckedWithItsPositions() throws {
+        let workspace = try Workspace()
+        try workspace.write("ok.yaml", "name: x\nsteps:\n  - id: a\n    uses: channel.null\n")
+        try workspace.config("  channel.null:\n  recovery.retry:", extra: """
+            notifications:
+              recovery:
+                - uses: recovery.retry
+                  with: { max_attempts: "three" }
+                - uses: recovery.rety
+
+            """)
+        let result = try workspace.trellis("validate", "ok.yaml")
+        #expect(result.status != 0)
+        #expect(result.stdout.contains("trellis.yaml:5:"), "the bad parameter is located in the config: \(result.stdout)")
+        #expect(result.stdout.contains("max_attempts"))
+        #expect(result.stdout.contains("trellis.yaml:6:"), "the unknown plugin too: \(result.stdout)")
+        #expect(result.stdout.contains("unknown recovery plugin 'recovery.rety' (did you mean 'recovery.retry'?)"))
+    }
 }

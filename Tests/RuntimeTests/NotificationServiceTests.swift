@@ -97,7 +97,7 @@ import TrellisStore
                 """)
         }
         let text = "\(error)"
-        #expect(text.contains("trellis.yaml:18:7: template broken: line 1: section '{{#items}}' is not closed with '{{/items}}'"), "\(text)")
+        #expect(text.contains("trellis.yaml:19:7: template broken: line 1: section '{{#items}}' is not closed with '{{/items}}'"), "\(text)")
         #expect(text.contains("template broken: line 1: '{{> header}}': partials"), "\(text)")
     }
 

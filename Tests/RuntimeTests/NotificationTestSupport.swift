@@ -7,8 +7,9 @@ import TrellisStore
 @testable import TrellisRuntime
 
 /// A deployment with real channel plugins (channel.webhook, channel.slack,
-/// channel.push) pointed at a loopback server, recovery.retry, a real
-/// SQLite store, and a notification service on a test clock.
+/// channel.push) pointed at a loopback server, recovery.retry and
+/// recovery.circuit-breaker, a real SQLite store, and a notification
+/// service on a test clock.
 final class NotificationHarness: @unchecked Sendable {
     static let signingSecret = "whsec_" + Data("notification tests signing key!!".utf8).base64EncodedString()
     static let slackHookPath = "/services/T0/B0/slack-hook-secret"
@@ -56,6 +57,7 @@ final class NotificationHarness: @unchecked Sendable {
                 egress: [127.0.0.1]
                 config: { server: "\(server.url)" }
               recovery.retry:
+              recovery.circuit-breaker:
             notifications:
               workers: \(workers)
             \(notifications.replacingOccurrences(of: "URL", with: server.url).split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))

@@ -170,6 +170,18 @@ extension NotificationService {
     private func dispatch(at time: Double) {
         for rank in ready.indices.reversed() {
             while inFlight.count + toSend.count < claimLimit, var delivery = ready[rank].popFirst() {
+                switch admission(for: delivery, at: time) {
+                case .proceed: break
+                case .delay(let seconds):
+                    // A strategy holds it back (a rate limiter, a half-open circuit).
+                    delivery.notBefore = time + seconds
+                    waiting.push(delivery)
+                    continue
+                case .reject(let error):
+                    // Refused without calling the channel (an open circuit).
+                    rejected(delivery, error, at: time)
+                    continue
+                }
                 if let limit = settings.rateLimits[delivery.channel] {
                     var bucket = buckets[delivery.channel] ?? TokenBucket(rate: limit.perSecond, burst: limit.burst, now: time)
                     let next = bucket.take(at: time)

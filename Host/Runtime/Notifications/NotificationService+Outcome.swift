@@ -7,7 +7,9 @@ extension NotificationService {
     /// A channel call ended: record the receipt, or let the recovery
     /// pipeline decide (retry later, or give up), and on giving up fail over
     /// to the recipient's next channel.
-    func completed(_ id: String, _ result: Result<JSONValue, PluginCallError>, at time: Double) {
+    /// `called`: false when a strategy refused the attempt, so the channel
+    /// was not called and there is no outcome to tell the strategies.
+    func completed(_ id: String, _ result: Result<JSONValue, PluginCallError>, at time: Double, called: Bool = true) {
         guard let (sent, started) = inFlight.removeValue(forKey: id) else { return }
         var delivery = sent
         delivery.updatedAt = time
@@ -24,7 +26,7 @@ extension NotificationService {
             known.remove(id)
             finish(delivery.notificationID, delivery.state == .delivered ? .delivered : .sent, reason: nil, at: time)
         case .failure(let error):
-            recordOutcome(delivery.channel, error.errorClass, duration)
+            if called { recordOutcome(delivery.channel, error.errorClass, duration) }
             delivery.errorClass = error.errorClass.rawValue
             delivery.error = error.message
             if let delay = retryDelay(delivery, error, at: time) {
@@ -45,6 +47,43 @@ extension NotificationService {
             known.remove(id)
             failOver(delivery, error, at: time)
         }
+    }
+
+    enum Admission {
+        case proceed
+        case delay(seconds: Double)
+        case reject(PluginCallError)
+    }
+
+    /// Whether the pipeline's strategies let a delivery's attempt start,
+    /// asked in order as for a workflow step (keyed by the channel, so a
+    /// circuit breaker keeps one circuit per channel). A strategy that
+    /// fails to answer admits it.
+    func admission(for delivery: DeliveryRecord, at time: Double) -> Admission {
+        for (index, entry) in recovery.enumerated() {
+            guard let strategy = plugins?.instance(entry.uses) else { continue }
+            let decision = try? strategy.admit(attempt: UInt32(delivery.attempts + 1),
+                                               elapsedMilliseconds: UInt64(max(0, time - delivery.createdAt) * 1000),
+                                               key: delivery.channel, policyJSON: recoveryPolicies[index],
+                                               context: PluginCallContext(idempotencyKey: delivery.id))
+            switch decision {
+            case .delay(let milliseconds)?: return .delay(seconds: Double(milliseconds) / 1000)
+            case .reject(let summary)?:
+                return .reject(PluginCallError(summary.errorClass, summary.message,
+                                               retryAfterMilliseconds: summary.retryAfterMilliseconds, pluginID: entry.uses))
+            case .proceed?, nil: continue
+            }
+        }
+        return .proceed
+    }
+
+    /// A refused attempt counts as a failed one: the pipeline decides
+    /// (retry later, or give up and fail over), as after a failed call.
+    func rejected(_ delivery: DeliveryRecord, _ error: PluginCallError, at time: Double) {
+        var attempt = delivery
+        attempt.attempts += 1
+        inFlight[attempt.id] = (attempt, time)
+        completed(attempt.id, .failure(error), at: time, called: false)
     }
 
     /// The recovery pipeline's answer, innermost strategy first, as in a

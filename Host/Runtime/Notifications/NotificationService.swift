@@ -62,6 +62,8 @@ public final class NotificationService: @unchecked Sendable {
     let plugins: PluginManager?
     /// The pipeline failed deliveries go through.
     public let recovery: [RecoveryEntry]
+    /// Each entry's parameters as JSON, serialized once.
+    let recoveryPolicies: [[UInt8]]
     let mode: Mode
     let logger: Logger
     let now: @Sendable () -> Double
@@ -107,6 +109,7 @@ public final class NotificationService: @unchecked Sendable {
         self.store = store
         self.plugins = plugins
         recovery = settings.recovery ?? recoveryDefaults
+        recoveryPolicies = recovery.map { $0.with.jsonBytes() }
         self.mode = mode
         self.logger = logger
         self.now = now
