@@ -173,6 +173,6 @@ let package = Package(
             ],
             path: "Tests/RuntimeTests"
         ),
-        .testTarget(name: "TrellisEndToEndTests", dependencies: ["TrellisCore"], path: "Tests/EndToEndTests"),
+        .testTarget(name: "TrellisEndToEndTests", dependencies: ["TrellisCore", "TrellisPluginHost"], path: "Tests/EndToEndTests"),
     ] + (bundledPlugins + fixturePlugins).map(pluginTarget)
 )
