@@ -81,13 +81,16 @@ extension SQLiteRunStore: NotificationStore {
 
     public func unfinishedDeliveries(since: Double?, include: (String) -> Bool) throws(StoreError) -> [DeliveryRecord] {
         try read { db in
-            // The ids first: a poll of an owner that already knows most of
-            // them decodes no message it does not need.
-            let ids = try String.fetchAll(db, sql: """
-                SELECT id FROM deliveries WHERE state IN ('queued', 'sending') AND updated_at >= ? ORDER BY created_at, rowid
-                """, arguments: [since ?? -Double.greatestFiniteMagnitude]).filter(include)
-            let row = try db.cachedStatement(sql: "SELECT * FROM deliveries WHERE id = ?")
-            return try ids.compactMap { id in try Row.fetchOne(row, arguments: [id]).map(Self.delivery) }
+            // The id decides before the row is decoded: a poll of an owner
+            // that already knows most of them decodes no message it does not need.
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT * FROM deliveries WHERE state IN ('queued', 'sending') AND updated_at >= ? ORDER BY created_at, rowid
+                """, arguments: [since ?? -Double.greatestFiniteMagnitude])
+            var deliveries: [DeliveryRecord] = []
+            while let row = try rows.next() {
+                if include(row["id"]) { deliveries.append(try Self.delivery(row)) }
+            }
+            return deliveries
         }
     }
 
