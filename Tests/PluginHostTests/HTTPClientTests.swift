@@ -88,9 +88,12 @@ import TrellisCore
 
         let withPort = EgressPolicy(pluginID: "p", declared: ["*"], allowed: ["127.0.0.1:\(server.port)"])
         #expect(try client.perform(HTTPRequest(url: server.url), egress: withPort).status == 200)
-        #expect(EgressPolicy.matches(["*.example.com"], host: "a.b.example.com", port: 443))
-        #expect(!EgressPolicy.matches(["*.example.com"], host: "example.com.evil.net", port: 443))
-        #expect(!EgressPolicy.matches(["127.0.0.1:80"], host: "127.0.0.1", port: 8080))
+        func allows(_ entry: String, _ host: String, _ port: Int) -> Bool {
+            EgressPolicy(pluginID: "p", declared: [entry], allowed: nil).refusal(host: host, port: port) == nil
+        }
+        #expect(allows("*.example.com", "a.b.example.com", 443))
+        #expect(!allows("*.example.com", "example.com.evil.net", 443))
+        #expect(!allows("127.0.0.1:80", "127.0.0.1", 8080))
     }
 
     @Test func onlyHTTPAndHTTPSAreAllowed() throws {

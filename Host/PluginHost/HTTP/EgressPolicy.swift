@@ -85,11 +85,6 @@ public struct EgressPolicy: Sendable, Hashable {
         rules.contains { $0.matches(host: host, port: port) }
     }
 
-    /// Whether any of the entries allows `host:port` (a lower-case host).
-    static func matches(_ entries: [String], host: String, port: Int) -> Bool {
-        matches(entries.map(Rule.init), host: host, port: port)
-    }
-
     private static func describe(_ entries: [String]) -> String {
         entries.isEmpty ? "no hosts" : entries.joined(separator: ", ")
     }
