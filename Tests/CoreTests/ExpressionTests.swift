@@ -55,16 +55,14 @@ import TrellisCore
         edges.map { Step(id: $0.0, uses: "noop", needs: $0.1) }
     }
 
-    @Test func topologicalOrderKeepsWrittenOrder() {
+    @Test func upstreamFollowsEveryNeed() {
         let dag = DAG(steps: steps([("c", []), ("a", ["c"]), ("b", ["c"]), ("d", ["a", "b"])]))
-        #expect(dag.topologicalOrder() == ["c", "a", "b", "d"])
         #expect(dag.upstream(of: "d") == ["a", "b", "c"])
         #expect(dag.findCycle() == nil)
     }
 
     @Test func cycleIsFoundAndNamed() {
         let dag = DAG(steps: steps([("a", ["c"]), ("b", ["a"]), ("c", ["b"]), ("x", [])]))
-        #expect(dag.topologicalOrder() == nil)
         let cycle = dag.findCycle()
         #expect(cycle == ["a", "b", "c", "a"])
         let selfLoop = DAG(steps: steps([("a", ["a"])]))

@@ -19,28 +19,6 @@ public struct DAG: Sendable {
         self.dependents = dependents
     }
 
-    /// The steps in an order where every step comes after those it needs,
-    /// keeping the written order among independent steps; nil if there is a cycle.
-    public func topologicalOrder() -> [String]? {
-        var remaining = needs.mapValues { Set($0) }
-        var order: [String] = []
-        var ready = ids.filter { remaining[$0]?.isEmpty ?? true }
-        var position = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
-        while !ready.isEmpty {
-            ready.sort { position[$0]! < position[$1]! }
-            let next = ready.removeFirst()
-            order.append(next)
-            for dependent in dependents[next] ?? [] {
-                remaining[dependent]?.remove(next)
-                if remaining[dependent]?.isEmpty == true, !order.contains(dependent), !ready.contains(dependent) {
-                    ready.append(dependent)
-                }
-            }
-        }
-        position.removeAll()
-        return order.count == ids.count ? order : nil
-    }
-
     /// One dependency cycle, as the steps on it in order with the first
     /// repeated at the end (`a → b → c → a`); nil when there is none.
     public func findCycle() -> [String]? {
