@@ -68,42 +68,14 @@ import Testing
         #expect(try workspace.trellis("validate", "run.yaml").status == 0)
     }
 
-    @Test func theDeploymentsDefaultPipelinesAreCheckedWithTheirPositions() throws {
+    /// `recovery_defaults.channel` and `notifications.recovery`: the same
+    /// checks, at the same place in the config (lines 4–6).
+    @Test(arguments: ["recovery_defaults:\n  channel:", "notifications:\n  recovery:"])
+    func theDeploymentsPipelinesAreCheckedWithTheirPositions(section: String) throws {
         let workspace = try Workspace()
         try workspace.write("ok.yaml", "name: x\nsteps:\n  - id: a\n    uses: channel.null\n")
         try workspace.config("  channel.null:\n  recovery.retry:", extra: """
-            recovery_defaults:
-              channel:
-                - uses: recovery.retry
-                  with: { max_attempts: "three" }
-                - uses: recovery.rety
-
-            """)
-        let result = try workspace.trellis("validate", "ok.yaml")
-        #expect(result.status != 0)
-        #expect(result.stdout.contains("trellis.yaml:5:"), "the bad parameter is located in the config: \(result.stdout)")
-        #expect(result.stdout.contains("max_attempts"))
-        #expect(result.stdout.contains("unknown recovery plugin 'recovery.rety' (did you mean 'recovery.retry'?)"))
-        #expect(result.stdout.contains("ok.yaml: ok"), "the workflow itself is fine")
-
-        try workspace.config("  channel.null:\n  recovery.retry:", extra: """
-            recovery_defaults:
-              channel:
-                - uses: recovery.retry
-                  with: { max_attempts: 3, delay_ms: 1 }
-
-            """)
-        #expect(try workspace.trellis("validate", "ok.yaml").status == 0)
-        let run = try workspace.trellis("run", "ok.yaml")
-        #expect(run.status == 0, "\(run.stderr)")
-    }
-
-    @Test func theNotificationPipelineIsCheckedWithItsPositions() throws {
-        let workspace = try Workspace()
-        try workspace.write("ok.yaml", "name: x\nsteps:\n  - id: a\n    uses: channel.null\n")
-        try workspace.config("  channel.null:\n  recovery.retry:", extra: """
-            notifications:
-              recovery:
+            \(section)
                 - uses: recovery.retry
                   with: { max_attempts: "three" }
                 - uses: recovery.rety
@@ -115,5 +87,16 @@ import Testing
         #expect(result.stdout.contains("max_attempts"))
         #expect(result.stdout.contains("trellis.yaml:6:"), "the unknown plugin too: \(result.stdout)")
         #expect(result.stdout.contains("unknown recovery plugin 'recovery.rety' (did you mean 'recovery.retry'?)"))
+        #expect(result.stdout.contains("ok.yaml: ok"), "the workflow itself is fine")
+
+        try workspace.config("  channel.null:\n  recovery.retry:", extra: """
+            \(section)
+                - uses: recovery.retry
+                  with: { max_attempts: 3, delay_ms: 1 }
+
+            """)
+        #expect(try workspace.trellis("validate", "ok.yaml").status == 0)
+        let run = try workspace.trellis("run", "ok.yaml")
+        #expect(run.status == 0, "\(run.stderr)")
     }
 }
