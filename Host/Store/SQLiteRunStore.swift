@@ -97,7 +97,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         for event in append.events {
             next += 1
             try insert.execute(arguments: [append.runID, next, event.type,
-                                           String(decoding: event.data.jsonBytes(), as: UTF8.self), append.time])
+                                           String(decoding: event.dataJSON, as: UTF8.self), append.time])
         }
         try StoreSchema.writeSteps(append, in: db)
         // A snapshot costs time in proportion to the state's size, so take one
@@ -106,7 +106,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         if version - snapshotVersion >= max(configuration.snapshotInterval, Int64(state.steps.count)) {
             try db.execute(sql: "INSERT OR REPLACE INTO snapshots (run_id, version, state) VALUES (?, ?, ?)",
                            arguments: [append.runID, state.version,
-                                       String(decoding: state.snapshot.jsonBytes(), as: UTF8.self)])
+                                       String(decoding: state.snapshotJSON, as: UTF8.self)])
             try db.cachedStatement(sql: "UPDATE runs SET snapshot_version = ? WHERE id = ?").execute(arguments: [version, append.runID])
         }
     }

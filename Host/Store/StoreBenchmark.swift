@@ -89,7 +89,7 @@ public struct StoreBenchmark: Sendable {
             try exec("BEGIN")
             for offset in 0..<count {
                 let event = event(index + offset)
-                let data = String(decoding: event.data.jsonBytes(), as: UTF8.self)
+                let data = String(decoding: event.dataJSON, as: UTF8.self)
                 sqlite3_bind_text(statement, 1, "bench", -1, transient)
                 sqlite3_bind_int64(statement, 2, Int64(index + offset + 1))
                 sqlite3_bind_text(statement, 3, event.type, -1, transient)

@@ -117,7 +117,7 @@ enum StoreSchema {
             """)
         for id in touched {
             guard let step = state.steps[id] else { continue }
-            try upsert.execute(arguments: [state.id, id, String(decoding: step.snapshot.jsonBytes(), as: UTF8.self),
+            try upsert.execute(arguments: [state.id, id, String(decoding: step.snapshotJSON, as: UTF8.self),
                                            step.status.rawValue, step.startedAt])
         }
     }
