@@ -53,69 +53,6 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         }
     }
 
-    public func append(_ appends: [RunAppend]) throws(StoreError) {
-        guard !appends.isEmpty else { return }
-        do {
-            try database.write { db in
-                for append in appends { try write(append, in: db) }
-            }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.unavailable, "writing to the store at \(path) failed: \(error)", cause: error)
-        }
-    }
-
-    private func write(_ append: RunAppend, in db: Database) throws {
-        let state = append.state
-        let expected = append.expectedVersion
-        let version = expected + Int64(append.events.count)
-        // The run's row is both the projection and the stream head: one
-        // statement checks the expected version and writes the new state.
-        var snapshotVersion: Int64 = 0
-        if expected == 0 {
-            do {
-                try db.cachedStatement(sql: """
-                    INSERT INTO runs (id, workflow, status, trigger, message, version, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [state.id, state.workflow, state.status.rawValue, state.trigger, state.message,
-                                             version, state.createdAt, state.updatedAt])
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-                throw conflict(append, in: db)
-            }
-        } else {
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                UPDATE runs SET version = ?, status = ?, message = ?, updated_at = ?
-                WHERE id = ? AND version = ? RETURNING snapshot_version
-                """), arguments: [version, state.status.rawValue, state.message, state.updatedAt, append.runID, expected]) else {
-                throw conflict(append, in: db)
-            }
-            snapshotVersion = row[0]
-        }
-        let insert = try db.cachedStatement(sql: "INSERT INTO events (run_id, version, type, data, at) VALUES (?, ?, ?, ?, ?)")
-        var next = expected
-        for event in append.events {
-            next += 1
-            try insert.execute(arguments: [append.runID, next, event.type,
-                                           String(decoding: event.dataJSON, as: UTF8.self), append.time])
-        }
-        try StoreSchema.writeSteps(append, in: db)
-        // A snapshot costs time in proportion to the state's size, so take one
-        // only after at least that many events: loading stays cheap, and
-        // snapshots cost O(1) per event however large the run grows.
-        if version - snapshotVersion >= max(configuration.snapshotInterval, Int64(state.steps.count)) {
-            try db.execute(sql: "INSERT OR REPLACE INTO snapshots (run_id, version, state) VALUES (?, ?, ?)",
-                           arguments: [append.runID, state.version,
-                                       String(decoding: state.snapshotJSON, as: UTF8.self)])
-            try db.cachedStatement(sql: "UPDATE runs SET snapshot_version = ? WHERE id = ?").execute(arguments: [version, append.runID])
-        }
-    }
-
-    private func conflict(_ append: RunAppend, in db: Database) -> StoreError {
-        let current = (try? Int64.fetchOne(db, sql: "SELECT version FROM runs WHERE id = ?", arguments: [append.runID])) ?? nil
-        return StoreError(.conflict, "run \(append.runID) is at version \(current ?? 0), not \(append.expectedVersion) as expected: another writer got there first")
-    }
-
     public func loadState(run: String) throws(StoreError) -> RunState? {
         try read { db in
             var state: RunState?

@@ -102,26 +102,6 @@ enum StoreSchema {
         return migrator
     }
 
-    /// Writes the rows of the steps the events touched.
-    static func writeSteps(_ append: RunAppend, in db: Database) throws {
-        let state = append.state
-        var touched = Set(append.events.compactMap(\.step))
-        if append.events.contains(where: { if case .runFinished = $0 { true } else { false } }) {
-            // Finishing a run cancels its unfinished steps: only those rows change.
-            touched.formUnion(state.steps.values.lazy.filter { $0.status == .cancelled }.map(\.id))
-        }
-        let upsert = try db.cachedStatement(sql: """
-            INSERT INTO steps (run_id, step_id, state, status, started_at) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (run_id, step_id) DO UPDATE SET state = excluded.state, status = excluded.status,
-                started_at = excluded.started_at
-            """)
-        for id in touched {
-            guard let step = state.steps[id] else { continue }
-            try upsert.execute(arguments: [state.id, id, String(decoding: step.snapshotJSON, as: UTF8.self),
-                                           step.status.rawValue, step.startedAt])
-        }
-    }
-
     static func fetchEvents(_ db: Database, run: String, after version: Int64) throws -> [StoredEvent] {
         try Row.fetchAll(db, sql: "SELECT version, type, data, at FROM events WHERE run_id = ? AND version > ? ORDER BY version",
                          arguments: [run, version]).map { row in

@@ -1,0 +1,125 @@
+import GRDB
+import TrellisCore
+
+/// Appending events: the hot path of every run. One transaction writes each
+/// run's events, its row (the projection and the stream head) and the rows
+/// of the steps the events touched, and now and then a snapshot.
+extension SQLiteRunStore {
+    public func append(_ appends: [RunAppend]) throws(StoreError) {
+        guard !appends.isEmpty else { return }
+        do {
+            try database.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    for append in appends { try write(append, in: db) }
+                    return .commit
+                }
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.unavailable, "writing to the store at \(path) failed: \(error)", cause: error)
+        }
+    }
+
+    private func write(_ append: RunAppend, in db: Database) throws {
+        let state = append.state
+        let expected = append.expectedVersion
+        let version = expected + Int64(append.events.count)
+        // The run's row is both the projection and the stream head: one
+        // statement checks the expected version and writes the new state.
+        var snapshotVersion: Int64 = 0
+        if expected == 0 {
+            let insert = try PreparedStatement(db, """
+                INSERT INTO runs (id, workflow, status, trigger, message, version, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            insert.bind(1, state.id)
+            insert.bind(2, state.workflow)
+            insert.bind(3, state.status.rawValue)
+            insert.bind(4, state.trigger)
+            insert.bind(5, state.message)
+            insert.bind(6, version)
+            insert.bind(7, state.createdAt)
+            insert.bind(8, state.updatedAt)
+            do {
+                try insert.run()
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                throw conflict(append, in: db)
+            }
+        } else {
+            let update = try PreparedStatement(db, """
+                UPDATE runs SET version = ?, status = ?, message = ?, updated_at = ?
+                WHERE id = ? AND version = ? RETURNING snapshot_version
+                """)
+            update.bind(1, version)
+            update.bind(2, state.status.rawValue)
+            update.bind(3, state.message)
+            update.bind(4, state.updatedAt)
+            update.bind(5, append.runID)
+            update.bind(6, expected)
+            guard let stored = try update.firstInteger() else { throw conflict(append, in: db) }
+            snapshotVersion = stored
+        }
+        let insert = try PreparedStatement(db, "INSERT INTO events (run_id, version, type, data, at) VALUES (?, ?, ?, ?, ?)")
+        var next = expected
+        for event in append.events {
+            next += 1
+            insert.bind(1, append.runID)
+            insert.bind(2, next)
+            insert.bind(3, event.type)
+            insert.bind(4, json: event.dataJSON)
+            insert.bind(5, append.time)
+            try insert.run()
+        }
+        try writeSteps(append, in: db)
+        // A snapshot costs time in proportion to the state's size, so take one
+        // only after at least that many events: loading stays cheap, and
+        // snapshots cost O(1) per event however large the run grows.
+        if version - snapshotVersion >= max(configuration.snapshotInterval, Int64(state.steps.count)) {
+            let snapshot = try PreparedStatement(db, "INSERT OR REPLACE INTO snapshots (run_id, version, state) VALUES (?, ?, ?)")
+            snapshot.bind(1, append.runID)
+            snapshot.bind(2, state.version)
+            snapshot.bind(3, json: state.snapshotJSON)
+            try snapshot.run()
+            let mark = try PreparedStatement(db, "UPDATE runs SET snapshot_version = ? WHERE id = ?")
+            mark.bind(1, version)
+            mark.bind(2, append.runID)
+            try mark.run()
+        }
+    }
+
+    /// Writes the rows of the steps the events touched.
+    private func writeSteps(_ append: RunAppend, in db: Database) throws {
+        let state = append.state
+        var touched: [String] = []
+        var finishesRun = false
+        for event in append.events {
+            if let step = event.step, !touched.contains(step) { touched.append(step) }
+            if case .runFinished = event { finishesRun = true }
+        }
+        if finishesRun {
+            // Finishing a run cancels its unfinished steps: only those rows change.
+            var seen = Set(touched)
+            for step in state.steps.values where step.status == .cancelled && seen.insert(step.id).inserted { touched.append(step.id) }
+        }
+        let upsert = try PreparedStatement(db, """
+            INSERT INTO steps (run_id, step_id, state, status, started_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (run_id, step_id) DO UPDATE SET state = excluded.state, status = excluded.status,
+                started_at = excluded.started_at
+            """)
+        for id in touched {
+            guard let step = state.steps[id] else { continue }
+            upsert.bind(1, state.id)
+            upsert.bind(2, id)
+            upsert.bind(3, json: step.snapshotJSON)
+            upsert.bind(4, step.status.rawValue)
+            upsert.bind(5, step.startedAt)
+            try upsert.run()
+        }
+    }
+
+    private func conflict(_ append: RunAppend, in db: Database) -> StoreError {
+        let current = (try? Int64.fetchOne(db, sql: "SELECT version FROM runs WHERE id = ?", arguments: [append.runID])) ?? nil
+        return StoreError(.conflict, "run \(append.runID) is at version \(current ?? 0), not \(append.expectedVersion) as expected: another writer got there first")
+    }
+}
