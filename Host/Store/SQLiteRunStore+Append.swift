@@ -73,9 +73,10 @@ extension SQLiteRunStore {
         }
         try writeSteps(append, in: db)
         // A snapshot costs time in proportion to the state's size, so take one
-        // only after at least that many events: loading stays cheap, and
+        // only after a multiple of that many events: loading stays cheap, and
         // snapshots cost O(1) per event however large the run grows.
-        if version - snapshotVersion >= max(configuration.snapshotInterval, Int64(state.steps.count)) {
+        let interval = max(configuration.snapshotInterval, configuration.snapshotEventsPerStep * Int64(state.steps.count))
+        if version - snapshotVersion >= interval {
             let snapshot = try PreparedStatement(db, "INSERT OR REPLACE INTO snapshots (run_id, version, state) VALUES (?, ?, ?)")
             snapshot.bind(1, append.runID)
             snapshot.bind(2, state.version)

@@ -9,8 +9,14 @@ import TrellisCore
 /// power loss may lose the last transactions, never corrupt the file.
 public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     public struct Configuration: Sendable {
-        /// A snapshot of a run's state is written every this many events.
+        /// A snapshot of a run's state is written after at least this many
+        /// events since the last one …
         public var snapshotInterval: Int64 = 256
+        /// … and at least this many per step of the run. A snapshot costs
+        /// time in proportion to the run's steps, so this spreads its cost
+        /// over that many events per step; loading a run folds at most that
+        /// many events per step after its latest snapshot.
+        public var snapshotEventsPerStep: Int64 = 4
         public var busyTimeoutSeconds: Double = 10
         public init() {}
     }

@@ -13,6 +13,7 @@ import TrellisCore
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-store-\(UUID().uuidString)").path
         var configuration = SQLiteRunStore.Configuration()
         configuration.snapshotInterval = 4
+        configuration.snapshotEventsPerStep = 1
         store = try SQLiteRunStore(path: "\(directory)/trellis.db", configuration: configuration)
     }
 
@@ -104,7 +105,7 @@ import TrellisCore
                        to: &state, at: Double(1000 + index))
         }
         let snapshots = try store.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM snapshots") ?? 0 }
-        // After at least max(4, steps in the state) events since the last one:
+        // After at least max(4, 1 × steps in the state) events since the last one:
         // at versions 4, 8 and 14 of 22.
         #expect(snapshots == 3)
         #expect(try store.loadState(run: "s") == state)

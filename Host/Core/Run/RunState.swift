@@ -116,9 +116,7 @@ public struct RunState: Sendable, Hashable {
     }
 
     private mutating func update(_ id: String, _ body: (inout StepState) -> Void) {
-        var step = steps[id] ?? StepState(id: id)
-        body(&step)
-        steps[id] = step
+        body(&steps[id, default: StepState(id: id)])
     }
 }
 

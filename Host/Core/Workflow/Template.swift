@@ -67,12 +67,23 @@ extension JSONValue {
 
     /// Renders every template string inside this value.
     public func rendered(_ lookup: (String) -> JSONValue?) -> JSONValue {
+        guard containsTemplate else { return self }
         switch self {
         case .string(let text) where text.contains("${{"):
             return (try? Template(parsing: text))?.render(lookup) ?? self
         case .array(let items): return .array(items.map { $0.rendered(lookup) })
         case .object(let object): return .object(object.mapValues { $0.rendered(lookup) })
         default: return self
+        }
+    }
+
+    /// Whether any string in the value holds a `${{ }}` expression.
+    public var containsTemplate: Bool {
+        switch self {
+        case .string(let text): text.utf8.count >= 3 && text.contains("${{")
+        case .array(let items): items.contains { $0.containsTemplate }
+        case .object(let object): object.values.contains { $0.containsTemplate }
+        default: false
         }
     }
 }

@@ -169,7 +169,11 @@ public final class RunEngine: @unchecked Sendable {
     /// Waits until the run finishes (or is interrupted by a drain). A run
     /// that already finished, here or in an earlier process, returns at once.
     public func wait(for runID: String) async -> RunState {
-        if let stored = try? store.loadState(run: runID), stored.status.isFinished { return stored }
+        // The run's row says whether it finished; only then is its state loaded.
+        if (try? store.runRecord(runID))?.status.isFinished == true, let stored = try? store.loadState(run: runID),
+           stored.status.isFinished {
+            return stored
+        }
         return await withCheckedContinuation { continuation in
             let done = finishedStates.withLock { $0[runID] }
             if let done {
