@@ -47,16 +47,27 @@ extension SQLiteRunStore {
                 throw conflict(append, in: db)
             }
         } else {
-            let update = try PreparedStatement(db, """
-                UPDATE runs SET version = ?, status = ?, message = ?, updated_at = ?
+            // Only a run-level event changes the status (or the message); an
+            // UPDATE that names `status` rewrites the two indexes on it even
+            // when the value stays, so the common case leaves it out.
+            let statusChanges = append.events.contains { $0.changesRunStatus }
+            let update = try PreparedStatement(db, statusChanges ? """
+                UPDATE runs SET version = ?, updated_at = ?, status = ?, message = ?
+                WHERE id = ? AND version = ? RETURNING snapshot_version
+                """ : """
+                UPDATE runs SET version = ?, updated_at = ?
                 WHERE id = ? AND version = ? RETURNING snapshot_version
                 """)
-            update.bind(1, version)
-            update.bind(2, state.status.rawValue)
-            update.bind(3, state.message)
-            update.bind(4, state.updatedAt)
-            update.bind(5, append.runID)
-            update.bind(6, expected)
+            var index: Int32 = 1
+            func next() -> Int32 { defer { index += 1 }; return index }
+            update.bind(next(), version)
+            update.bind(next(), state.updatedAt)
+            if statusChanges {
+                update.bind(next(), state.status.rawValue)
+                update.bind(next(), state.message)
+            }
+            update.bind(next(), append.runID)
+            update.bind(next(), expected)
             guard let stored = try update.firstInteger() else { throw conflict(append, in: db) }
             snapshotVersion = stored
         }

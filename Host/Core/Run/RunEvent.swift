@@ -44,6 +44,14 @@ public enum RunEvent: Sendable, Hashable {
         }
     }
 
+    /// Whether the event sets the run's status or message.
+    public var changesRunStatus: Bool {
+        switch self {
+        case .runQueued, .runStarted, .runFinished, .runInterrupted: true
+        default: false
+        }
+    }
+
     /// The step the event is about, if any.
     public var step: String? {
         switch self {

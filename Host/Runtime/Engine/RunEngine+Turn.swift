@@ -23,7 +23,7 @@ extension RunEngine {
         }
         let jobs = jobsToSubmit
         jobsToSubmit.removeAll(keepingCapacity: true)
-        for (runID, job) in jobs where committed.contains(runID) { pool.submit(job) }
+        pool.submit(contentsOf: jobs.filter { committed.contains($0.runID) }.map(\.job))
     }
 
     private func handle(_ input: Input, at time: Double) {

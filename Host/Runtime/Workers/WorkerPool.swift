@@ -7,6 +7,11 @@ import Foundation
 /// A job whose caller gave up on it (a timeout) keeps its thread until the
 /// plugin returns; ``abandonOne()`` starts a replacement so the pool keeps
 /// its capacity, and the extra thread exits when its job ends.
+///
+/// Waking a thread costs a system call and a context switch, which for a
+/// short plugin call is more than the call. So a submit wakes one idle
+/// thread, and a thread that takes a job while more wait wakes the next: a
+/// burst spreads over the threads it needs, and the submitter pays one wake.
 public final class WorkerPool: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [@Sendable () -> Void] = []
@@ -15,6 +20,8 @@ public final class WorkerPool: @unchecked Sendable {
     private var urgentEnd = 0
     private var target: Int
     private var alive = 0
+    /// Threads waiting for a job.
+    private var idle = 0
     private var stopping = false
     private var nextName = 0
     /// Threads ever started, replacements included.
@@ -44,7 +51,16 @@ public final class WorkerPool: @unchecked Sendable {
         } else {
             jobs.append(job)
         }
-        condition.signal()
+        if idle > 0 { condition.signal() }
+        condition.unlock()
+    }
+
+    /// Runs each of `jobs` on a worker thread, in order, as threads free up.
+    public func submit(contentsOf batch: [@Sendable () -> Void]) {
+        guard !batch.isEmpty else { return }
+        condition.lock()
+        jobs.append(contentsOf: batch)
+        if idle > 0 { condition.signal() }
         condition.unlock()
     }
 
@@ -99,7 +115,11 @@ public final class WorkerPool: @unchecked Sendable {
     private func work() {
         condition.lock()
         while true {
-            while head == jobs.count && !stopping && alive <= target { condition.wait() }
+            while head == jobs.count && !stopping && alive <= target {
+                idle += 1
+                condition.wait()
+                idle -= 1
+            }
             if alive > target || (stopping && head == jobs.count) {
                 alive -= 1
                 condition.unlock()
@@ -107,6 +127,8 @@ public final class WorkerPool: @unchecked Sendable {
             }
             let job = jobs[head]
             head += 1
+            // More wait: hand the wake on to the next idle thread.
+            if head < jobs.count && idle > 0 { condition.signal() }
             if head > 1024 && head * 2 > jobs.count {
                 jobs.removeFirst(head)
                 urgentEnd = max(0, urgentEnd - head)
