@@ -24,6 +24,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     public let path: String
     let database: DatabasePool
     let configuration: Configuration
+    private let checkpointer: WALCheckpointer
 
     /// Opens (creating and migrating when needed) the store at `path`.
     public init(path: String, configuration: Configuration = Configuration()) throws(StoreError) {
@@ -31,8 +32,11 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
         self.configuration = configuration
         var options = GRDB.Configuration()
         options.busyMode = .timeout(configuration.busyTimeoutSeconds)
+        let checkpointer = WALCheckpointer(path: path)
+        self.checkpointer = checkpointer
         options.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            if !db.configuration.readonly, let connection = db.sqliteConnection { checkpointer.attach(to: connection) }
         }
         do {
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
@@ -45,9 +49,12 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
                 return pool
             }
         } catch {
+            checkpointer.stop()
             throw StoreError(.unavailable, "cannot open the store at \(path): \(error)", cause: error)
         }
     }
+
+    deinit { checkpointer.stop() }
 
     func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {

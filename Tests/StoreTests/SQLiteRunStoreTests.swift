@@ -127,6 +127,23 @@ import TrellisCore
         #expect(report.differences.contains { $0.hasPrefix("step a: stored differs from replayed (status failed vs succeeded") })
     }
 
+    /// Commits leave checkpoints to the store's own thread: the WAL stays
+    /// near its threshold instead of growing to the writer's fallback.
+    @Test func theWALIsCheckpointedInTheBackground() async throws {
+        var state = RunState(id: "wal")
+        try append([queued, .runStarted], to: &state)
+        let big = JSONValue.string(String(repeating: "x", count: 3000))
+        for index in 0..<3000 {   // about two pages per commit: far past the 1,000-frame threshold
+            try append([.stepSucceeded(step: "s\(index % 50)", attempt: 1, output: big, fromCache: false, quality: nil)],
+                       to: &state)
+        }
+        let walSize = { (try? FileManager.default.attributesOfItem(atPath: self.store.path + "-wal")[.size] as? Int) ?? 0 }
+        let threshold = Int(WALCheckpointer.thresholdFrames) * 4096
+        #expect(walSize() < 4 * threshold, "WAL of \(walSize()) bytes: checkpoints did not keep up")
+        #expect(walSize() < Int(WALCheckpointer.writerFrames) * 4096 / 2)
+        #expect(try store.loadState(run: "wal") == state)
+    }
+
     @Test func unfinishedRunsAreListed() throws {
         var running = RunState(id: "u1"), done = RunState(id: "u2")
         try append([queued, .runStarted], to: &running)
