@@ -63,9 +63,12 @@ public struct DAGBenchmark: Sendable {
         guard state.status == .succeeded else {
             throw StoreError(.corrupt, "the benchmark run ended \(state.status.rawValue): \(state.message ?? "")")
         }
+        // Before the events are read back to count the commits (the bench's
+        // own bookkeeping, not the runner's).
+        let peak = peakResidentBytes()
         let commits = try Set(store.events(run: id).map(\.time)).count
         return Result(shape: shape.rawValue, steps: steps, seconds: seconds, stepsPerSecond: Double(steps) / seconds,
-                      microsecondsPerStep: seconds * 1e6 / Double(steps), peakRSSBytes: peakResidentBytes(), commits: commits)
+                      microsecondsPerStep: seconds * 1e6 / Double(steps), peakRSSBytes: peak, commits: commits)
     }
 }
 
