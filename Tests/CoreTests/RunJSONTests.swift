@@ -2,8 +2,8 @@ import Testing
 import TrellisCore
 
 /// The store writes events, step rows and snapshots with `JSONWriter`
-/// directly; these must be the very bytes of the `JSONValue` forms, which
-/// are what the store reads back.
+/// directly: the bytes must be canonical (keys sorted, as `jsonBytes()`
+/// writes any value) and read back into the same event or state.
 @Suite struct RunJSONTests {
     static let output: JSONValue = [
         "text": "quote \" slash \\ tab \t newline \n bell \u{07} é ✓", "count": 3, "ratio": 0.25, "big": 12_345_678_901,

@@ -1,7 +1,7 @@
 /// The stored JSON of events, step projections and snapshots, written
-/// straight from the values. The bytes are those of `data.jsonBytes()` and
-/// `snapshot.jsonBytes()` (keys sorted), without building a `JSONValue` per
-/// event: the store writes these for every state change.
+/// straight from the values with keys sorted (as `jsonBytes()` writes any
+/// value), without building a `JSONValue` per event: the store writes these
+/// for every state change. `data` and `snapshot` read them back as values.
 extension RunEvent {
     public var dataJSON: [UInt8] {
         var out = JSONWriter(capacity: 96)
@@ -67,7 +67,7 @@ extension RunEvent {
 }
 
 extension StepState {
-    /// The step's projection as stored: the bytes of `snapshot.jsonBytes()`.
+    /// The step's projection as stored.
     public var snapshotJSON: [UInt8] {
         var out = JSONWriter(capacity: 160)
         write(into: &out)
@@ -112,7 +112,7 @@ extension StepState {
 }
 
 extension RunState {
-    /// The run's snapshot as stored: the bytes of `snapshot.jsonBytes()`.
+    /// The run's snapshot as stored.
     public var snapshotJSON: [UInt8] {
         var out = JSONWriter(capacity: 256 + source.utf8.count + steps.count * 160)
         out.beginObject()
@@ -137,5 +137,16 @@ extension RunState {
         out.key("workflow"); out.string(workflow)
         out.endObject()
         return out.bytes
+    }
+}
+
+extension JSONValue {
+    /// Reads back JSON that ``JSONWriter`` wrote, which is always valid.
+    init(written bytes: [UInt8]) {
+        do {
+            self = try JSONValue(json: bytes)
+        } catch {
+            preconditionFailure("JSONWriter wrote invalid JSON: \(error)")
+        }
     }
 }

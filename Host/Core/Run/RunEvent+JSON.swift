@@ -1,42 +1,7 @@
 /// The stored form of events: a type name and a JSON object.
 extension RunEvent {
-    public var data: JSONValue {
-        switch self {
-        case .runQueued(let queued):
-            return ["workflow": .string(queued.workflow), "file": .string(queued.file), "source": .string(queued.source),
-                    "inputs": .object(queued.inputs), "trigger": .string(queued.trigger),
-                    "steps": .array(queued.steps.map(JSONValue.string))]
-        case .runStarted, .runInterrupted:
-            return [:]
-        case .stepStarted(let step, let attempt, let key, let plugin):
-            return ["step": .string(step), "attempt": .number(Double(attempt)), "key": .string(key), "plugin": .string(plugin)]
-        case .stepAttemptFailed(let step, let attempt, let errorClass, let message, let retryAfter, let timedOut):
-            return ["step": .string(step), "attempt": .number(Double(attempt)), "class": .string(errorClass.rawValue),
-                    "message": .string(message), "retry_after_ms": .number(Double(retryAfter)), "timed_out": .bool(timedOut)]
-        case .recoveryDecided(let step, let attempt, let strategy, let decision, let delay, let detail):
-            var data: [String: JSONValue] = ["step": .string(step), "attempt": .number(Double(attempt)),
-                                             "strategy": .string(strategy), "decision": .string(decision),
-                                             "delay_ms": .number(Double(delay))]
-            if let detail { data["detail"] = detail }
-            return .object(data)
-        case .stepSucceeded(let step, let attempt, let output, let fromCache, let quality, let staleAge):
-            var data: [String: JSONValue] = ["step": .string(step), "attempt": .number(Double(attempt)), "output": output,
-                                             "from_cache": .bool(fromCache)]
-            if let quality { data["quality"] = .number(quality) }
-            if let staleAge { data["stale_age_ms"] = .number(Double(staleAge)) }
-            return .object(data)
-        case .stepSkipped(let step, let reason):
-            return ["step": .string(step), "reason": .string(reason)]
-        case .stepFailed(let step, let errorClass, let message):
-            return ["step": .string(step), "class": .string(errorClass.rawValue), "message": .string(message)]
-        case .stepInterrupted(let step, let attempt):
-            return ["step": .string(step), "attempt": .number(Double(attempt))]
-        case .cancelRequested(let reason):
-            return ["reason": .string(reason)]
-        case .runFinished(let status, let message):
-            return ["status": .string(status.rawValue), "message": message.map(JSONValue.string) ?? .null]
-        }
-    }
+    /// The event's stored JSON (``dataJSON``) as a value.
+    public var data: JSONValue { JSONValue(written: dataJSON) }
 
     /// Rebuilds an event from its stored form.
     public init(type: String, data: JSONValue) throws(RunEventDecodingError) {

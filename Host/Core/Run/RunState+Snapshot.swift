@@ -1,17 +1,8 @@
 /// A run's state as JSON: what a snapshot stores, so that loading a long
 /// run folds only the events after its latest snapshot.
 extension RunState {
-    public var snapshot: JSONValue {
-        var steps: [String: JSONValue] = [:]
-        for (id, step) in self.steps { steps[id] = step.snapshot }
-        return [
-            "id": .string(id), "workflow": .string(workflow), "file": .string(file), "source": .string(source),
-            "inputs": .object(inputs), "trigger": .string(trigger), "status": .string(status.rawValue),
-            "message": message.map(JSONValue.string) ?? .null, "cancel_requested": .bool(cancelRequested),
-            "version": .number(Double(version)), "created_at": .number(createdAt), "updated_at": .number(updatedAt),
-            "steps": .object(steps),
-        ]
-    }
+    /// The stored snapshot (``snapshotJSON``) as a value.
+    public var snapshot: JSONValue { JSONValue(written: snapshotJSON) }
 
     public init(snapshot: JSONValue) throws(RunEventDecodingError) {
         guard let id = snapshot["id"]?.stringValue else { throw RunEventDecodingError(type: "snapshot", field: "id") }
@@ -34,32 +25,8 @@ extension RunState {
 }
 
 extension StepState {
-    public var snapshot: JSONValue {
-        var object: [String: JSONValue] = [
-            "status": .string(status.rawValue), "attempts": .number(Double(attempts)), "from_cache": .bool(fromCache),
-            "decisions": .array(decisions.map {
-                var record: [String: JSONValue] = [
-                    "attempt": .number(Double($0.attempt)), "strategy": .string($0.strategy), "decision": .string($0.decision),
-                    "delay_ms": .number(Double($0.delayMilliseconds))]
-                if let errorClass = $0.errorClass { record["class"] = .string(errorClass.rawValue) }
-                return .object(record)
-            }),
-        ]
-        if let idempotencyKey { object["key"] = .string(idempotencyKey) }
-        if let plugin { object["plugin"] = .string(plugin) }
-        if let fallback { object["fallback"] = fallback }
-        if let output { object["output"] = output }
-        if let quality { object["quality"] = .number(quality) }
-        if let staleAgeMilliseconds { object["stale_age_ms"] = .number(Double(staleAgeMilliseconds)) }
-        if let skipReason { object["skip_reason"] = .string(skipReason) }
-        if let startedAt { object["started_at"] = .number(startedAt) }
-        if let finishedAt { object["finished_at"] = .number(finishedAt) }
-        if let lastError {
-            object["error"] = ["class": .string(lastError.errorClass.rawValue), "message": .string(lastError.message),
-                               "timed_out": .bool(lastError.timedOut)]
-        }
-        return .object(object)
-    }
+    /// The step's stored projection (``snapshotJSON``) as a value.
+    public var snapshot: JSONValue { JSONValue(written: snapshotJSON) }
 
     public init(id: String, snapshot: JSONValue) {
         self.init(id: id)
