@@ -66,13 +66,17 @@ extension JSONValue {
     }
 
     /// Renders every template string inside this value.
+    /// A value without any is returned as it is, without being rebuilt.
     public func rendered(_ lookup: (String) -> JSONValue?) -> JSONValue {
-        guard containsTemplate else { return self }
+        containsTemplate ? renderedAll(lookup) : self
+    }
+
+    private func renderedAll(_ lookup: (String) -> JSONValue?) -> JSONValue {
         switch self {
         case .string(let text) where text.contains("${{"):
             return (try? Template(parsing: text))?.render(lookup) ?? self
-        case .array(let items): return .array(items.map { $0.rendered(lookup) })
-        case .object(let object): return .object(object.mapValues { $0.rendered(lookup) })
+        case .array(let items): return .array(items.map { $0.renderedAll(lookup) })
+        case .object(let object): return .object(object.mapValues { $0.renderedAll(lookup) })
         default: return self
         }
     }
