@@ -129,7 +129,7 @@ import TrellisCore
 
     /// Commits leave checkpoints to the store's own thread: the WAL stays
     /// near its threshold instead of growing to the writer's fallback.
-    @Test func theWALIsCheckpointedInTheBackground() async throws {
+    @Test func theWALIsCheckpointedInTheBackground() throws {
         var state = RunState(id: "wal")
         try append([queued, .runStarted], to: &state)
         let big = JSONValue.string(String(repeating: "x", count: 3000))
@@ -140,7 +140,6 @@ import TrellisCore
         let walSize = { (try? FileManager.default.attributesOfItem(atPath: self.store.path + "-wal")[.size] as? Int) ?? 0 }
         let threshold = Int(WALCheckpointer.thresholdFrames) * 4096
         #expect(walSize() < 4 * threshold, "WAL of \(walSize()) bytes: checkpoints did not keep up")
-        #expect(walSize() < Int(WALCheckpointer.writerFrames) * 4096 / 2)
         #expect(try store.loadState(run: "wal") == state)
     }
 
