@@ -25,4 +25,44 @@ import Testing
         #expect(order.withLock { $0 } == ["urgent 1", "urgent 2", "a", "b"])
         #expect(pool.waitingJobs == 0)
     }
+
+    /// A thread polls for a while after its job, then parks: a job that comes
+    /// during the poll, or after the thread parked, runs all the same.
+    @Test func jobsComingWhileAThreadPollsOrAfterItParkedAllRun() {
+        let pool = WorkerPool(threads: 2, name: "test-pool", spinMicroseconds: 300)
+        defer { pool.shutdown() }
+        let ran = DispatchSemaphore(value: 0)
+        // Gaps inside the poll window, around its end, and well after it.
+        for gap in [0, 50, 200, 290, 310, 400, 2_000, 20_000, 0, 0] {
+            usleep(UInt32(gap))
+            pool.submit { ran.signal() }
+            #expect(ran.wait(timeout: .now() + 5) == .success, "a job submitted \(gap) µs after the last one did not run")
+        }
+    }
+
+    /// A burst submitted while one thread polls still spreads over the
+    /// threads: four jobs that each wait for all four finish only if they
+    /// run at once.
+    @Test func aBurstSpreadsOverTheThreadsWhileOnePolls() {
+        for batch in [true, false] {
+            let pool = WorkerPool(threads: 4, name: "test-pool", spinMicroseconds: 10_000)
+            defer { pool.shutdown() }
+            let warm = DispatchSemaphore(value: 0)
+            pool.submit { warm.signal() }
+            warm.wait()   // that thread now polls for 10 ms
+            let arrived = Atomic<Int>(0)
+            let sawAllFour = Atomic<Int>(0)
+            let finished = DispatchSemaphore(value: 0)
+            let job: @Sendable () -> Void = {
+                arrived.add(1, ordering: .relaxed)
+                let deadline = Date().addingTimeInterval(2)
+                while arrived.load(ordering: .relaxed) < 4 && Date() < deadline { usleep(100) }
+                if arrived.load(ordering: .relaxed) == 4 { sawAllFour.add(1, ordering: .relaxed) }
+                finished.signal()
+            }
+            if batch { pool.submit(contentsOf: Array(repeating: job, count: 4)) } else { for _ in 0..<4 { pool.submit(job) } }
+            for _ in 0..<4 { _ = finished.wait(timeout: .now() + 10) }
+            #expect(sawAllFour.load(ordering: .relaxed) == 4, "the jobs of a \(batch ? "batch" : "run of submits") did not run at once")
+        }
+    }
 }

@@ -31,6 +31,8 @@ public final class RunEngine: @unchecked Sendable {
     // Shared with other threads, under `condition`.
     let condition = NSCondition()
     var inbox: [Input] = []
+    /// Inputs waiting in `inbox`, readable without the lock (for polling).
+    let inboxCount = Atomic<Int>(0)
     var stopRequested = false
     private var thread: Thread?
     private let observers = Mutex<[Observer]>([])
@@ -213,6 +215,7 @@ public final class RunEngine: @unchecked Sendable {
     func send(_ input: Input) {
         condition.lock()
         inbox.append(input)
+        inboxCount.store(inbox.count, ordering: .releasing)
         condition.signal()
         condition.unlock()
     }
@@ -235,10 +238,22 @@ public final class RunEngine: @unchecked Sendable {
 
     // MARK: - The engine loop
 
+    /// How long the engine polls for answers before it parks.
+    static let pollMicroseconds: UInt64 = 50
+
     private func loop() {
+        var polled = false
         while true {
             condition.lock()
             while inbox.isEmpty && !stopRequested {
+                // Calls in flight answer soon: poll for them before parking.
+                if !polled && inFlightTotal > 0 {
+                    polled = true
+                    condition.unlock()
+                    _ = spin(forMicroseconds: Self.pollMicroseconds) { inboxCount.load(ordering: .acquiring) > 0 }
+                    condition.lock()
+                    continue
+                }
                 if let due = timers.map(\.due).min() {
                     let wait = due - now()
                     if wait <= 0 { break }
@@ -249,6 +264,8 @@ public final class RunEngine: @unchecked Sendable {
             }
             let inputs = inbox
             inbox.removeAll(keepingCapacity: true)
+            inboxCount.store(0, ordering: .releasing)
+            polled = false
             let stop = stopRequested
             condition.unlock()
             if stop && inputs.isEmpty {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Dedicated threads for blocking plugin calls. Plugins are called from
 /// these, never from Swift's cooperative pool, so a slow or blocking plugin
@@ -12,6 +13,9 @@ import Foundation
 /// short plugin call is more than the call. So a submit wakes one idle
 /// thread, and a thread that takes a job while more wait wakes the next: a
 /// burst spreads over the threads it needs, and the submitter pays one wake.
+/// One idle thread at a time polls briefly for the next job before it parks
+/// (see ``spin(forMicroseconds:until:)``), so a job that follows soon after
+/// the last one, as in a chain of steps, needs no wake at all.
 public final class WorkerPool: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [@Sendable () -> Void] = []
@@ -22,6 +26,12 @@ public final class WorkerPool: @unchecked Sendable {
     private var alive = 0
     /// Threads waiting for a job.
     private var idle = 0
+    /// Whether an idle thread is polling for jobs (at most one does).
+    private var spinning = false
+    /// Jobs waiting, readable without the lock (for the polling thread).
+    private let waiting = Atomic<Int>(0)
+    /// How long an idle thread polls before it parks.
+    private let spinMicroseconds: UInt64
     private var stopping = false
     private var nextName = 0
     /// Threads ever started, replacements included.
@@ -32,9 +42,10 @@ public final class WorkerPool: @unchecked Sendable {
     }
     private let name: String
 
-    public init(threads: Int, name: String = "trellis-worker") {
+    public init(threads: Int, name: String = "trellis-worker", spinMicroseconds: UInt64 = 300) {
         target = max(1, threads)
         self.name = name
+        self.spinMicroseconds = spinMicroseconds
         condition.lock()
         for _ in 0..<target { spawn() }
         condition.unlock()
@@ -51,7 +62,8 @@ public final class WorkerPool: @unchecked Sendable {
         } else {
             jobs.append(job)
         }
-        if idle > 0 { condition.signal() }
+        published()
+        if idle > 0 && !spinning { condition.signal() }
         condition.unlock()
     }
 
@@ -60,7 +72,8 @@ public final class WorkerPool: @unchecked Sendable {
         guard !batch.isEmpty else { return }
         condition.lock()
         jobs.append(contentsOf: batch)
-        if idle > 0 { condition.signal() }
+        published()
+        if idle > 0 && (!spinning || batch.count > 1) { condition.signal() }
         condition.unlock()
     }
 
@@ -112,13 +125,29 @@ public final class WorkerPool: @unchecked Sendable {
         thread.start()
     }
 
+    /// Must be called with the lock held, after `jobs` or `head` change.
+    private func published() {
+        waiting.store(jobs.count - head, ordering: .releasing)
+    }
+
     private func work() {
         condition.lock()
         while true {
+            var polled = false
             while head == jobs.count && !stopping && alive <= target {
+                if !spinning && !polled && spinMicroseconds > 0 {
+                    polled = true
+                    spinning = true
+                    condition.unlock()
+                    _ = spin(forMicroseconds: spinMicroseconds) { waiting.load(ordering: .acquiring) > 0 }
+                    condition.lock()
+                    spinning = false
+                    continue
+                }
                 idle += 1
                 condition.wait()
                 idle -= 1
+                polled = false
             }
             if alive > target || (stopping && head == jobs.count) {
                 alive -= 1
@@ -127,12 +156,14 @@ public final class WorkerPool: @unchecked Sendable {
             }
             let job = jobs[head]
             head += 1
+            published()
             // More wait: hand the wake on to the next idle thread.
             if head < jobs.count && idle > 0 { condition.signal() }
             if head > 1024 && head * 2 > jobs.count {
                 jobs.removeFirst(head)
                 urgentEnd = max(0, urgentEnd - head)
                 head = 0
+                published()
             }
             condition.unlock()
             job()
