@@ -9,9 +9,15 @@ extension SQLiteRunStore {
         guard !appends.isEmpty else { return }
         do {
             try database.writeWithoutTransaction { db in
-                try db.inTransaction(.immediate) {
+                // BEGIN and COMMIT as cached statements: GRDB's
+                // `inTransaction` compiles both again on every call.
+                try PreparedStatement(db, "BEGIN IMMEDIATE").run()
+                do {
                     for append in appends { try write(append, in: db) }
-                    return .commit
+                    try PreparedStatement(db, "COMMIT").run()
+                } catch {
+                    if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+                    throw error
                 }
             }
         } catch let error as StoreError {
