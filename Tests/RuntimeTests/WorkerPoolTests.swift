@@ -65,4 +65,27 @@ import Testing
             #expect(sawAllFour.load(ordering: .relaxed) == 4, "the jobs of a \(batch ? "batch" : "run of submits") did not run at once")
         }
     }
+
+    /// Polling stops once it keeps missing, comes back after a while, and
+    /// stays on while it keeps catching work.
+    @Test func pollingStopsWhenItDoesNotPayAndTriesAgainLater() {
+        var policy = PollingPolicy(microseconds: 300)
+        var asked: [Bool] = []
+        func ask() { asked.append(policy.shouldPoll()) }
+        ask()
+        policy.polled(caughtWork: true)
+        ask()
+        policy.polled(caughtWork: false)
+        ask()   // one miss after a catch: still worth it
+        policy.polled(caughtWork: false)
+        ask()   // two: it stops
+        usleep(6_000)
+        ask()   // tried again after a while
+        policy.polled(caughtWork: true)
+        ask()
+        #expect(asked == [true, true, true, false, true, true])
+        var off = PollingPolicy(microseconds: 0)
+        let offPolls = off.shouldPoll()
+        #expect(!offPolls)
+    }
 }

@@ -30,8 +30,8 @@ public final class WorkerPool: @unchecked Sendable {
     private var spinning = false
     /// Jobs waiting, readable without the lock (for the polling thread).
     private let waiting = Atomic<Int>(0)
-    /// How long an idle thread polls before it parks.
-    private let spinMicroseconds: UInt64
+    /// Whether an idle thread polls before it parks, and for how long.
+    private var polling: PollingPolicy
     private var stopping = false
     private var nextName = 0
     /// Threads ever started, replacements included.
@@ -45,7 +45,7 @@ public final class WorkerPool: @unchecked Sendable {
     public init(threads: Int, name: String = "trellis-worker", spinMicroseconds: UInt64 = 300) {
         target = max(1, threads)
         self.name = name
-        self.spinMicroseconds = spinMicroseconds
+        polling = PollingPolicy(microseconds: spinMicroseconds)
         condition.lock()
         for _ in 0..<target { spawn() }
         condition.unlock()
@@ -135,13 +135,14 @@ public final class WorkerPool: @unchecked Sendable {
         while true {
             var polled = false
             while head == jobs.count && !stopping && alive <= target {
-                if !spinning && !polled && spinMicroseconds > 0 {
+                if !spinning && !polled && polling.shouldPoll() {
                     polled = true
                     spinning = true
                     condition.unlock()
-                    _ = spin(forMicroseconds: spinMicroseconds) { waiting.load(ordering: .acquiring) > 0 }
+                    let caught = spin(forMicroseconds: polling.microseconds) { waiting.load(ordering: .acquiring) > 0 }
                     condition.lock()
                     spinning = false
+                    polling.polled(caughtWork: caught)
                     continue
                 }
                 idle += 1
