@@ -224,6 +224,25 @@ import TrellisStore
         #expect(other.steps["expensive"]?.fromCache == false)
     }
 
+    /// A long-lived host keeps no copy of the runs it finished (a 1,000-step
+    /// run's state is about a megabyte): a waiter that comes after the end
+    /// reads the run from the store.
+    @Test func finishedRunsAreNotKeptInMemory() async throws {
+        let harness = try Harness()
+        let (workflow, source) = try harness.workflow("""
+            name: short
+            steps:
+              - { id: only, uses: noop, with: { n: 1 } }
+            """)
+        let engine = harness.engine
+        let id = try engine.start(workflow: workflow, source: source)
+        #expect(await engine.wait(for: id).status == .succeeded)
+        #expect(engine.keptRunStates == 0)
+        let late = await engine.wait(for: id)
+        #expect(late.status == .succeeded)
+        #expect(late.steps["only"]?.output == ["n": 1])
+    }
+
     @Test func drainInterruptsAndARestartResumesWithoutRedoingCompletedSteps() async throws {
         let harness = try Harness()
         let record = "\(harness.directory)/calls.txt"

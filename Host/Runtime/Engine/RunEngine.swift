@@ -37,7 +37,10 @@ public final class RunEngine: @unchecked Sendable {
     private var thread: Thread?
     private let observers = Mutex<[Observer]>([])
     private let waiters = Mutex<[String: [CheckedContinuation<RunState, Never>]]>([:])
-    private let finishedStates = Mutex<[String: RunState]>([:])
+    /// Runs a drain interrupted (see `finished`).
+    private let interruptedStates = Mutex<[String: RunState]>([:])
+    /// Run states the engine holds for waiters (tests check it stays small).
+    var keptRunStates: Int { interruptedStates.withLock { $0.count } }
     private let stopped = DispatchSemaphore(value: 0)
 
     // Owned by the engine thread.
@@ -171,21 +174,21 @@ public final class RunEngine: @unchecked Sendable {
     /// Waits until the run finishes (or is interrupted by a drain). A run
     /// that already finished, here or in an earlier process, returns at once.
     public func wait(for runID: String) async -> RunState {
-        // The run's row says whether it finished; only then is its state loaded.
-        if (try? store.runRecord(runID))?.status.isFinished == true, let stored = try? store.loadState(run: runID),
-           stored.status.isFinished {
-            return stored
-        }
+        if let stored = finishedInStore(runID) { return stored }
         return await withCheckedContinuation { continuation in
-            let done = finishedStates.withLock { $0[runID] }
-            if let done {
-                continuation.resume(returning: done)
-                return
-            }
             waiters.withLock { $0[runID, default: []].append(continuation) }
-            // It may have finished between the two looks.
-            if let done = finishedStates.withLock({ $0[runID] }) { resumeWaiters(runID, done) }
+            // It may have ended between the first look and the waiter's
+            // registration: look again, now that `finished` will find it.
+            if let done = interruptedStates.withLock({ $0[runID] }) ?? finishedInStore(runID) { resumeWaiters(runID, done) }
         }
+    }
+
+    /// The run's state if the store has it finished (its row says so first,
+    /// so an unfinished run's state is not loaded).
+    private func finishedInStore(_ runID: String) -> RunState? {
+        guard (try? store.runRecord(runID))?.status.isFinished == true, let stored = try? store.loadState(run: runID),
+              stored.status.isFinished else { return nil }
+        return stored
     }
 
     /// Stops starting steps; gives in-flight ones `graceSeconds`, then records
@@ -226,8 +229,12 @@ public final class RunEngine: @unchecked Sendable {
         for event in events { for observer in current { observer(runID, event, state) } }
     }
 
+    /// A run ended (it is committed). A finished run's state is then in the
+    /// store, where a late waiter finds it; the engine keeps no copy, or a
+    /// long-lived host would hold every run it ever ran. Only an interrupted
+    /// run's state is kept: in the store it looks like one about to resume.
     func finished(_ runID: String, _ state: RunState) {
-        finishedStates.withLock { $0[runID] = state }
+        if !state.status.isFinished { interruptedStates.withLock { $0[runID] = state } }
         resumeWaiters(runID, state)
     }
 
