@@ -83,7 +83,14 @@ import Testing
         ask()   // tried again after a while
         policy.polled(caughtWork: true)
         ask()
-        #expect(asked == [true, true, true, false, true, true])
+        // However many misses came before, one catch turns it back on.
+        for _ in 0..<6 { policy.polled(caughtWork: false) }
+        ask()
+        usleep(6_000)
+        ask()
+        policy.polled(caughtWork: true)
+        ask()
+        #expect(asked == [true, true, true, false, true, true, false, true, true])
         var off = PollingPolicy(microseconds: 0)
         let offPolls = off.shouldPoll()
         #expect(!offPolls)

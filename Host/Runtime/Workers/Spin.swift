@@ -42,7 +42,10 @@ struct PollingPolicy {
         return true
     }
 
+    /// A catch turns polling back on at once (work has started to come back
+    /// quickly); misses turn it off after as many as there were catches
+    /// before them, up to four.
     mutating func polled(caughtWork: Bool) {
-        score = caughtWork ? min(score + 1, 4) : max(score - 1, -4)
+        score = caughtWork ? min(max(score, 0) + 1, 4) : max(score - 1, -1)
     }
 }
