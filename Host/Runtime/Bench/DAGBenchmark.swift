@@ -49,27 +49,43 @@ public struct DAGBenchmark: Sendable {
         return Workflow(name: "bench-\(shape.rawValue)", steps: list, file: "(generated)")
     }
 
-    public func run(plugins: PluginManager, directory: String, logger: Logger) async throws -> Result {
+    /// Runs the workflow `rounds` times, one run after another, on one engine
+    /// and one store, as a host runs its workflows: the rounds after the
+    /// first find the worker threads started and the store's files in use.
+    /// Each round's peak RSS is its own (the peak starts over before it).
+    public func run(rounds: Int, plugins: PluginManager, directory: String, logger: Logger) async throws -> [Result] {
         let store = try SQLiteRunStore(path: "\(directory)/bench.db")
         var configuration = RuntimeConfiguration()
         configuration.maxConcurrentSteps = maxConcurrentSteps
         let engine = RunEngine(store: store, plugins: plugins, configuration: configuration, logger: logger)
         defer { engine.shutdown() }
         let workflow = workflow()
-        let start = DispatchTime.now().uptimeNanoseconds
-        let id = try engine.start(workflow: workflow, source: "(generated)")
-        let state = await engine.wait(for: id)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        guard state.status == .succeeded else {
-            throw StoreError(.corrupt, "the benchmark run ended \(state.status.rawValue): \(state.message ?? "")")
+        var results: [Result] = []
+        for _ in 0..<max(1, rounds) {
+            resetPeakResident()
+            let start = DispatchTime.now().uptimeNanoseconds
+            let id = try engine.start(workflow: workflow, source: "(generated)")
+            let state = await engine.wait(for: id)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            guard state.status == .succeeded else {
+                throw StoreError(.corrupt, "the benchmark run ended \(state.status.rawValue): \(state.message ?? "")")
+            }
+            // Before the events are read back to count the commits (the
+            // bench's own bookkeeping, not the runner's).
+            let peak = peakResidentBytes()
+            let commits = try Set(store.events(run: id).map(\.time)).count
+            results.append(Result(shape: shape.rawValue, steps: steps, seconds: seconds, stepsPerSecond: Double(steps) / seconds,
+                                  microsecondsPerStep: seconds * 1e6 / Double(steps), peakRSSBytes: peak, commits: commits))
         }
-        // Before the events are read back to count the commits (the bench's
-        // own bookkeeping, not the runner's).
-        let peak = peakResidentBytes()
-        let commits = try Set(store.events(run: id).map(\.time)).count
-        return Result(shape: shape.rawValue, steps: steps, seconds: seconds, stepsPerSecond: Double(steps) / seconds,
-                      microsecondsPerStep: seconds * 1e6 / Double(steps), peakRSSBytes: peak, commits: commits)
+        return results
     }
+}
+
+/// Starts the peak resident set size over from the current one (Linux:
+/// writing 5 to `/proc/self/clear_refs`), so a later reading is the peak
+/// since this call rather than since the process started.
+public func resetPeakResident() {
+    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
 }
 
 /// The process's peak resident set size (VmHWM), in bytes.
