@@ -95,4 +95,25 @@ import Testing
         let offPolls = off.shouldPoll()
         #expect(!offPolls)
     }
+
+    /// Threads start as jobs need them and never beyond the capacity.
+    @Test func threadsStartAsJobsNeedThem() {
+        let pool = WorkerPool(threads: 4, name: "test-pool", spinMicroseconds: 0)
+        defer { pool.shutdown() }
+        #expect(pool.threadCount == 0)
+        let gate = DispatchSemaphore(value: 0)
+        let started = DispatchSemaphore(value: 0)
+        let finished = DispatchSemaphore(value: 0)
+        let blocking: @Sendable () -> Void = { started.signal(); gate.wait(); finished.signal() }
+        pool.submit(blocking)
+        started.wait()
+        #expect(pool.threadCount == 1)
+        pool.submit(contentsOf: Array(repeating: blocking, count: 5))
+        for _ in 0..<3 { started.wait() }
+        #expect(pool.threadCount == 4, "four jobs run at once, the other two wait")
+        #expect(pool.waitingJobs == 2)
+        for _ in 0..<6 { gate.signal() }
+        for _ in 0..<6 { finished.wait() }
+        #expect(pool.threadCount == 4)
+    }
 }

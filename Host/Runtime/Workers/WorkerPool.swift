@@ -5,9 +5,10 @@ import Synchronization
 /// these, never from Swift's cooperative pool, so a slow or blocking plugin
 /// cannot starve async code.
 ///
-/// A job whose caller gave up on it (a timeout) keeps its thread until the
-/// plugin returns; ``abandonOne()`` starts a replacement so the pool keeps
-/// its capacity, and the extra thread exits when its job ends.
+/// Threads start as jobs need them, up to the pool's capacity. A job whose
+/// caller gave up on it (a timeout) keeps its thread until the plugin
+/// returns; ``abandonOne()`` raises the capacity by one so the pool can still
+/// run as many jobs at once, and ``release()`` lowers it when that job ends.
 ///
 /// Waking a thread costs a system call and a context switch, which for a
 /// short plugin call is more than the call. So a submit wakes one idle
@@ -26,6 +27,8 @@ public final class WorkerPool: @unchecked Sendable {
     private var alive = 0
     /// Threads waiting for a job.
     private var idle = 0
+    /// Threads started that have not yet looked for a job.
+    private var starting = 0
     /// Whether an idle thread is polling for jobs (at most one does).
     private var spinning = false
     /// Jobs waiting, readable without the lock (for the polling thread).
@@ -34,21 +37,14 @@ public final class WorkerPool: @unchecked Sendable {
     private var polling: PollingPolicy
     private var stopping = false
     private var nextName = 0
-    /// Threads ever started, replacements included.
-    public var threadsStarted: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return nextName
-    }
     private let name: String
 
+    /// Threads are started as jobs need them, up to `threads`: a host that
+    /// runs one short workflow does not pay for starting them all.
     public init(threads: Int, name: String = "trellis-worker", spinMicroseconds: UInt64 = 300) {
         target = max(1, threads)
         self.name = name
         polling = PollingPolicy(microseconds: spinMicroseconds)
-        condition.lock()
-        for _ in 0..<target { spawn() }
-        condition.unlock()
     }
 
     /// Runs `job` on a worker thread as soon as one is free; an `urgent`
@@ -64,6 +60,7 @@ public final class WorkerPool: @unchecked Sendable {
         }
         published()
         if idle > 0 && !spinning { condition.signal() }
+        startThreadsIfNeeded()
         condition.unlock()
     }
 
@@ -74,15 +71,23 @@ public final class WorkerPool: @unchecked Sendable {
         jobs.append(contentsOf: batch)
         published()
         if idle > 0 && (!spinning || batch.count > 1) { condition.signal() }
+        startThreadsIfNeeded()
         condition.unlock()
     }
 
-    /// A job was abandoned (its thread is stuck in a plugin): add a thread.
+    /// A job was abandoned (its thread is stuck in a plugin): one more thread may start.
     public func abandonOne() {
         condition.lock()
         target += 1
-        spawn()
+        startThreadsIfNeeded()
         condition.unlock()
+    }
+
+    /// Jobs the pool can run at once (its threads, started or not).
+    public var capacity: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return target
     }
 
     /// A previously abandoned job finished: its extra thread may go.
@@ -115,9 +120,17 @@ public final class WorkerPool: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Starts a thread for each waiting job that no thread will take (idle,
+    /// polling or just started), up to the target. Call with the lock held.
+    private func startThreadsIfNeeded() {
+        let uncovered = (jobs.count - head) - idle - starting - (spinning ? 1 : 0)
+        for _ in 0..<max(0, min(uncovered, target - alive)) { spawn() }
+    }
+
     /// Must be called with the lock held.
     private func spawn() {
         alive += 1
+        starting += 1
         nextName += 1
         let thread = Thread { self.work() }
         thread.name = "\(name)-\(nextName)"
@@ -132,6 +145,7 @@ public final class WorkerPool: @unchecked Sendable {
 
     private func work() {
         condition.lock()
+        starting -= 1
         while true {
             var polled = false
             while head == jobs.count && !stopping && alive <= target {
