@@ -245,19 +245,19 @@ public final class RunEngine: @unchecked Sendable {
 
     // MARK: - The engine loop
 
-    /// How long the engine polls for answers before it parks.
-    static let pollMicroseconds: UInt64 = 50
-
     private func loop() {
+        // Calls in flight may answer within microseconds: poll for them
+        // before parking, for as long as that keeps paying (see PollingPolicy).
+        var polling = PollingPolicy(microseconds: 50)
         var polled = false
         while true {
             condition.lock()
             while inbox.isEmpty && !stopRequested {
-                // Calls in flight answer soon: poll for them before parking.
-                if !polled && inFlightTotal > 0 {
+                if !polled && inFlightTotal > 0 && polling.shouldPoll() {
                     polled = true
                     condition.unlock()
-                    _ = spin(forMicroseconds: Self.pollMicroseconds) { inboxCount.load(ordering: .acquiring) > 0 }
+                    let caught = spin(forMicroseconds: polling.microseconds) { inboxCount.load(ordering: .acquiring) > 0 }
+                    polling.polled(caughtWork: caught)
                     condition.lock()
                     continue
                 }
