@@ -24,7 +24,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     public let path: String
     let database: DatabasePool
     let configuration: Configuration
-    private let checkpointer: WALCheckpointer
+    let checkpointer: WALCheckpointer
 
     /// Opens (creating and migrating when needed) the store at `path`.
     public init(path: String, configuration: Configuration = Configuration()) throws(StoreError) {

@@ -33,7 +33,9 @@ final class WALCheckpointer: @unchecked Sendable {
     private let path: String
     private let condition = NSCondition()
     private var pending = false
+    private var running = false
     private var stopping = false
+    private var copyingPasses = 0
     private let finished = DispatchSemaphore(value: 0)
 
     init(path: String) {
@@ -63,7 +65,22 @@ final class WALCheckpointer: @unchecked Sendable {
     private func request() {
         condition.lock()
         pending = true
-        condition.signal()
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Background passes that copied frames so far.
+    var passes: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return copyingPasses
+    }
+
+    /// Blocks until no pass is requested or under way: lets a test take the
+    /// scheduling out of what it checks.
+    func waitUntilIdle() {
+        condition.lock()
+        while pending || running { condition.wait() }
         condition.unlock()
     }
 
@@ -87,8 +104,15 @@ final class WALCheckpointer: @unchecked Sendable {
             while !pending && !stopping { condition.wait() }
             let stop = stopping
             pending = false
+            running = !stop
             condition.unlock()
             if stop { return }
+            defer {
+                condition.lock()
+                running = false
+                condition.broadcast()
+                condition.unlock()
+            }
             if connection == nil {
                 // Opened at the first request: by then the file exists.
                 guard sqlite3_open_v2(path, &connection, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
@@ -104,6 +128,9 @@ final class WALCheckpointer: @unchecked Sendable {
             if sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, &logged, &backfilled) == SQLITE_OK,
                backfilled > 0 {
                 copied.store(backfilled, ordering: .releasing)
+                condition.lock()
+                copyingPasses += 1
+                condition.unlock()
             }
         }
     }
