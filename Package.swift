@@ -102,9 +102,8 @@ let package = Package(
         // libcrypto's HMAC for channel plugins that sign.
         .systemLibrary(name: "CLibCrypto", path: "Plugins/Shared/CLibCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
-        // libcurl, with typed wrappers for its variadic functions.
-        .systemLibrary(name: "CCurl", path: "Host/CCurl", pkgConfig: "libcurl",
-                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl, opened on first use, with typed wrappers for its variadic functions.
+        .target(name: "CCurl", path: "Host/CCurl"),
         .target(
             name: "TrellisPluginHost",
             dependencies: [

@@ -31,6 +31,18 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: "\(workspace.path)/.trellis/trellis.db"), "the default store")
     }
 
+    /// libcurl and the libraries it needs are opened at the first HTTP or
+    /// SMTP request, not at start-up: a run without one never loads them.
+    @Test func aRunWithoutRequestsNeverLoadsLibcurl() throws {
+        let workspace = try Workspace()
+        try workspace.config(plugins)
+        let result = try workspace.trellis("run", "\(CLI.packageRoot)/docs/examples/demo.yaml", environment: ["LD_DEBUG": "libs"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("calling init: "), "the loader reported the libraries it opened")
+        #expect(result.stderr.contains("libsqlite3"), "the loader reported the libraries it opened")
+        #expect(!result.stderr.contains("libcurl"))
+    }
+
     @Test func aFailingRunExitsNonZeroNamingTheStep() throws {
         let workspace = try Workspace()
         try workspace.config(plugins)

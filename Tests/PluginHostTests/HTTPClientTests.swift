@@ -1,3 +1,4 @@
+import CCurl
 import Foundation
 import Synchronization
 import Testing
@@ -152,5 +153,18 @@ import TrellisCore
             try limited.perform(HTTPRequest(method: "POST", url: server.url, body: [UInt8](repeating: 1, count: 101)), egress: local)
         }
         #expect(tooBig.errorClass == .config)
+    }
+
+    /// libcurl is opened at the first request; a library that is missing,
+    /// or that lacks a function the host calls, is refused with its name.
+    @Test func libcurlIsOpenedByNameAndAMissingOneIsNamed() {
+        var error = [CChar](repeating: 0, count: 512)
+        func message() -> String { String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        #expect(trellis_curl_probe("libcurl-trellis-absent.so.4", &error, error.count) == -1)
+        #expect(message().contains("libcurl-trellis-absent.so.4"), "\(message())")
+        #expect(trellis_curl_probe("libm.so.6", &error, error.count) == -1)
+        #expect(message() == "libm.so.6 has no curl_global_init (libcurl 7.62 or later is needed)")
+        #expect(trellis_curl_probe("libcurl.so.4", &error, error.count) == 0)
+        #expect(Curl.explain("it is gone").hasSuffix("it is gone. Install it (on Debian: apt-get install libcurl4)"))
     }
 }

@@ -2,7 +2,26 @@ import CCurl
 import Foundation
 import TrellisCore
 
-private let curlReady: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+/// libcurl, which the host opens at its first request (see `trellis_curl.h`):
+/// a process that makes none never loads it.
+enum Curl {
+    /// Opens libcurl, once; throws, saying what to install, when it cannot.
+    static func open() throws(HTTPError) {
+        if let failure = openFailure { throw HTTPError(.config, failure) }
+    }
+
+    private static let openFailure: String? = {
+        var error = [CChar](repeating: 0, count: 512)
+        guard trellis_curl_open(&error, error.count) != 0 else { return nil }
+        return explain(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }()
+
+    /// What a failed opening of libcurl tells the admin.
+    static func explain(_ detail: String) -> String {
+        "libcurl could not be loaded, and HTTP and SMTP requests need it: \(detail). "
+            + "Install it (on Debian: apt-get install libcurl4)"
+    }
+}
 
 /// Easy handles kept between transfers: a reused handle keeps its open
 /// connections, so the next request to the same host skips the handshake.
@@ -12,16 +31,16 @@ final class CurlHandlePool: @unchecked Sendable {
     private let lock = NSLock()
     private var free: [UnsafeMutableRawPointer] = []
 
-    func take() -> UnsafeMutableRawPointer {
-        _ = curlReady
+    func take() throws(HTTPError) -> UnsafeMutableRawPointer {
+        try Curl.open()
         lock.lock()
         let handle = free.popLast()
         lock.unlock()
         if let handle {
-            curl_easy_reset(handle)   // options go; connections stay
+            trellis_curl_easy_reset(handle)   // options go; connections stay
             return handle
         }
-        return curl_easy_init()
+        return trellis_curl_easy_init()
     }
 
     func give(_ handle: UnsafeMutableRawPointer) {
@@ -29,11 +48,11 @@ final class CurlHandlePool: @unchecked Sendable {
         let kept = free.count < 64
         if kept { free.append(handle) }
         lock.unlock()
-        if !kept { curl_easy_cleanup(handle) }
+        if !kept { trellis_curl_easy_cleanup(handle) }
     }
 
     deinit {
-        free.forEach(curl_easy_cleanup)
+        free.forEach(trellis_curl_easy_cleanup)
     }
 }
 
@@ -53,16 +72,16 @@ struct CurlURL {
     }
 
     static func parse(_ url: String, schemes: Set<String>) throws(HTTPError) -> CurlURL {
-        _ = curlReady
-        guard let handle = curl_url() else { throw HTTPError(.retryable, "out of memory parsing \(url)") }
-        defer { curl_url_cleanup(handle) }
-        guard curl_url_set(handle, CURLUPART_URL, url, 0) == CURLUE_OK else {
+        try Curl.open()
+        guard let handle = trellis_curl_url() else { throw HTTPError(.retryable, "out of memory parsing \(url)") }
+        defer { trellis_curl_url_cleanup(handle) }
+        guard trellis_curl_url_set(handle, CURLUPART_URL, url, 0) == CURLUE_OK else {
             throw HTTPError(.config, "'\(url)' is not a valid URL")
         }
         func part(_ which: CURLUPart, _ flags: UInt32 = 0) -> String? {
             var value: UnsafeMutablePointer<CChar>?
-            guard curl_url_get(handle, which, &value, flags) == CURLUE_OK, let value else { return nil }
-            defer { curl_free(value) }
+            guard trellis_curl_url_get(handle, which, &value, flags) == CURLUE_OK, let value else { return nil }
+            defer { trellis_curl_free(value) }
             return String(cString: value)
         }
         guard let scheme = part(CURLUPART_SCHEME).map(lowercase), schemes.contains(scheme) else {
@@ -160,7 +179,7 @@ final class CurlTransfer {
     /// Turns a failed transfer into a classified error.
     func check(_ code: CURLcode, handle: UnsafeMutableRawPointer, what: String) throws(HTTPError) {
         guard code != CURLE_OK else { return }
-        let detail = errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
+        let detail = errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: trellis_curl_easy_strerror(code))
         switch code {
         case CURLE_ABORTED_BY_CALLBACK:
             throw HTTPError(.cancelled, "\(what) was cancelled")

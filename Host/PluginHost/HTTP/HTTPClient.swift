@@ -93,13 +93,13 @@ public final class HTTPClient: Sendable {
         let (transfer, timeout) = try CurlTransfer.begin(
             settings: settings, sending: request.body.count, what: "the request body",
             timeoutSeconds: request.timeoutSeconds, deadlineUnixMilliseconds: deadlineUnixMilliseconds, cancellation: cancellation)
-        let handle = handles.take()
+        let handle = try handles.take()
         defer { handles.give(handle) }
         var headers: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headers) }
+        defer { trellis_curl_slist_free_all(headers) }
         // No "Expect: 100-continue" round trip before a body.
         for line in request.headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
-            headers = curl_slist_append(headers, line)
+            headers = trellis_curl_slist_append(headers, line)
         }
         let code: CURLcode = request.body.withUnsafeBytes { body in
             transfer.configure(handle, settings: settings, url: request.url, timeoutSeconds: timeout,
@@ -117,7 +117,7 @@ public final class HTTPClient: Sendable {
                     trellis_curl_set_pointer(handle, CURLOPT_CUSTOMREQUEST, request.method.uppercased())
                 }
             }
-            return curl_easy_perform(handle)
+            return trellis_curl_easy_perform(handle)
         }
         try transfer.check(code, handle: handle, what: "\(request.method.uppercased()) \(target.display)")
         var status = 0

@@ -49,11 +49,11 @@ public final class MailClient: Sendable {
         let (transfer, timeout) = try CurlTransfer.begin(
             settings: settings, sending: mail.message.count, what: "the message",
             timeoutSeconds: mail.timeoutSeconds, deadlineUnixMilliseconds: deadlineUnixMilliseconds, cancellation: cancellation)
-        let handle = handles.take()
+        let handle = try handles.take()
         defer { handles.give(handle) }
         var recipients: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(recipients) }
-        for address in mail.recipients { recipients = curl_slist_append(recipients, "<\(address)>") }
+        defer { trellis_curl_slist_free_all(recipients) }
+        for address in mail.recipients { recipients = trellis_curl_slist_append(recipients, "<\(address)>") }
         transfer.configure(handle, settings: settings, url: mail.url, timeoutSeconds: timeout, protocols: "smtp,smtps")
         trellis_curl_set_pointer(handle, CURLOPT_MAIL_FROM, "<\(mail.from)>")
         trellis_curl_set_pointer(handle, CURLOPT_MAIL_RCPT, recipients)
@@ -63,7 +63,7 @@ public final class MailClient: Sendable {
             trellis_curl_set_pointer(handle, CURLOPT_PASSWORD, mail.password ?? "")
         }
         transfer.configureUpload(handle, mail.message)
-        let code = curl_easy_perform(handle)
+        let code = trellis_curl_easy_perform(handle)
         var reply = 0
         trellis_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &reply)
         // The server answered with a refusal: its reply code says whether to try again.
