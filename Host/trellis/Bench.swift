@@ -114,17 +114,18 @@ extension Bench {
 
         @Option(help: "Appends to measure.") var appends = 20_000
         @Option(help: "Appends per commit in the batched figures.") var batch = 100
+        @Option(help: "Rounds of every measurement; each figure is the best of its rounds.") var repeats = 3
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             warnIfDebugBuild()
             let scratch = try ScratchDirectory()
-            let figures = try StoreBenchmark(appends: appends, batchSize: batch).run(directory: scratch.path)
+            let figures = try StoreBenchmark(appends: appends, batchSize: batch, rounds: repeats).run(directory: scratch.path)
             if json {
                 try printJSON(figures)
                 return
             }
-            print("Event appends, WAL, synchronous = NORMAL, \(appends) appends:")
+            print("Event appends, WAL, synchronous = NORMAL, \(appends) appends (best of \(repeats) rounds):")
             printColumns(header: ["WHAT", "PER SECOND"], rows: figures.map { [$0.name, String(format: "%.0f", $0.perSecond)] })
             let single = figures[0].perSecond / figures[1].perSecond, batched = figures[2].perSecond / figures[3].perSecond
             print(String(format: "store / raw event inserts: %.0f%% single (target ≥ 80%% — %@), %.0f%% batched (target ≥ 50%% — %@)",
