@@ -109,15 +109,16 @@ extension SQLiteRunStore {
     /// Writes the rows of the steps the events touched.
     private func writeSteps(_ append: RunAppend, in db: Database) throws {
         let state = append.state
+        // In event order, each once (a set: a batch may touch hundreds).
         var touched: [String] = []
+        var seen = Set<String>(minimumCapacity: append.events.count)
         var finishesRun = false
         for event in append.events {
-            if let step = event.step, !touched.contains(step) { touched.append(step) }
+            if let step = event.step, seen.insert(step).inserted { touched.append(step) }
             if case .runFinished = event { finishesRun = true }
         }
         if finishesRun {
             // Finishing a run cancels its unfinished steps: only those rows change.
-            var seen = Set(touched)
             for step in state.steps.values where step.status == .cancelled && seen.insert(step.id).inserted { touched.append(step.id) }
         }
         let upsert = try PreparedStatement(db, """
