@@ -255,6 +255,26 @@ import TrellisStore
         #expect(late.steps["only"]?.output == ["n": 1])
     }
 
+    /// A step's timeout timer goes when its attempt ends, not when the
+    /// timeout would have fallen due: a long timeout leaves nothing behind.
+    @Test func timersOfEndedAttemptsAreDropped() async throws {
+        let harness = try Harness()
+        let steps = (1...20).map { index in
+            "  - { id: s\(index), uses: noop, timeout: 1h\(index > 1 ? ", needs: [s\(index - 1)]" : "") }"
+        }
+        let (workflow, source) = try harness.workflow("name: watched\nsteps:\n" + steps.joined(separator: "\n"))
+        let engine = harness.engine
+        // Read on the engine thread, right after each step_started commits.
+        let seen = Mutex<[Int]>([])
+        engine.observe { _, event, _ in
+            if case .stepStarted = event { seen.withLock { $0.append(engine.timerCount.load(ordering: .relaxed)) } }
+        }
+        let id = try engine.start(workflow: workflow, source: source)
+        #expect(await engine.wait(for: id).status == .succeeded)
+        #expect(seen.withLock { $0 } == Array(repeating: 1, count: 20), "only the running step's timeout is pending")
+        #expect(engine.timerCount.load(ordering: .relaxed) == 0)
+    }
+
     @Test func drainInterruptsAndARestartResumesWithoutRedoingCompletedSteps() async throws {
         let harness = try Harness()
         let record = "\(harness.directory)/calls.txt"

@@ -210,7 +210,13 @@ extension RunEngine {
             flight.cancelAll()
             release(run, stepID)
         }
+        forgetTimers(of: run.id)
         runs.removeValue(forKey: run.id)
+    }
+
+    /// A retired run's timers (a retry it no longer needs, say) go with it.
+    private func forgetTimers(of runID: String) {
+        if timers.contains(where: { $0.runID == runID }) { timers.removeAll { $0.runID == runID } }
     }
 
     /// After a commit: tell observers, and retire finished or interrupted runs.
@@ -220,6 +226,7 @@ extension RunEngine {
         run.committedVersion = run.state.version
         notify(run.id, events, run.state)
         if run.isFinished || run.state.status == .interrupted {
+            forgetTimers(of: run.id)
             runs.removeValue(forKey: run.id)
             finished(run.id, run.state)
             if run.isFinished { releasedWorkflows.append(run.workflow.name) }

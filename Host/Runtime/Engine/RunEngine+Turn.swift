@@ -148,6 +148,11 @@ extension RunEngine {
             inFlightByPlugin[call.plugin, default: 1] -= 1
         }
         if let key = flight.concurrencyKey { busyKeys.remove(key) }
+        // Its timeout and hedge timers have nothing left to watch: a long
+        // timeout would otherwise keep them, and the loop scans them all.
+        if flight.timeout != nil || flight.hedging != nil {
+            timers.removeAll { $0.runID == run.id && $0.step == stepID && $0.watches(attempt: flight.attempt) }
+        }
     }
 
     /// Gives up on an attempt's running calls: they are cancelled, their

@@ -50,7 +50,11 @@ public final class RunEngine: @unchecked Sendable {
     /// Workflows whose runs finished in the last commit (slots to hand on).
     var releasedWorkflows: [String] = []
     var ready = ReadyQueue()
-    var timers: [Timer] = []
+    var timers: [Timer] = [] {
+        didSet { timerCount.store(timers.count, ordering: .relaxed) }
+    }
+    /// Timers pending, readable from other threads (tests check it stays small).
+    let timerCount = Atomic<Int>(0)
     var inFlightTotal = 0
     var inFlightByPlugin: [String: Int] = [:]
     var busyKeys: Set<String> = []
@@ -78,6 +82,14 @@ public final class RunEngine: @unchecked Sendable {
         var runID: String
         var step: String
         var kind: Kind
+
+        /// Whether the timer serves `attempt` of a step while it runs.
+        func watches(attempt: Int) -> Bool {
+            switch kind {
+            case .timeout(let watched), .hedge(let watched): watched == attempt
+            case .retry, .admit, .drainDeadline: false
+            }
+        }
     }
 
     struct DrainState {
@@ -261,7 +273,7 @@ public final class RunEngine: @unchecked Sendable {
                     condition.lock()
                     continue
                 }
-                if let due = timers.map(\.due).min() {
+                if let due = timers.lazy.map(\.due).min() {
                     let wait = due - now()
                     if wait <= 0 { break }
                     if !condition.wait(until: Date(timeIntervalSinceNow: wait)) { break }
