@@ -81,10 +81,9 @@ static void open_once(void) {
     open_result = 0;   /* the library stays open for the life of the process */
 }
 
-int trellis_curl_open(char *error, size_t error_size) {
+const char *trellis_curl_open(void) {
     pthread_once(&opened, open_once);
-    if (open_result != 0 && error != NULL && error_size > 0) snprintf(error, error_size, "%s", open_error);
-    return open_result;
+    return open_result == 0 ? NULL : open_error;
 }
 
 int trellis_curl_probe(const char *soname, char *error, size_t error_size) {

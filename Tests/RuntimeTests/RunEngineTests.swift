@@ -264,15 +264,21 @@ import TrellisStore
         }
         let (workflow, source) = try harness.workflow("name: watched\nsteps:\n" + steps.joined(separator: "\n"))
         let engine = harness.engine
-        // Read on the engine thread, right after each step_started commits.
-        let seen = Mutex<[Int]>([])
+        // Observers run on the engine thread, right after each commit: there
+        // the engine's timers can be read.
+        let started = Mutex<[Int]>([])
+        let atFinish = Mutex<Int?>(nil)
         engine.observe { _, event, _ in
-            if case .stepStarted = event { seen.withLock { $0.append(engine.timerCount.load(ordering: .relaxed)) } }
+            switch event {
+            case .stepStarted: started.withLock { $0.append(engine.timers.count) }
+            case .runFinished: atFinish.withLock { $0 = engine.timers.count }
+            default: break
+            }
         }
         let id = try engine.start(workflow: workflow, source: source)
         #expect(await engine.wait(for: id).status == .succeeded)
-        #expect(seen.withLock { $0 } == Array(repeating: 1, count: 20), "only the running step's timeout is pending")
-        #expect(engine.timerCount.load(ordering: .relaxed) == 0)
+        #expect(started.withLock { $0 } == Array(repeating: 1, count: 20), "only the running step's timeout is pending")
+        #expect(atFinish.withLock { $0 } == 0)
     }
 
     @Test func drainInterruptsAndARestartResumesWithoutRedoingCompletedSteps() async throws {

@@ -23,14 +23,15 @@ typedef int (*trellis_curl_progress_fn)(void *user, curl_off_t dltotal, curl_off
 
 /*
  * Opens libcurl (once; later calls return the first answer) and runs
- * curl_global_init. Returns 0 when it is ready. Otherwise returns -1 and
- * writes what failed (the dlopen or dlsym message) into `error`.
+ * curl_global_init. Returns NULL when it is ready; otherwise what failed
+ * (the dlopen or dlsym message), which stays valid for the process.
  */
-int trellis_curl_open(char *error, size_t error_size);
+const char *trellis_curl_open(void);
 
 /*
  * Tries to open `soname` and resolve every function without keeping it:
- * what trellis_curl_open would say about that library. 0 or -1 as above.
+ * what trellis_curl_open would say about that library. Returns 0, or -1
+ * with the message in `error`.
  */
 int trellis_curl_probe(const char *soname, char *error, size_t error_size);
 

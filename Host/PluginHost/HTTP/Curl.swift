@@ -10,11 +10,7 @@ enum Curl {
         if let failure = openFailure { throw HTTPError(.config, failure) }
     }
 
-    private static let openFailure: String? = {
-        var error = [CChar](repeating: 0, count: 512)
-        guard trellis_curl_open(&error, error.count) != 0 else { return nil }
-        return explain(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-    }()
+    private static let openFailure: String? = trellis_curl_open().map { explain(String(cString: $0)) }
 
     /// What a failed opening of libcurl tells the admin.
     static func explain(_ detail: String) -> String {

@@ -224,9 +224,10 @@ extension RunEngine {
         let events = run.pending
         run.pending = []
         run.committedVersion = run.state.version
+        let retiring = run.isFinished || run.state.status == .interrupted
+        if retiring { forgetTimers(of: run.id) }
         notify(run.id, events, run.state)
-        if run.isFinished || run.state.status == .interrupted {
-            forgetTimers(of: run.id)
+        if retiring {
             runs.removeValue(forKey: run.id)
             finished(run.id, run.state)
             if run.isFinished { releasedWorkflows.append(run.workflow.name) }

@@ -50,11 +50,7 @@ public final class RunEngine: @unchecked Sendable {
     /// Workflows whose runs finished in the last commit (slots to hand on).
     var releasedWorkflows: [String] = []
     var ready = ReadyQueue()
-    var timers: [Timer] = [] {
-        didSet { timerCount.store(timers.count, ordering: .relaxed) }
-    }
-    /// Timers pending, readable from other threads (tests check it stays small).
-    let timerCount = Atomic<Int>(0)
+    var timers: [Timer] = []
     var inFlightTotal = 0
     var inFlightByPlugin: [String: Int] = [:]
     var busyKeys: Set<String> = []
