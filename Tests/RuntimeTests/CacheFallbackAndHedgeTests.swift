@@ -37,7 +37,7 @@ import TrellisStore
         #expect(good.steps["report"]?.output == ["stale": false, "age": .null])
 
         // The service breaks, the host restarts, two minutes pass.
-        FileManager.default.createFile(atPath: marker, contents: Data())
+        _ = FileManager.default.createFile(atPath: marker, contents: Data())
         harness.restart()
         clock.advance(120)
         let served = try await harness.run(workflow)
@@ -58,7 +58,7 @@ import TrellisStore
         let workflow = Self.lookup(marker: marker, maxAge: 60_000)
         #expect(try await harness.run(workflow).status == .succeeded)
 
-        FileManager.default.createFile(atPath: marker, contents: Data())
+        _ = FileManager.default.createFile(atPath: marker, contents: Data())
         clock.advance(61)
         let state = try await harness.run(workflow)
         #expect(state.status == .failed)
@@ -71,7 +71,7 @@ import TrellisStore
         let harness = try Harness()
         let marker = "\(harness.directory)/failing"
         #expect(try await harness.run(Self.lookup(marker: marker, maxAge: 600_000)).status == .succeeded)
-        FileManager.default.createFile(atPath: marker, contents: Data())
+        _ = FileManager.default.createFile(atPath: marker, contents: Data())
         // Same step, other resolved inputs: nothing to serve.
         let other = Self.lookup(marker: marker, maxAge: 600_000)
             .replacingOccurrences(of: "class: permanent", with: "class: permanent, region: eu")
