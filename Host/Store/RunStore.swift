@@ -3,10 +3,13 @@ import TrellisCore
 /// Where runs live: an append-only event log per run, with the runs and
 /// steps tables kept as projections of it. The runner depends on this
 /// protocol only, so another database can stand behind it.
-public protocol RunStore: Sendable {
+public protocol RunStore: RunLeases {
     /// Appends events to one or more runs in one transaction. Each append
-    /// expects its run's stream to be at `expectedVersion`; if any is not,
-    /// nothing is written and `StoreError.Code.conflict` is thrown.
+    /// expects its run's stream to be at `expectedVersion`, and its run's
+    /// lease to be held by the append's `owner` (or by nobody, when the
+    /// append has none); if any is not, nothing is written and
+    /// `StoreError.Code.conflict` or `.leaseLost` is thrown. An append that
+    /// finishes or interrupts its run gives the lease up.
     func append(_ appends: [RunAppend]) throws(StoreError)
 
     /// The run's current state: its latest snapshot plus the events after it.
@@ -68,13 +71,19 @@ public struct RunAppend: Sendable {
     public var time: Double
     /// The state after applying `events`.
     public var state: RunState
+    /// The process appending, which must hold the run's lease; a new run
+    /// (`expectedVersion` 0) is created with its lease held by it. Nil only
+    /// for runs nobody executes yet (`trellis trigger` queues them).
+    public var owner: LeaseOwner?
 
-    public init(runID: String, expectedVersion: Int64, events: [RunEvent], time: Double, state: RunState) {
+    public init(runID: String, expectedVersion: Int64, events: [RunEvent], time: Double, state: RunState,
+                owner: LeaseOwner? = nil) {
         self.runID = runID
         self.expectedVersion = expectedVersion
         self.events = events
         self.time = time
         self.state = state
+        self.owner = owner
     }
 }
 
@@ -105,6 +114,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let conflict = Code(name: "conflict")
         public static let corrupt = Code(name: "corrupt")
         public static let unavailable = Code(name: "unavailable")
+        /// The appending process does not hold the run's lease (another does).
+        public static let leaseLost = Code(name: "lease_lost")
     }
 
     public var code: Code

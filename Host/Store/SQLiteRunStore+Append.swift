@@ -36,8 +36,9 @@ extension SQLiteRunStore {
         var snapshotVersion: Int64 = 0
         if expected == 0 {
             let insert = try PreparedStatement(db, """
-                INSERT INTO runs (id, workflow, status, trigger, message, version, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO runs (id, workflow, status, trigger, message, version, created_at, updated_at,
+                                  lease_owner, lease_host, lease_pid, lease_process_start, lease_since, lease_expires)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             insert.bind(1, state.id)
             insert.bind(2, state.workflow)
@@ -47,6 +48,14 @@ extension SQLiteRunStore {
             insert.bind(6, version)
             insert.bind(7, state.createdAt)
             insert.bind(8, state.updatedAt)
+            if let owner = append.owner {
+                insert.bind(9, owner.id)
+                insert.bind(10, owner.host)
+                insert.bind(11, Int64(owner.pid))
+                insert.bind(12, Int64(bitPattern: owner.processStart))
+                insert.bind(13, append.time)
+                insert.bind(14, append.time + owner.leaseSeconds)
+            }
             do {
                 try insert.run()
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -56,13 +65,17 @@ extension SQLiteRunStore {
             // Only a run-level event changes the status (or the message); an
             // UPDATE that names `status` rewrites the two indexes on it even
             // when the value stays, so the common case leaves it out.
+            // The same statement checks that the appender holds the lease,
+            // and a run that finishes or is interrupted gives it up.
             let statusChanges = append.events.contains { $0.changesRunStatus }
+            let releases = statusChanges && (state.status.isFinished || state.status == .interrupted)
             let update = try PreparedStatement(db, statusChanges ? """
-                UPDATE runs SET version = ?, updated_at = ?, status = ?, message = ?
-                WHERE id = ? AND version = ? RETURNING snapshot_version
+                UPDATE runs SET version = ?, updated_at = ?, status = ?, message = ?,
+                    lease_owner = iif(?, NULL, lease_owner), lease_expires = iif(?, NULL, lease_expires)
+                WHERE id = ? AND version = ? AND lease_owner IS ? RETURNING snapshot_version
                 """ : """
                 UPDATE runs SET version = ?, updated_at = ?
-                WHERE id = ? AND version = ? RETURNING snapshot_version
+                WHERE id = ? AND version = ? AND lease_owner IS ? RETURNING snapshot_version
                 """)
             var index: Int32 = 1
             func next() -> Int32 { defer { index += 1 }; return index }
@@ -71,9 +84,12 @@ extension SQLiteRunStore {
             if statusChanges {
                 update.bind(next(), state.status.rawValue)
                 update.bind(next(), state.message)
+                update.bind(next(), Int64(releases ? 1 : 0))
+                update.bind(next(), Int64(releases ? 1 : 0))
             }
             update.bind(next(), append.runID)
             update.bind(next(), expected)
+            update.bind(next(), append.owner?.id)
             guard let stored = try update.firstInteger() else { throw conflict(append, in: db) }
             snapshotVersion = stored
         }
@@ -138,7 +154,13 @@ extension SQLiteRunStore {
     }
 
     private func conflict(_ append: RunAppend, in db: Database) -> StoreError {
-        let current = (try? Int64.fetchOne(db, sql: "SELECT version FROM runs WHERE id = ?", arguments: [append.runID])) ?? nil
+        let row = (try? Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [append.runID])) ?? nil
+        let owner: String? = row?["lease_owner"]
+        if let row, owner != append.owner?.id {
+            let holder = StoreSchema.leaseHolder(row).map { "\($0)" } ?? "nobody"
+            return StoreError(.leaseLost, "run \(append.runID) is not this process's to write: its lease is held by \(holder)")
+        }
+        let current: Int64? = row?["version"]
         return StoreError(.conflict, "run \(append.runID) is at version \(current ?? 0), not \(append.expectedVersion) as expected: another writer got there first")
     }
 }

@@ -99,6 +99,22 @@ enum StoreSchema {
                 CREATE INDEX deliveries_unfinished ON deliveries (state) WHERE state IN ('queued', 'sending');
                 """)
         }
+        migrator.registerMigration("v3-leases") { db in
+            // One owner per run: the process executing a run holds its
+            // lease (see RunLease.swift); appends check `lease_owner` in the
+            // same statement that checks the version. `cancel_request` is
+            // how another process asks the holder to cancel.
+            try db.execute(sql: """
+                ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+                ALTER TABLE runs ADD COLUMN lease_host TEXT;
+                ALTER TABLE runs ADD COLUMN lease_pid INTEGER;
+                ALTER TABLE runs ADD COLUMN lease_process_start INTEGER;
+                ALTER TABLE runs ADD COLUMN lease_since REAL;
+                ALTER TABLE runs ADD COLUMN lease_expires REAL;
+                ALTER TABLE runs ADD COLUMN cancel_request TEXT;
+                CREATE INDEX runs_by_lease ON runs (lease_owner) WHERE lease_owner IS NOT NULL;
+                """)
+        }
         return migrator
     }
 
@@ -120,6 +136,15 @@ enum StoreSchema {
         RunRecord(id: row["id"], workflow: row["workflow"],
                   status: RunStatus(rawValue: row["status"]) ?? .queued, trigger: row["trigger"], message: row["message"],
                   version: row["version"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    /// The lease recorded on a run's row, if any.
+    static func leaseHolder(_ row: Row) -> LeaseHolder? {
+        guard let owner: String = row["lease_owner"] else { return nil }
+        let start: Int64 = row["lease_process_start"] ?? 0
+        return LeaseHolder(owner: owner, host: row["lease_host"] ?? "", pid: Int32(truncatingIfNeeded: row["lease_pid"] ?? 0 as Int64),
+                           processStart: UInt64(bitPattern: start), since: row["lease_since"] ?? 0,
+                           expires: row["lease_expires"] ?? 0)
     }
 
     static func stepState(_ row: Row) throws -> StepState {

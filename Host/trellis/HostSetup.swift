@@ -35,6 +35,7 @@ struct HostSetup {
         var runtime = RuntimeConfiguration()
         runtime.maxConcurrentSteps = configuration.maxConcurrentSteps
         runtime.drainGraceSeconds = configuration.drainGraceSeconds
+        runtime.leaseSeconds = configuration.leaseSeconds
         runtime.allowExec = configuration.allowExec
         runtime.pluginPoolSizes = configuration.plugins.compactMapValues(\.pool)
         runtime.recoveryDefaults = configuration.recoveryDefaults

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Logging
+import ServiceLifecycle
 import TrellisCore
 import TrellisPluginHost
 import TrellisRuntime
@@ -39,59 +41,65 @@ struct Run: AsyncParsableCommand {
         let values = try parseInputs(inputs, for: workflow)
         let (engine, notifications) = try setup.foregroundEngine(store: store, catalog: catalog,
                                                                  uses: Set(workflow.steps.map(\.uses)))
-        defer { notifications?.finish() }
+        attach(engine, json: json)
         let id: String
         if let runID, let existing = try store.loadState(run: runID) {
             guard !existing.status.isFinished else {
+                engine.shutdown()
                 throw ValidationError("run \(runID) already \(existing.status.rawValue); choose another --run-id")
             }
-            try attach(engine, json: json)
-            _ = try engine.resume(runID: runID)
+            try resumeOrExplain(engine, runID: runID)
             id = runID
         } else {
-            try attach(engine, json: json)
             id = try engine.start(workflow: workflow, source: source, inputs: values, runID: runID)
         }
-        try await finish(engine, runID: id)
+        try await runInForeground(engine, notifications: notifications, runID: id, logger: setup.logger)
     }
 }
 
-/// Shows progress and turns SIGINT/SIGTERM into a drain.
-func attach(_ engine: RunEngine, json: Bool) throws {
+/// Shows progress: live on a terminal, one line per event otherwise.
+func attach(_ engine: RunEngine, json: Bool) {
     let progress = RunProgress(json: json)
     engine.observe { runID, event, state in progress.handle(runID, event, state) }
-    DrainOnSignal.install(engine)
 }
 
-/// Waits for the run, stops the engine, and exits as the run ended.
-func finish(_ engine: RunEngine, runID: String) async throws {
-    let state = await engine.wait(for: runID)
-    engine.shutdown()
-    switch state.status {
-    case .succeeded:
-        return
-    case .interrupted:
-        throw ExitCode(130)
-    default:
-        if let message = state.message { warn("error: run \(runID) \(state.status.rawValue): \(message)") }
+/// Resumes a run in this process, or says which process holds it and exits 1.
+func resumeOrExplain(_ engine: RunEngine, runID: String) throws {
+    do {
+        guard try engine.resume(runID: runID) else {
+            engine.shutdown()
+            throw ValidationError("run \(runID) has nothing left to run")
+        }
+    } catch let held as RunHeldElsewhere {
+        engine.shutdown()
+        warn("error: \(held)")
         throw ExitCode(1)
     }
 }
 
-/// SIGINT and SIGTERM start a drain instead of killing the process.
-enum DrainOnSignal {
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
-
-    static func install(_ engine: RunEngine) {
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                warn("\nstopping: no new steps start; running steps get the drain grace period")
-                engine.beginDrain()
-            }
-            source.resume()
-            sources.append(source)
-        }
+/// Runs the host's services until the run ends, then exits as it ended.
+/// SIGINT and SIGTERM drain: no new steps start, running ones get the drain
+/// grace period, and the run is left to `trellis runs resume`.
+func runInForeground(_ engine: RunEngine, notifications: NotificationService?, runID: String,
+                     logger: Logger) async throws {
+    let foreground = ForegroundRun(engine: engine, runID: runID) {
+        warn("\nstopping: no new steps start; running steps get the drain grace period")
+    }
+    let group = ServiceGroup.host(engine: engine, notifications: notifications, driver: foreground, logger: logger)
+    try await group.run()
+    switch foreground.end {
+    case .finished(let state) where state.status == .succeeded:
+        return
+    case .finished(let state):
+        if let message = state.message { warn("error: run \(runID) \(state.status.rawValue): \(message)") }
+        throw ExitCode(1)
+    case .interrupted:
+        throw ExitCode(130)
+    case .lost(_, let reason):
+        warn("error: run \(runID): this process stopped executing it: \(reason)")
+        throw ExitCode(1)
+    case nil:
+        warn("error: run \(runID): the host stopped before the run ended")
+        throw ExitCode(1)
     }
 }

@@ -93,39 +93,57 @@ struct Runs: AsyncParsableCommand {
 
     struct Cancel: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Cancel a run. A host running it stops its steps when it next records an event.")
+            abstract: "Cancel a run.",
+            discussion: """
+                A run no process executes is cancelled at once. A run that a host executes is cancelled by \
+                that host, at its next lease renewal (within a third of the lease): this command asks it to, \
+                and waits up to --wait for the run to end.
+                """)
         @OptionGroup var options: StoreOptions
         @Argument(help: ArgumentHelp("The run id.", valueName: "id")) var id: String
         @Option(help: "Why (recorded on the run).") var reason = "cancelled with trellis runs cancel"
+        @Option(help: ArgumentHelp("How long to wait for the host executing the run to cancel it.", valueName: "seconds"))
+        var wait: Double = 30
 
         func run() throws {
             let (_, store) = try options.open()
-            for _ in 0..<5 {
-                if try attempt(store) { return }
+            let owner = LeaseOwner.current(leaseSeconds: 10)
+            switch try store.acquireLease(run: id, owner: owner, now: Date().timeIntervalSince1970) {
+            case .missing:
+                throw ValidationError(noSuchRun(id, in: store))
+            case .finished(let status):
+                throw ValidationError("run \(id) already \(status.rawValue); nothing to cancel")
+            case .acquired:
+                try cancelHere(store, owner: owner)
+                print("run \(id) cancelled")
+            case .held(let holder):
+                guard try store.requestCancel(run: id, reason: reason) else {
+                    throw ValidationError("run \(id) is no longer running; nothing to cancel")
+                }
+                warn("asked the process executing run \(id) (\(holder)) to cancel it")
+                let deadline = Date().addingTimeInterval(wait)
+                while Date() < deadline {
+                    if let record = try store.runRecord(id), record.status.isFinished {
+                        print("run \(id) \(record.status.rawValue)")
+                        return
+                    }
+                    usleep(50_000)
+                }
+                warn("run \(id) is still running after \(Int(wait)) s; its host applies the request at its next lease renewal")
+                throw ExitCode(1)
             }
-            throw ValidationError("run \(id) keeps changing; try again")
         }
 
-        /// One try at appending the cancellation; false when the run moved on meanwhile.
-        private func attempt(_ store: SQLiteRunStore) throws -> Bool {
+        /// Nobody executes the run: this process holds its lease for the one
+        /// append that cancels it (finishing the run gives the lease up).
+        private func cancelHere(_ store: SQLiteRunStore, owner: LeaseOwner) throws {
             guard let state = try store.loadState(run: id) else { throw ValidationError(noSuchRun(id, in: store)) }
-            guard !state.status.isFinished else {
-                throw ValidationError("run \(id) already \(state.status.rawValue); nothing to cancel")
-            }
             var cancelled = state
             let time = Date().timeIntervalSince1970
             let events: [RunEvent] = [.cancelRequested(reason: reason), .runFinished(status: .cancelled, message: reason)]
             for event in events { cancelled.apply(event, at: time) }
-            let append = RunAppend(runID: id, expectedVersion: state.version, events: events, time: time, state: cancelled)
-            let result = Result { () throws(StoreError) in try store.append([append]) }
-            switch result {
-            case .success:
-                print("run \(id) cancelled")
-                return true
-            case .failure(let error):
-                if error.code == .conflict { return false }
-                throw error
-            }
+            try store.append([RunAppend(runID: id, expectedVersion: state.version, events: events, time: time, state: cancelled,
+                                        owner: owner)])
         }
     }
 
@@ -144,10 +162,9 @@ struct Runs: AsyncParsableCommand {
             let catalog = setup.loadPlugins(for: state.source, file: state.file)
             let (engine, notifications) = try setup.foregroundEngine(
                 store: store, catalog: catalog, uses: HostSetup.uses(state.source, file: state.file))
-            defer { notifications?.finish() }
-            try attach(engine, json: json)
-            _ = try engine.resume(runID: id)
-            try await finish(engine, runID: id)
+            attach(engine, json: json)
+            try resumeOrExplain(engine, runID: id)
+            try await runInForeground(engine, notifications: notifications, runID: id, logger: setup.logger)
         }
     }
 

@@ -48,17 +48,15 @@ struct Serve: AsyncParsableCommand {
         let entries = try loadWorkflowFolder(workflows, catalog: catalog, allowExec: setup.configuration.allowExec, logger: logger)
         // serve owns the notification queue: it delivers what waits.
         let notifications = try setup.startNotifications(store: store, mode: .owner)
-        defer { notifications?.stop() }
         let engine = RunEngine(store: store, plugins: setup.plugins, configuration: try setup.runtimeConfiguration(),
                                catalog: catalog, notifications: notifications, logger: logger)
         logRunEvents(of: engine, to: logger)
         let scheduler = Scheduler(engine: engine, store: store, logger: logger)
         scheduler.setWorkflows(entries)
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: HostService(engine: engine, scheduler: scheduler, store: store, logger: logger))],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        let group = ServiceGroup.host(engine: engine, notifications: notifications,
+                                      driver: HostService(engine: engine, scheduler: scheduler, logger: logger), logger: logger)
         try await group.run()
+        logger.info("host stopped")
     }
 }
 

@@ -9,7 +9,7 @@ import TrellisCore
 /// registry: [/opt/trellis/registry]      # default: <first plugin path>/registry
 /// exec: false                            # allow `uses: exec` steps
 /// store: /var/lib/trellis/trellis.db     # default: .trellis/trellis.db next to this file
-/// runtime: { max_concurrent_steps: 16, drain_grace: 10s }
+/// runtime: { max_concurrent_steps: 16, drain_grace: 10s, lease: 15s }
 /// secrets: { GITHUB_TOKEN: "${env:GITHUB_TOKEN}" }   # for ${{ secrets.NAME }}
 /// plugins:
 ///   channel.stdout:
@@ -51,6 +51,8 @@ public struct DeploymentConfiguration: Sendable {
     public var maxConcurrentSteps = 16
     /// How long in-flight steps may finish when the host stops.
     public var drainGraceSeconds: Double = 10
+    /// How long a run's lease lasts without renewal (`runtime.lease`).
+    public var leaseSeconds: Double = 15
     /// Secrets workflows read as `${{ secrets.NAME }}`: name → reference.
     public var workflowSecrets: [String: String] = [:]
     /// The host's HTTP client (also used for mail).
@@ -156,13 +158,15 @@ public struct DeploymentConfiguration: Sendable {
         configuration.workflowSecrets = (root["secrets"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
         if let runtime = root["runtime"] {
             configuration.maxConcurrentSteps = runtime["max_concurrent_steps"]?.doubleValue.map { Int($0) } ?? 16
-            if let grace = runtime["drain_grace"] {
-                guard let seconds = grace.durationSeconds else {
+            for (key, keyPath) in [("drain_grace", \DeploymentConfiguration.drainGraceSeconds),
+                                   ("lease", \DeploymentConfiguration.leaseSeconds)] {
+                guard let value = runtime[key] else { continue }
+                guard let seconds = value.durationSeconds, seconds > 0 || key == "drain_grace" else {
                     throw DeploymentConfigurationError(
-                        file: file, problems: ["\(document.location(of: "/runtime/drain_grace")): '\(grace.interpolated)' is not a duration"],
+                        file: file, problems: ["\(document.location(of: "/runtime/\(key)")): '\(value.interpolated)' is not a duration"],
                         remedy: "Write e.g. 10s or 1m")
                 }
-                configuration.drainGraceSeconds = seconds
+                configuration[keyPath: keyPath] = seconds
             }
         }
         if let http = root["http"] {
@@ -246,6 +250,7 @@ let deploymentSchema: JSONSchema = {
             "runtime": ["type": "object", "additionalProperties": false, "properties": [
                 "max_concurrent_steps": ["type": "integer", "minimum": 1],
                 "drain_grace": ["type": ["string", "number"]],
+                "lease": ["type": ["string", "number"]],
             ]],
             "plugins": ["type": "object", "additionalProperties": plugin],
             "http": ["type": "object", "additionalProperties": false, "properties": [

@@ -75,8 +75,13 @@ final class ActiveRun {
         }
     }
 
-    init(state: RunState, workflow: Workflow) {
+    /// When this engine held the run's lease (a renewal that started
+    /// earlier and missed the run tells nothing about it).
+    let leasedAt: Double
+
+    init(state: RunState, workflow: Workflow, leasedAt: Double) {
         self.state = state
+        self.leasedAt = leasedAt
         committedVersion = state.version
         self.workflow = workflow
         steps = Dictionary(workflow.steps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })

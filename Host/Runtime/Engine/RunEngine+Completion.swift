@@ -149,22 +149,27 @@ extension RunEngine {
         let dirty = runs.values.filter { !$0.pending.isEmpty }
         var committed = Set(runs.keys.filter { runs[$0]?.pending.isEmpty == true })
         func append(for run: ActiveRun) -> RunAppend {
-            RunAppend(runID: run.id, expectedVersion: run.committedVersion, events: run.pending, time: time, state: run.state)
+            RunAppend(runID: run.id, expectedVersion: run.committedVersion, events: run.pending, time: time, state: run.state,
+                      owner: owner)
         }
         do {
             if !dirty.isEmpty { try store.append(dirty.map(append)) }
             dirty.forEach { committed.insert($0.id) }
         } catch {
+            // One run's append failed the batch: find which, commit the rest.
             for run in dirty {
                 do {
                     try store.append([append(for: run)])
                     committed.insert(run.id)
-                } catch where error.code == .conflict {
-                    if reload(run) { committed.insert(run.id) }
+                } catch where error.code == .conflict || error.code == .leaseLost {
+                    // Another writer moved the run: it is not this process's
+                    // any more, and nothing is appended on top of the other's.
+                    stopExecuting(run, reason: error.message)
                 } catch {
                     logger.error("cannot record run events; the run stops here and resumes on restart",
                                  metadata: ["run.id": "\(run.id)", "error": "\(error)"])
-                    drop(run)
+                    try? store.releaseLease(run: run.id, owner: owner)
+                    stopExecuting(run, reason: "its events cannot be recorded: \(error.message)")
                 }
             }
         }
@@ -177,41 +182,24 @@ extension RunEngine {
         return committed
     }
 
-    /// Another writer moved the run's stream: adopt the stored state, then
-    /// re-append this engine's events on top of it (unless it is finished).
-    private func reload(_ run: ActiveRun) -> Bool {
-        guard let stored = try? store.loadState(run: run.id) else { drop(run); return false }
-        if stored.status.isFinished {
-            for (stepID, flight) in run.inFlight {
-                flight.cancelAll()
-                release(run, stepID)
-            }
-            run.state = stored
-            run.committedVersion = stored.version
-            run.pending = []
-            published(run)
-            return false
-        }
-        var state = stored
-        let time = now()
-        for event in run.pending { state.apply(event, at: time) }
-        do {
-            try store.append([RunAppend(runID: run.id, expectedVersion: stored.version, events: run.pending, time: time, state: state)])
-            run.state = state
-            return true
-        } catch {
-            drop(run)
-            return false
-        }
-    }
-
-    private func drop(_ run: ActiveRun) {
+    /// Stops executing a run without appending anything more to it: its
+    /// calls are cancelled (what they return is dropped), its pending events
+    /// discarded, and its waiters told.
+    func stopExecuting(_ run: ActiveRun, reason: String) {
+        logger.warning("stopped executing the run: \(reason)", metadata: ["run.id": "\(run.id)"])
         for (stepID, flight) in run.inFlight {
             flight.cancelAll()
+            abandonCalls(run, stepID)
             release(run, stepID)
         }
+        run.pending = []
+        run.queued.removeAll()
         forgetTimers(of: run.id)
         runs.removeValue(forKey: run.id)
+        for (workflow, queue) in heldRuns where queue.contains(where: { $0.id == run.id }) {
+            heldRuns[workflow] = queue.filter { $0.id != run.id }
+        }
+        stoppedExecuting(run.id, reason: reason)
     }
 
     /// A retired run's timers (a retry it no longer needs, say) go with it.

@@ -37,7 +37,20 @@ extension RunEngine {
         case .drain(let grace, let done):
             draining = DrainState(deadline: time + grace, done: done)
             timers.append(Timer(due: time + grace, runID: "", step: "", kind: .drainDeadline))
+        case .renewed(let renewal, let startedAt):
+            renewed(renewal, startedAt: startedAt, at: time)
         }
+    }
+
+    /// What a lease renewal found: runs taken over stop here; runs someone
+    /// asked to cancel are cancelled.
+    private func renewed(_ renewal: LeaseRenewal, startedAt: Double, at time: Double) {
+        let held = runs.values.filter { !$0.isFinished } + heldRuns.values.joined()
+        for run in held where run.leasedAt < startedAt && !renewal.held.contains(run.id) {
+            let holder = ((try? store.leaseHolder(run: run.id)) ?? nil).map { "\($0)" } ?? "nobody"
+            stopExecuting(run, reason: "its lease was taken over (now held by \(holder))")
+        }
+        for (runID, reason) in renewal.cancelRequests { cancel(runID: runID, reason: reason, at: time) }
     }
 
     private func add(_ run: ActiveRun, at time: Double) {

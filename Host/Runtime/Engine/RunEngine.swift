@@ -25,6 +25,8 @@ public final class RunEngine: @unchecked Sendable {
     let invoker: StepInvoker
     let loader: WorkflowLoader
     let now: @Sendable () -> Double
+    /// This process, as the holder of the leases of the runs it executes.
+    public let owner: LeaseOwner
     /// Recovery decisions by strategy and outcome (also reported as metrics).
     public let counters = RecoveryCounters()
 
@@ -36,11 +38,11 @@ public final class RunEngine: @unchecked Sendable {
     var stopRequested = false
     private var thread: Thread?
     private let observers = Mutex<[Observer]>([])
-    private let waiters = Mutex<[String: [CheckedContinuation<RunState, Never>]]>([:])
-    /// Runs a drain interrupted (see `finished`).
-    private let interruptedStates = Mutex<[String: RunState]>([:])
+    private let waiters = Mutex<[String: [CheckedContinuation<RunEnd, Never>]]>([:])
+    /// Runs a drain interrupted, or this engine stopped executing (see `finished`).
+    private let unfinishedEnds = Mutex<[String: RunEnd]>([:])
     /// Run states the engine holds for waiters (tests check it stays small).
-    var keptRunStates: Int { interruptedStates.withLock { $0.count } }
+    var keptRunStates: Int { unfinishedEnds.withLock { $0.count } }
     private let stopped = DispatchSemaphore(value: 0)
 
     // Owned by the engine thread.
@@ -70,6 +72,10 @@ public final class RunEngine: @unchecked Sendable {
         case completed(runID: String, step: String, attempt: Int, call: Int, outcome: StepOutcome)
         case cancel(runID: String, reason: String)
         case drain(graceSeconds: Double, done: @Sendable () -> Void)
+        /// The heartbeat renewed this process's leases; runs it executes
+        /// that were leased before `startedAt` and are not among them were
+        /// taken over by another process.
+        case renewed(LeaseRenewal, startedAt: Double)
     }
 
     struct Timer {
@@ -101,6 +107,7 @@ public final class RunEngine: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.now = now
+        owner = LeaseOwner.current(leaseSeconds: configuration.leaseSeconds)
         pool = WorkerPool(threads: configuration.maxConcurrentSteps)
         invoker = StepInvoker(plugins: { [plugins] id in plugins?.instance(id) }, allowExec: configuration.allowExec,
                               notifications: notifications)
@@ -127,51 +134,83 @@ public final class RunEngine: @unchecked Sendable {
         observers.withLock { $0.append(observer) }
     }
 
-    /// Queues a new run of `workflow`; returns its id.
+    /// Queues a new run of `workflow` and executes it (holding its lease); returns its id.
     public func start(workflow: Workflow, source: String, inputs: [String: JSONValue] = [:],
                       trigger: String = "manual", runID: String? = nil) throws(StoreError) -> String {
         let (state, queued) = try Self.enqueue(workflow: workflow, source: source, inputs: inputs, trigger: trigger,
-                                               runID: runID, in: store, at: now())
+                                               runID: runID, in: store, owner: owner, at: now())
         notify(state.id, [queued], state)
-        send(.add(ActiveRun(state: state, workflow: withDefaults(workflow))))
+        send(.add(ActiveRun(state: state, workflow: withDefaults(workflow), leasedAt: now())))
         return state.id
     }
 
-    /// Records a new queued run in the store without running it; a host's
-    /// engine picks it up (`trellis trigger` uses this).
+    /// Records a new queued run in the store. Without an `owner` nobody
+    /// executes it yet: a host claims it (`trellis trigger` uses this).
     @discardableResult
     public static func enqueue(workflow: Workflow, source: String, inputs: [String: JSONValue], trigger: String,
-                               runID: String? = nil, in store: any RunStore,
+                               runID: String? = nil, in store: any RunStore, owner: LeaseOwner? = nil,
                                at time: Double = Date().timeIntervalSince1970) throws(StoreError) -> (RunState, RunEvent) {
         var state = RunState(id: runID ?? RecordID.make("r"))
         let queued = RunEvent.runQueued(RunQueued(workflow: workflow.name, file: workflow.file, source: source,
                                                   inputs: inputs, trigger: trigger, steps: workflow.steps.map(\.id)))
         state.apply(queued, at: time)
-        try store.append([RunAppend(runID: state.id, expectedVersion: 0, events: [queued], time: time, state: state)])
+        try store.append([RunAppend(runID: state.id, expectedVersion: 0, events: [queued], time: time, state: state, owner: owner)])
         return (state, queued)
     }
 
-    /// Resumes a run that is not finished, from its stored state.
+    /// Resumes a run that is not finished, from its stored state, once this
+    /// process holds its lease. Returns false when there is nothing to run
+    /// (no such run, or it is finished); throws `RunHeldElsewhere` when
+    /// another live process executes it.
     public func resume(runID: String) throws -> Bool {
-        guard let state = try store.loadState(run: runID), !state.status.isFinished else { return false }
+        switch try store.acquireLease(run: runID, owner: owner, now: now()) {
+        case .missing, .finished: return false
+        case .held(let holder): throw RunHeldElsewhere(runID: runID, holder: holder)
+        case .acquired: return try resumeLeased(runID)
+        }
+    }
+
+    /// Takes over every unfinished run in the store that no live process
+    /// holds (up to `limit`); returns the ids it resumed.
+    public func resumeUnfinished(limit: Int = .max) throws -> [String] {
+        try store.claimUnfinishedRuns(owner: owner, limit: limit, now: now()).filter { try resumeLeased($0) }
+    }
+
+    /// Resumes a run whose lease this process has just taken.
+    private func resumeLeased(_ runID: String) throws -> Bool {
+        let leasedAt = now()
+        guard let state = try store.loadState(run: runID), !state.status.isFinished else {
+            try? store.releaseLease(run: runID, owner: owner)
+            return false
+        }
         let result = loader.load(text: state.source, file: state.file)
         guard let workflow = result.workflow else {
             var failed = state
             let event = RunEvent.runFinished(status: .failed, message: "the run cannot resume: its workflow no longer validates: "
                                              + result.problems.map(\.description).joined(separator: "; "))
             failed.apply(event, at: now())
-            try store.append([RunAppend(runID: runID, expectedVersion: state.version, events: [event], time: now(), state: failed)])
+            try store.append([RunAppend(runID: runID, expectedVersion: state.version, events: [event], time: now(), state: failed,
+                                        owner: owner)])
             notify(runID, [event], failed)
             finished(runID, failed)
             return false
         }
-        send(.add(ActiveRun(state: state, workflow: withDefaults(workflow))))
+        send(.add(ActiveRun(state: state, workflow: withDefaults(workflow), leasedAt: leasedAt)))
         return true
     }
 
-    /// Resumes every unfinished run in the store; returns their ids.
-    public func resumeUnfinished() throws -> [String] {
-        try store.unfinishedRuns().filter { try resume(runID: $0) }
+    /// Renews the leases of the runs this process executes (the lease
+    /// heartbeat calls it); a run whose lease another process took is
+    /// dropped without appending anything more to it.
+    public func renewLeases() {
+        let started = now()
+        do {
+            let renewal = try store.renewLeases(owner: owner, now: started)
+            send(.renewed(renewal, startedAt: started))
+        } catch {
+            logger.warning("run leases not renewed; they expire unless a later renewal succeeds",
+                           metadata: ["error": "\(error)", "lease.owner": "\(owner.id)"])
+        }
     }
 
     /// Asks a run to stop: in-flight calls see cancellation, nothing new starts.
@@ -179,15 +218,27 @@ public final class RunEngine: @unchecked Sendable {
         send(.cancel(runID: runID, reason: reason))
     }
 
-    /// Waits until the run finishes (or is interrupted by a drain). A run
-    /// that already finished, here or in an earlier process, returns at once.
-    public func wait(for runID: String) async -> RunState {
-        if let stored = finishedInStore(runID) { return stored }
+    /// Waits until the run finishes, is interrupted by a drain, or stops
+    /// being this engine's to execute. A run that already finished, here or
+    /// in another process, returns at once.
+    public func end(of runID: String) async -> RunEnd {
+        if let stored = finishedInStore(runID) { return .finished(stored) }
         return await withCheckedContinuation { continuation in
             waiters.withLock { $0[runID, default: []].append(continuation) }
             // It may have ended between the first look and the waiter's
             // registration: look again, now that `finished` will find it.
-            if let done = interruptedStates.withLock({ $0[runID] }) ?? finishedInStore(runID) { resumeWaiters(runID, done) }
+            if let end = unfinishedEnds.withLock({ $0[runID] }) ?? finishedInStore(runID).map(RunEnd.finished) {
+                resumeWaiters(runID, end)
+            }
+        }
+    }
+
+    /// The run's state when `end(of:)` returns (a run taken over by another
+    /// process: its state as stored).
+    public func wait(for runID: String) async -> RunState {
+        switch await end(of: runID) {
+        case .finished(let state), .interrupted(let state): return state
+        case .lost: return ((try? store.loadState(run: runID)) ?? nil) ?? RunState(id: runID)
         }
     }
 
@@ -221,6 +272,8 @@ public final class RunEngine: @unchecked Sendable {
         condition.unlock()
         stopped.wait()
         pool.shutdown()
+        // Runs still held (queued behind `max_active_runs`) are free for another host.
+        try? store.releaseLeases(owner: owner)
     }
 
     func send(_ input: Input) {
@@ -242,13 +295,22 @@ public final class RunEngine: @unchecked Sendable {
     /// long-lived host would hold every run it ever ran. Only an interrupted
     /// run's state is kept: in the store it looks like one about to resume.
     func finished(_ runID: String, _ state: RunState) {
-        if !state.status.isFinished { interruptedStates.withLock { $0[runID] = state } }
-        resumeWaiters(runID, state)
+        let end: RunEnd = state.status.isFinished ? .finished(state) : .interrupted(state)
+        if !state.status.isFinished { unfinishedEnds.withLock { $0[runID] = end } }
+        resumeWaiters(runID, end)
     }
 
-    private func resumeWaiters(_ runID: String, _ state: RunState) {
+    /// The engine stopped executing a run it did not finish (another
+    /// process took it over, or its events could not be recorded).
+    func stoppedExecuting(_ runID: String, reason: String) {
+        let end = RunEnd.lost(runID: runID, reason: reason)
+        unfinishedEnds.withLock { $0[runID] = end }
+        resumeWaiters(runID, end)
+    }
+
+    private func resumeWaiters(_ runID: String, _ end: RunEnd) {
         let pending = waiters.withLock { $0.removeValue(forKey: runID) ?? [] }
-        for continuation in pending { continuation.resume(returning: state) }
+        for continuation in pending { continuation.resume(returning: end) }
     }
 
     // MARK: - The engine loop

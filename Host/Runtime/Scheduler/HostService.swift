@@ -4,44 +4,44 @@ import ServiceLifecycle
 import TrellisCore
 import TrellisStore
 
-/// The long-running host: resumes unfinished runs, fires triggers, and
-/// picks up runs queued by `trellis trigger`, until a graceful shutdown,
-/// which drains the engine (no new steps; running ones get the grace period).
+/// The long-running host's driver: resumes unfinished runs no live process
+/// holds, fires triggers, and takes over runs queued by `trellis trigger`
+/// (or left by a host that died), until the group shuts down. It is the
+/// last service of `ServiceGroup.host`, so it stops first; the engine then
+/// drains.
 public struct HostService: Service {
     let engine: RunEngine
     let scheduler: Scheduler
-    let store: any RunStore
     let logger: Logger
-    /// How often the store is checked for runs queued by other processes.
+    /// How often the store is checked for runs nobody executes.
     let pollSeconds: Double
 
-    public init(engine: RunEngine, scheduler: Scheduler, store: any RunStore, logger: Logger, pollSeconds: Double = 1) {
+    public init(engine: RunEngine, scheduler: Scheduler, logger: Logger, pollSeconds: Double = 1) {
         self.engine = engine
         self.scheduler = scheduler
-        self.store = store
         self.logger = logger
         self.pollSeconds = pollSeconds
     }
 
     public func run() async throws {
-        var known = Set<String>()
-        let resumed = try engine.resumeUnfinished()
-        known.formUnion(resumed)
-        logger.info("host started", metadata: ["runs.resumed": "\(resumed.count)", "workflows": "\(scheduler.workflowNames.joined(separator: ","))"])
+        let resumed = (try? engine.resumeUnfinished()) ?? []
+        logger.info("host started", metadata: ["runs.resumed": "\(resumed.count)", "workflows": "\(scheduler.workflowNames.joined(separator: ","))",
+                                               "lease.owner": "\(engine.owner.id)"])
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            known.formUnion(scheduler.tick())
-            // Runs queued by `trellis trigger` (or left by another host).
-            for id in (try? store.unfinishedRuns()) ?? [] where !known.contains(id) {
-                known.insert(id)
-                _ = try? engine.resume(runID: id)
+            _ = scheduler.tick()
+            // Runs queued by `trellis trigger`, or whose holder died or stalled.
+            do {
+                let adopted = try engine.resumeUnfinished(limit: 64)
+                if !adopted.isEmpty { logger.info("runs taken over", metadata: ["runs": "\(adopted.joined(separator: ","))"]) }
+            } catch {
+                logger.warning("cannot look for unfinished runs", metadata: ["error": "\(error)"])
             }
             let wake = scheduler.nextWake().map { $0 - Date().timeIntervalSince1970 } ?? pollSeconds
-            try? await Task.sleep(for: .seconds(max(0.02, min(pollSeconds, wake))))
+            try? await cancelWhenGracefulShutdown {
+                try await Task.sleep(for: .seconds(max(0.02, min(pollSeconds, wake))))
+            }
         }
         logger.info("host stopping: draining")
-        await engine.drain()
-        engine.shutdown()
-        logger.info("host stopped")
     }
 }
 

@@ -1,0 +1,32 @@
+import Foundation
+import TrellisCore
+import TrellisStore
+
+/// How waiting for a run ended.
+public enum RunEnd: Sendable {
+    /// It succeeded, failed or was cancelled.
+    case finished(RunState)
+    /// A drain stopped it; it resumes on the next start.
+    case interrupted(RunState)
+    /// This process stopped executing it without finishing it: another
+    /// process took its lease over, or its events could not be recorded.
+    case lost(runID: String, reason: String)
+}
+
+/// A run another live process executes: this one may not.
+public struct RunHeldElsewhere: Error, Sendable, CustomStringConvertible {
+    public var runID: String
+    public var holder: LeaseHolder
+
+    public init(runID: String, holder: LeaseHolder) {
+        self.runID = runID
+        self.holder = holder
+    }
+
+    public var description: String {
+        let left = max(0, holder.expires - Date().timeIntervalSince1970)
+        return "run \(runID) is being executed by another process (\(holder)); wait for it to finish, "
+            + "or stop that process: its lease expires \(Int(left.rounded(.up))) s after its last renewal, "
+            + "at once on this machine when the process is gone"
+    }
+}
