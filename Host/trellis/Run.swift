@@ -68,7 +68,9 @@ func resumeOrExplain(_ engine: RunEngine, runID: String) throws {
     do {
         guard try engine.resume(runID: runID) else {
             engine.shutdown()
-            throw ValidationError("run \(runID) has nothing left to run")
+            let status = try engine.store.runRecord(runID)?.status.rawValue ?? "gone"
+            warn("error: run \(runID) already \(status); nothing to resume")
+            throw ExitCode(1)
         }
     } catch let held as RunHeldElsewhere {
         engine.shutdown()

@@ -17,7 +17,7 @@ import TrellisStore
 public final class RunEngine: @unchecked Sendable {
     public typealias Observer = @Sendable (_ runID: String, _ event: RunEvent, _ state: RunState) -> Void
 
-    let store: any RunStore
+    public let store: any RunStore
     let plugins: PluginManager?
     let configuration: RuntimeConfiguration
     let logger: Logger
