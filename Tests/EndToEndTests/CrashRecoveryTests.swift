@@ -30,7 +30,11 @@ import Testing
         try workspace.write("crash.yaml", "name: crash\nsteps:\n" + steps)
         let arguments = ["run", "crash.yaml", "--run-id", "crash-run", "--store", "store.db"]
 
-        var generator = SystemRandomNumberGenerator()
+        // The kill times come from a seeded generator: a failure prints its
+        // seed, and TRELLIS_TEST_SEED=<seed> replays the same kill times.
+        let seed = ProcessInfo.processInfo.environment["TRELLIS_TEST_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
+        print("crash test: seed \(seed) (set TRELLIS_TEST_SEED=\(seed) to replay it)")
+        var generator = SplitMix64(seed: seed)
         var kills = 0
         var finished = false
         for _ in 0..<60 {
@@ -57,7 +61,7 @@ import Testing
                 break
             }
         }
-        #expect(finished, "the run finished after \(kills) kills")
+        #expect(finished, "the run finished after \(kills) kills (seed \(seed))")
         #expect(kills >= 5, "the host was killed mid-run again and again (\(kills) times)")
 
         // What the store says.
@@ -90,5 +94,20 @@ import Testing
         }
         let repeated = calls.values.filter { $0 > 1 }.count
         print("crash test: \(kills) kills, \(lines.count) deliveries for 300 steps, \(repeated) steps delivered again after a kill")
+    }
+}
+
+/// A small seeded generator (SplitMix64), so a random test can be replayed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -33,7 +33,7 @@ import TrellisStore
             NotificationRequest(recipients: ["ops"], template: "event", variables: ["what": .string("e\($0)")])
         }).map { $0[0] }
         try await eventually { try harness.states(ids[0]) == [.sent] }
-        try await Task.sleep(for: .milliseconds(100))
+        harness.service.waitUntilQuiet()
         #expect(harness.requests.count == 1, "the bucket held one token")
         let waiting = try ids.dropFirst().map { try #require(try harness.store.deliveries(notification: $0).first) }
         #expect(waiting.map(\.state) == [.queued, .queued])
@@ -71,7 +71,7 @@ import TrellisStore
                                                                 digestKey: "host-1", digestWindowSeconds: 600))
             harness.advance(60)
         }
-        try await Task.sleep(for: .milliseconds(100))
+        harness.service.waitUntilQuiet()
         #expect(harness.requests.isEmpty, "the window is still open")
         let states = try ids.map { try #require(try harness.store.notification($0)).state }
         #expect(states == [.digesting, .digested, .digested])
@@ -237,7 +237,7 @@ import TrellisStore
         let again = try harness.service.send(NotificationRequest(recipients: ["ops"], template: "event", variables: ["what": "x"],
                                                                  key: "\(runID)/tell"))
         #expect(again == ids)
-        try await Task.sleep(for: .milliseconds(100))
+        harness.service.waitUntilQuiet()
         #expect(harness.requests.count == 1)
     }
 

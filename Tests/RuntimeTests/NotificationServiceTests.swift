@@ -117,7 +117,7 @@ import TrellisStore
         // 07:00 in New York is 12:00 UTC: 7.5 hours after 23:30.
         #expect(held.notBefore == harness.clock.now + 7.5 * 3600)
         harness.advance(7.5 * 3600 - 60)
-        try await Task.sleep(for: .milliseconds(100))
+        harness.service.waitUntilQuiet()
         #expect(try harness.states(normal) == [.queued], "still inside the quiet hours")
         harness.advance(60)
         try await eventually { try harness.states(normal) == [.sent] }

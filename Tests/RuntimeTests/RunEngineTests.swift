@@ -216,6 +216,22 @@ import TrellisStore
         #expect(state.steps["after"]?.status == .cancelled)
     }
 
+    /// A `sleep` step is a timer of the engine's: however many sleep at
+    /// once, no worker thread is started for them.
+    @Test func sleepingStepsHoldNoWorkerThread() async throws {
+        let harness = try Harness { $0.maxConcurrentSteps = 8 }
+        var steps = ""
+        for index in 0..<8 { steps += "  - { id: s\(index), uses: sleep, with: { duration: 80ms } }\n" }
+        let started = Date()
+        let state = try await harness.run("name: sleepers\nsteps:\n" + steps)
+        #expect(state.status == .succeeded)
+        #expect(Date().timeIntervalSince(started) >= 0.08)
+        #expect(state.steps["s0"]?.output?["slept_ms"] == 80)
+        #expect(harness.engine.pool.threadCount == 0, "no thread was started for a sleep")
+        let bad = try await harness.run("name: bad-sleep\nsteps:\n  - { id: s, uses: sleep, with: { duration: -1 } }\n")
+        #expect(bad.steps["s"]?.lastError?.message == "a sleep step needs `with: { duration: 5s }`")
+    }
+
     @Test func cachedOutputsAreReusedForIdenticalInputs() async throws {
         let harness = try Harness()
         let yaml = """

@@ -127,12 +127,22 @@ struct AnyCatalog: PluginCatalog {
     var knownIDs: [String] { [] }
 }
 
-/// Polls `condition` every 20 ms until it holds or `seconds` pass. The bound
-/// is a count of polls, so a slow machine only waits longer.
-func eventually(_ seconds: Double = 5, _ condition: () throws -> Bool) async throws {
+/// Polls `condition` every 20 ms until it holds; throws when it still does
+/// not after `seconds` (a count of polls, so a slow machine only waits longer).
+func eventually(_ seconds: Double = 5, sourceLocation: Testing.SourceLocation = #_sourceLocation,
+                _ condition: () throws -> Bool) async throws {
     var polls = 0
-    while try !condition(), Double(polls) * 0.02 < seconds {
+    while try !condition() {
+        guard Double(polls) * 0.02 < seconds else {
+            throw TimedOut(message: "the condition did not hold within \(seconds) s", sourceLocation: sourceLocation)
+        }
         try await Task.sleep(for: .milliseconds(20))
         polls += 1
     }
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    var message: String
+    var sourceLocation: Testing.SourceLocation
+    var description: String { "\(message) (waited at \(sourceLocation))" }
 }

@@ -123,9 +123,22 @@ extension RunEngine {
         submitCall(run, step.id, attempt: attempt, call: 0, uses: uses, inputs: inputs, token: token, deadline: deadline)
     }
 
-    /// Queues one call of an attempt for the worker pool (submitted after the commit).
+    /// Queues one call of an attempt for the worker pool (submitted after
+    /// the commit). A `sleep` is a timer of the engine's instead: it fires
+    /// in a later turn, so after the commit too, and holds no thread.
     func submitCall(_ run: ActiveRun, _ stepID: String, attempt: Int, call: Int, uses: String, inputs: JSONValue,
                     token: CancellationToken, deadline: Int64?) {
+        if uses == "sleep" {
+            let time = now()
+            guard let seconds = inputs["duration"]?.durationSeconds, seconds >= 0 else {
+                let outcome = StepOutcome.failure(.config, message: "a sleep step needs `with: { duration: 5s }`", retryAfterMilliseconds: 0)
+                timers.append(Timer(due: time, runID: run.id, step: stepID, kind: .sleep(attempt: attempt, call: call, outcome: outcome)))
+                return
+            }
+            let outcome = StepOutcome.success(["slept_ms": .number((seconds * 1000).rounded())])
+            timers.append(Timer(due: time + seconds, runID: run.id, step: stepID, kind: .sleep(attempt: attempt, call: call, outcome: outcome)))
+            return
+        }
         let context = PluginCallContext(idempotencyKey: "\(run.id)/\(stepID)", runID: run.id, stepID: stepID,
                                         attempt: UInt32(attempt), deadlineUnixMilliseconds: deadline, cancellation: token)
         let invoker = self.invoker, runID = run.id

@@ -163,7 +163,7 @@ extension RunEngine {
         if let key = flight.concurrencyKey { busyKeys.remove(key) }
         // Its timeout and hedge timers have nothing left to watch: a long
         // timeout would otherwise keep them, and the loop scans them all.
-        if flight.timeout != nil || flight.hedging != nil {
+        if flight.timeout != nil || flight.hedging != nil || flight.plugin == "sleep" {
             timers.removeAll { $0.runID == run.id && $0.step == stepID && $0.watches(attempt: flight.attempt) }
         }
     }
@@ -212,6 +212,8 @@ extension RunEngine {
                        message: "timed out after \(limit); the call was abandoned", retryAfter: 0, timedOut: true, at: time)
             case .hedge(let attempt):
                 startHedge(run, timer.step, attempt: attempt, at: time)
+            case .sleep(let attempt, let call, let outcome):
+                completed(runID: run.id, step: timer.step, attempt: attempt, call: call, outcome: outcome, at: time)
             case .drainDeadline:
                 break
             }

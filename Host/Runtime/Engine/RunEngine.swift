@@ -79,7 +79,11 @@ public final class RunEngine: @unchecked Sendable {
     }
 
     struct Timer {
-        enum Kind { case retry, admit(attempt: Int), timeout(attempt: Int), hedge(attempt: Int), drainDeadline }
+        enum Kind {
+            case retry, admit(attempt: Int), timeout(attempt: Int), hedge(attempt: Int), drainDeadline
+            /// A `sleep` step's call ends (it holds no worker thread meanwhile).
+            case sleep(attempt: Int, call: Int, outcome: StepOutcome)
+        }
         var due: Double
         var runID: String
         var step: String
@@ -88,7 +92,7 @@ public final class RunEngine: @unchecked Sendable {
         /// Whether the timer serves `attempt` of a step while it runs.
         func watches(attempt: Int) -> Bool {
             switch kind {
-            case .timeout(let watched), .hedge(let watched): watched == attempt
+            case .timeout(let watched), .hedge(let watched), .sleep(let watched, _, _): watched == attempt
             case .retry, .admit, .drainDeadline: false
             }
         }

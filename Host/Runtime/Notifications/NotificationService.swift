@@ -248,8 +248,24 @@ public final class NotificationService: @unchecked Sendable {
         stop()
     }
 
+    /// Waits until the loop has looked at everything due at the service's
+    /// current time and parked with nothing in flight or ready to send. What
+    /// waits for a later time stays waiting: on a clock a test moves by
+    /// hand, this is how "nothing more happens yet" is checked.
+    public func waitUntilQuiet() {
+        condition.lock()
+        let target = parks + 1
+        condition.broadcast()
+        while !(parks >= target && quiet && inbox.isEmpty) { condition.wait() }
+        condition.unlock()
+    }
+
     /// Nothing queued, due or in flight in this process (set by the loop).
     var idle = false
+    /// How often the loop has parked, and whether it last parked with
+    /// nothing due, ready or in flight (for `waitUntilQuiet`).
+    var parks = 0
+    var quiet = false
 
     func send(_ input: Input) {
         condition.lock()
@@ -281,9 +297,11 @@ public final class NotificationService: @unchecked Sendable {
             condition.lock()
             while inbox.isEmpty && !(stopRequested && inFlight.isEmpty) {
                 idle = inFlight.isEmpty && readyCount == 0 && (mode == .transient || (waiting.isEmpty && digests.isEmpty))
-                // `finish` waits for this.
-                if idle { condition.broadcast() }
                 let wake = nextWake()
+                quiet = inFlight.isEmpty && readyCount == 0 && wake > now()
+                parks += 1
+                // `finish` and `waitUntilQuiet` wait for this.
+                condition.broadcast()
                 let wait = min(wake - now(), mode == .owner ? 1 : 60, inFlight.isEmpty ? .infinity : Self.recordDelay)
                 if wait <= 0 && !stopRequested { break }
                 if !condition.wait(until: Date(timeIntervalSinceNow: wait)) { break }

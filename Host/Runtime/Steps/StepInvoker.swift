@@ -9,7 +9,8 @@ public enum StepOutcome: Sendable, Equatable {
 }
 
 /// Runs one attempt of a step on the calling (worker) thread: a plugin call,
-/// or one of the built-ins `noop`, `sleep` and `exec`.
+/// or one of the built-ins `noop`, `exec` and `notify` (`sleep` is a timer
+/// of the engine's, see `RunEngine.submitCall`).
 struct StepInvoker: Sendable {
     let plugins: @Sendable (String) -> PluginInstance?
     let allowExec: Bool
@@ -19,8 +20,6 @@ struct StepInvoker: Sendable {
         switch uses {
         case "noop":
             return .success(inputs)
-        case "sleep":
-            return sleep(inputs, context: context)
         case "exec":
             guard allowExec else {
                 return .failure(.config, message: "exec steps are disabled in this deployment", retryAfterMilliseconds: 0)
@@ -66,20 +65,5 @@ struct StepInvoker: Sendable {
         } catch {
             return .failure(.retryable, message: "queuing the notification failed: \(error)", retryAfterMilliseconds: 0)
         }
-    }
-
-    private func sleep(_ inputs: JSONValue, context: PluginCallContext) -> StepOutcome {
-        let value = inputs["duration"]
-        guard let seconds = value?.durationSeconds else {
-            return .failure(.config, message: "a sleep step needs `with: { duration: 5s }`", retryAfterMilliseconds: 0)
-        }
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            if context.cancellation?.isCancelled == true {
-                return .failure(.cancelled, message: "cancelled while sleeping", retryAfterMilliseconds: 0)
-            }
-            Thread.sleep(forTimeInterval: min(0.01, max(0, end.timeIntervalSinceNow)))
-        }
-        return .success(["slept_ms": .number((seconds * 1000).rounded())])
     }
 }
