@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 //
 // Trellis: a workflow platform whose capabilities come from plugins.
-// See docs/architecture in DESIGN and README.md for the layout.
+// See docs/architecture.md and README.md for the layout.
 
 import PackageDescription
 
@@ -135,16 +135,30 @@ let package = Package(
             ],
             path: "Host/Runtime"
         ),
+        // `trellis bench`: each benchmark beside the limit it is measured against.
+        .target(
+            name: "TrellisBenchmarks",
+            dependencies: [
+                "TrellisCore", "TrellisPluginHost", "TrellisStore", "TrellisRuntime", "CTrellisABI", "TrellisTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            path: "Host/Benchmarks"
+        ),
         .executableTarget(
             name: "trellis",
             dependencies: [
-                "TrellisPluginHost", "TrellisCore", "CTrellisABI", "TrellisStore", "TrellisRuntime",
+                "TrellisPluginHost", "TrellisCore", "CTrellisABI", "TrellisStore", "TrellisRuntime", "TrellisBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Host/trellis"
         ),
+
+        // Test support: the loopback servers the tests (and the benchmarks' receivers) use.
+        .target(name: "TrellisTestSupport", dependencies: ["TrellisCore"], path: "Tests/Support"),
 
         // Test-only C targets: the shared broken-plugin body and the frozen 1.0 header.
         .target(name: "TrellisFixtureKit", dependencies: ["CTrellisABI"], path: "Tests/Fixtures/Kit"),
@@ -155,7 +169,7 @@ let package = Package(
         .testTarget(
             name: "TrellisPluginHostTests",
             dependencies: [
-                "TrellisPluginHost", "TrellisCore",
+                "TrellisPluginHost", "TrellisCore", "TrellisTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 // Receivers in the tests verify signatures with their own HMAC.
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -166,12 +180,12 @@ let package = Package(
         .testTarget(
             name: "TrellisRuntimeTests",
             dependencies: [
-                "TrellisRuntime", "TrellisStore", "TrellisCore", "TrellisPluginHost",
+                "TrellisRuntime", "TrellisStore", "TrellisCore", "TrellisPluginHost", "TrellisTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             path: "Tests/RuntimeTests"
         ),
-        .testTarget(name: "TrellisEndToEndTests", dependencies: ["TrellisCore", "TrellisPluginHost"], path: "Tests/EndToEndTests"),
+        .testTarget(name: "TrellisEndToEndTests", dependencies: ["TrellisCore", "TrellisPluginHost", "TrellisTestSupport"], path: "Tests/EndToEndTests"),
     ] + (bundledPlugins + fixturePlugins).map(pluginTarget)
 )

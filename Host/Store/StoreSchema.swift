@@ -3,10 +3,10 @@ import GRDB
 import TrellisCore
 
 /// The store's tables, their migrations, and how rows map to values.
-enum StoreSchema {
+package enum StoreSchema {
     /// The schema's versions. Add a migration for every change; never edit
     /// one that has shipped.
-    static var migrator: DatabaseMigrator {
+    package static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             // Events are clustered by run. A run's row is both its projection

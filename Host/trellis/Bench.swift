@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TrellisBenchmarks
+import TrellisCore
 import TrellisPluginHost
 import TrellisRuntime
 import TrellisStore
-import TrellisCore
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import TrellisCore
 import TrellisPluginHost
+import TrellisTestSupport
 
 /// `trellis notify` and `trellis notifications` as an admin uses them: a
 /// deployment config with a signed webhook recipient, a real receiver on

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import TrellisCore
 import TrellisPluginHost
+import TrellisTestSupport
 
 /// One owner per run, between real processes on one store: `trellis serve`,
 /// a foreground `trellis run --run-id`, and `trellis runs resume`, with

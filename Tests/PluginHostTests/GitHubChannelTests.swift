@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import TrellisCore
+import TrellisTestSupport
 @testable import TrellisPluginHost
 
 /// channel.github against a loopback server that keeps issues like GitHub's

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 import TrellisCore
+import TrellisTestSupport
 @testable import TrellisPluginHost
 
 /// The host's HTTP client against real servers on 127.0.0.1.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrellisCore
+import TrellisTestSupport
 @testable import TrellisPluginHost
 
 /// channel.push against a loopback server that answers like ntfy.

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import TrellisCore
+import TrellisTestSupport
 @testable import TrellisPluginHost
 
 /// channel.slack against a loopback server that speaks Slack's two wire

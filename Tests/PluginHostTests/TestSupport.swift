@@ -3,6 +3,7 @@ import Synchronization
 import Logging
 import Testing
 @testable import TrellisPluginHost
+import TrellisTestSupport
 
 /// Where `swift build` put the plugin libraries: next to the test bundle.
 enum BuildProducts {

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 import TrellisCore
+import TrellisTestSupport
 @testable import TrellisPluginHost
 
 /// channel.webhook against a real receiver on 127.0.0.1 that checks the

@@ -5,6 +5,7 @@ import TrellisCore
 import TrellisPluginHost
 import TrellisStore
 @testable import TrellisRuntime
+import TrellisTestSupport
 
 /// A deployment with real channel plugins (channel.webhook, channel.slack,
 /// channel.push) pointed at a loopback server, recovery.retry and

@@ -12,7 +12,7 @@ import TrellisCore
 public final class PluginInstance: @unchecked Sendable {
     public let library: PluginLibrary
     public var info: PluginInfo { library.info }
-    let raw: OpaquePointer
+    package let raw: OpaquePointer
     let services: HostServices
     private let serial: NSLock?
     private let healthTable: UnsafePointer<trellis_health_v1_t>?

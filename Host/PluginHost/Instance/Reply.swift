@@ -1,7 +1,7 @@
 import CTrellisABI
 
 /// What a plugin sent back through its `trellis_reply_t` during one call.
-struct ReplyState {
+package struct ReplyState {
     var output: [UInt8]?
     var errorCode: trellis_status_t = 0
     var errorMessage: String?
@@ -23,7 +23,7 @@ private let replyError: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<
 /// Runs one plugin call with a reply on the stack (no allocation unless the
 /// plugin replies) and returns the call's status with what it replied.
 @inline(__always)
-func withReply(_ body: (UnsafePointer<trellis_reply_t>) -> trellis_status_t) -> (trellis_status_t, ReplyState) {
+package func withReply(_ body: (UnsafePointer<trellis_reply_t>) -> trellis_status_t) -> (trellis_status_t, ReplyState) {
     var state = ReplyState()
     let status = withUnsafeMutablePointer(to: &state) { statePointer in
         var reply = trellis_reply_t(struct_size: UInt32(MemoryLayout<trellis_reply_t>.size),

@@ -47,7 +47,7 @@ public final class PluginLibrary: @unchecked Sendable {
     }
 
     /// Asks the plugin for an interface table.
-    func interface(_ id: String) -> UnsafeRawPointer? {
+    package func interface(_ id: String) -> UnsafeRawPointer? {
         guard let getInterface = descriptor.pointee.get_interface else { return nil }
         return withABIString(id) { getInterface(descriptor, $0) }
     }

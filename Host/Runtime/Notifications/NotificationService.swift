@@ -36,6 +36,7 @@ public struct NotificationRequest: Sendable {
 
 public struct NotificationError: Error, Sendable, CustomStringConvertible {
     public var problems: [String]
+    public init(problems: [String]) { self.problems = problems }
     public var description: String { problems.joined(separator: "\n") }
 }
 

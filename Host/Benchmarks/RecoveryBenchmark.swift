@@ -1,5 +1,6 @@
 import Foundation
 import TrellisCore
+import TrellisPluginHost
 
 /// Measures what a recovery pipeline adds to a successful call: the
 /// runner's admission round (outermost first) before the attempt and the

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import TrellisCore
 import TrellisPluginHost
+import TrellisRuntime
 import TrellisStore
 
 /// Runs a generated workflow of no-op plugin steps on a fresh durable store

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import TrellisCore
+import TrellisStore
 
 /// Measures event appends through the store against raw SQLite, in the same
 /// process, with the same pragmas (WAL, synchronous = NORMAL), one commit

@@ -3,7 +3,9 @@ import Logging
 import Synchronization
 import TrellisCore
 import TrellisPluginHost
+import TrellisRuntime
 import TrellisStore
+import TrellisTestSupport
 
 /// Signed webhook deliveries per second through the whole notification
 /// service: templates rendered, deliveries recorded in a durable SQLite

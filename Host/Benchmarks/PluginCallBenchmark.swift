@@ -1,5 +1,7 @@
 import CTrellisABI
 import Foundation
+import TrellisCore
+import TrellisPluginHost
 
 /// Measures the cost of one call across the plugin boundary: a no-op health
 /// check, called through the raw C function pointer and through the host's
