@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Trellis's own speed.",
         discussion: "Run from a release build (swift build -c release): debug figures are not representative.",
-        subcommands: [PluginCall.self, DAG.self, Store.self, RunProcess.self, Recovery.self, Notify.self])
+        subcommands: [PluginCall.self, DAG.self, Load.self, Store.self, RunProcess.self, Recovery.self, Notify.self])
 
     struct PluginCall: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -63,6 +63,37 @@ struct Bench: ParsableCommand {
 }
 
 extension Bench {
+    struct Load: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time loading and validating a generated workflow, beside parsing its YAML alone.",
+            discussion: """
+                fan: one step, then all others needing it; chain: each step needing the one before and \
+                reading its output in an expression. Loading parses the YAML (with Yams), checks the \
+                workflow's schema, builds the DAG, looks for cycles and checks every expression's references. \
+                Prints the best of --repeats rounds, and its ratio to Yams parsing the same text.
+                """)
+
+        @Option(help: "fan or chain.") var shape: LoadBenchmark.Shape = .fan
+        @Option(help: "Steps in the workflow.") var steps = 10_000
+        @Option(help: "Rounds to measure (the best is reported).") var repeats = 3
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            warnIfDebugBuild()
+            guard steps >= 2 else { throw ValidationError("--steps must be at least 2") }
+            let result = try LoadBenchmark(shape: shape, steps: steps, rounds: max(1, repeats)).run()
+            if json {
+                try printJSON(result)
+                return
+            }
+            print(String(format: "load %@, %d steps (%.1f MB of YAML), best of %d:", shape.rawValue, result.steps,
+                         Double(result.bytes) / 1_048_576, repeats))
+            print(String(format: "  load and validate: %.3f s, %.1f µs/step", result.loadSeconds, result.microsecondsPerStep))
+            print(String(format: "  Yams parse alone:  %.3f s; the load costs %.1f× the parse", result.yamlSeconds, result.ratioToYAML))
+            print(String(format: "  target: ≤ 15 µs/step — %@", result.microsecondsPerStep <= 15 ? "met" : "NOT met"))
+        }
+    }
+
     struct DAG: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "dag",
@@ -176,6 +207,7 @@ extension Bench {
 }
 
 extension DAGBenchmark.Shape: ExpressibleByArgument {}
+extension LoadBenchmark.Shape: ExpressibleByArgument {}
 
 extension Bench {
     struct Recovery: ParsableCommand {

@@ -55,10 +55,33 @@ import TrellisCore
         edges.map { Step(id: $0.0, uses: "noop", needs: $0.1) }
     }
 
-    @Test func upstreamFollowsEveryNeed() {
-        let dag = DAG(steps: steps([("c", []), ("a", ["c"]), ("b", ["c"]), ("d", ["a", "b"])]))
-        #expect(dag.upstream(of: "d") == ["a", "b", "c"])
+    @Test func upstreamFollowsEveryNeed() throws {
+        let dag = DAG(steps: steps([("c", []), ("a", ["c"]), ("b", ["c"]), ("d", ["a", "b"]), ("e", ["c"]), ("f", ["e", "d"])]))
         #expect(dag.findCycle() == nil)
+        let index = try #require(UpstreamIndex(dag))
+        let ids = ["a", "b", "c", "d", "e", "f"]
+        let upstream = ["a": ["c"], "b": ["c"], "c": [], "d": ["a", "b", "c"], "e": ["c"], "f": ["a", "b", "c", "d", "e"]]
+        for step in ids {
+            for candidate in ids {
+                #expect(index.isUpstream(candidate, of: step) == upstream[step]!.contains(candidate), "\(candidate) upstream of \(step)")
+            }
+        }
+        #expect(!index.isUpstream("nope", of: "d"))
+        #expect(UpstreamIndex(DAG(steps: steps([("a", ["b"]), ("b", ["a"])]))) == nil, "a cycle has no order")
+    }
+
+    @Test func aLongChainNeitherRecursesNorSlowsDown() throws {
+        let chain = (0..<50_000).map { Step(id: "s\($0)", uses: "noop", needs: $0 == 0 ? [] : ["s\($0 - 1)"]) }
+        let dag = DAG(steps: chain)
+        #expect(dag.findCycle() == nil, "no stack overflow at 50,000 levels")
+        let index = try #require(UpstreamIndex(dag))
+        #expect(index.isUpstream("s0", of: "s49999"))
+        #expect(!index.isUpstream("s49999", of: "s0"))
+        var looped = chain
+        looped[0].needs = ["s49999"]
+        let cycle = try #require(DAG(steps: looped).findCycle())
+        #expect(cycle.count == 50_001, "the whole ring, found without recursion")
+        #expect(cycle.first == cycle.last)
     }
 
     @Test func cycleIsFoundAndNamed() {

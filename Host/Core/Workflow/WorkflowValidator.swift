@@ -18,6 +18,7 @@ struct WorkflowValidator {
 
     mutating func validate(_ workflow: Workflow) -> [WorkflowProblem] {
         let ids = workflow.steps.map(\.id).filter { !$0.isEmpty }
+        let known = Set(ids)
         var firstAt: [String: Step] = [:]
         for step in workflow.steps where !step.id.isEmpty {
             if let first = firstAt[step.id] {
@@ -37,9 +38,10 @@ struct WorkflowValidator {
         if let cycle = dag.findCycle(), let first = firstAt[cycle[0]] {
             report("\(first.pointer)/needs", "dependency cycle: \(cycle.joined(separator: " → ")); remove one of these needs")
         }
+        let upstream = UpstreamIndex(dag)
         for step in workflow.steps where !step.uses.isEmpty {
             checkUses(step)
-            checkExpressions(step, workflow: workflow, dag: dag, ids: ids)
+            checkExpressions(step, workflow: workflow, upstream: upstream, ids: ids, known: known)
         }
         return problems
     }
@@ -131,7 +133,8 @@ struct WorkflowValidator {
         }
     }
 
-    private mutating func checkExpressions(_ step: Step, workflow: Workflow, dag: DAG, ids: [String]) {
+    private mutating func checkExpressions(_ step: Step, workflow: Workflow, upstream: UpstreamIndex?, ids: [String],
+                                           known: Set<String>) {
         var expressions: [(String, Expression)] = []
         for (pointer, text) in step.with.templates(at: "\(step.pointer)/with") {
             do {
@@ -152,13 +155,13 @@ struct WorkflowValidator {
                 report(pointer, "invalid condition: \(error.message)")
             }
         }
-        let upstream = dag.upstream(of: step.id)
+        guard !expressions.isEmpty else { return }
         let inputs = workflow.inputs.map(\.name)
         for (pointer, expression) in expressions {
             for id in Set(expression.referencedSteps).sorted() {
-                if !ids.contains(id) {
+                if !known.contains(id) {
                     report(pointer, "refers to steps.\(id), which is not a step" + suggestion(id, ids))
-                } else if !upstream.contains(id) {
+                } else if let upstream, !upstream.isUpstream(id, of: step.id) {
                     report(pointer, "refers to steps.\(id), which is not upstream of '\(step.id)': add '\(id)' to its needs")
                 }
             }
