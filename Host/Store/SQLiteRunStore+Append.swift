@@ -1,3 +1,4 @@
+import Dispatch
 import GRDB
 import TrellisCore
 
@@ -7,6 +8,12 @@ import TrellisCore
 extension SQLiteRunStore {
     public func append(_ appends: [RunAppend]) throws(StoreError) {
         guard !appends.isEmpty else { return }
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer {
+            appendTime.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+            appendCount.increment()
+            appendEvents.increment(by: appends.reduce(0) { $0 + $1.events.count })
+        }
         do {
             try database.writeWithoutTransaction { db in
                 // BEGIN and COMMIT as cached statements: GRDB's

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Metrics
 import TrellisCore
 
 /// The embedded store: one SQLite file in WAL mode.
@@ -25,6 +26,10 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     let database: DatabasePool
     let configuration: Configuration
     let checkpointer: WALCheckpointer
+    /// `trellis_store_appends_total`, `…_append_events_total`, `…_append_seconds`.
+    let appendCount = Counter(label: "trellis_store_appends_total")
+    let appendEvents = Counter(label: "trellis_store_append_events_total")
+    let appendTime = Metrics.Timer(label: "trellis_store_append_seconds")
 
     /// Opens (creating and migrating when needed) the store at `path`.
     public init(path: String, configuration: Configuration = Configuration()) throws(StoreError) {

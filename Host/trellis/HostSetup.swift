@@ -14,6 +14,8 @@ struct HostSetup {
     let logger: Logger
 
     init(_ options: DeploymentOptions, logFormat: DeploymentOptions.LogFormat = .text) throws {
+        // Before anything makes a metric: handles made earlier stay no-ops.
+        HostMetrics.bootstrap()
         logger = options.makeLogger(defaultFormat: logFormat)
         configuration = try options.load()
         plugins = PluginManager(configuration: configuration, logger: logger)

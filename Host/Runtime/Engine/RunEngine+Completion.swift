@@ -174,6 +174,7 @@ extension RunEngine {
             }
         }
         for run in dirty where committed.contains(run.id) { published(run) }
+        metrics.activeRuns.record(runs.count)
         if let done = drainDone, runs.isEmpty || runs.values.allSatisfy({ $0.state.status == .interrupted }) {
             for run in Array(runs.values) { published(run) }
             drainDone = nil
@@ -211,6 +212,7 @@ extension RunEngine {
     private func published(_ run: ActiveRun) {
         let events = run.pending
         run.pending = []
+        metrics.committed(events)
         run.committedVersion = run.state.version
         let retiring = run.isFinished || run.state.status == .interrupted
         if retiring { forgetTimers(of: run.id) }

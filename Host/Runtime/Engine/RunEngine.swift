@@ -27,6 +27,8 @@ public final class RunEngine: @unchecked Sendable {
     let now: @Sendable () -> Double
     /// This process, as the holder of the leases of the runs it executes.
     public let owner: LeaseOwner
+    /// The runner's metrics, touched on the engine thread.
+    let metrics = EngineMetrics()
     /// Recovery decisions by strategy and outcome (also reported as metrics).
     public let counters = RecoveryCounters()
 

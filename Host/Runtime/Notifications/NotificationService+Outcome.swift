@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import TrellisCore
 import TrellisPluginHost
 import TrellisStore
@@ -18,6 +19,7 @@ extension NotificationService {
         case .success(let receipt):
             recordOutcome(delivery.channel, nil, duration)
             delivery.state = receipt["status"]?.stringValue == "delivered" ? .delivered : .sent
+            countDelivery(delivery)
             delivery.providerID = receipt["id"]?.stringValue
             delivery.errorClass = nil
             delivery.error = nil
@@ -31,6 +33,8 @@ extension NotificationService {
             delivery.error = error.message
             if let delay = retryDelay(delivery, error, at: time) {
                 delivery.state = .queued
+                Counter(label: "trellis_notification_deliveries_total",
+                        dimensions: [("channel", delivery.channel), ("state", "retrying")]).increment()
                 let recipient = records[delivery.notificationID].flatMap { settings.recipients[$0.recipient] }
                 let due = time + Double(delay) / 1000
                 delivery.notBefore = delivery.priority == .critical ? due : recipient?.quietHours?.release(at: due) ?? due
@@ -43,10 +47,17 @@ extension NotificationService {
                 return
             }
             delivery.state = .failed
+            countDelivery(delivery)
             dirtyDeliveries[id] = delivery
             known.remove(id)
             failOver(delivery, error, at: time)
         }
+    }
+
+    /// `trellis_notification_deliveries_total{channel, state}`: each attempt's end.
+    private func countDelivery(_ delivery: DeliveryRecord) {
+        Counter(label: "trellis_notification_deliveries_total",
+                dimensions: [("channel", delivery.channel), ("state", delivery.state.rawValue)]).increment()
     }
 
     enum Admission {
