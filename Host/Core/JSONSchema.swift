@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One way a value fails its schema: where (a JSON Pointer) and what.
 public struct SchemaViolation: Sendable, Hashable, CustomStringConvertible {
@@ -71,7 +72,7 @@ public struct JSONSchema: Sendable, Hashable {
         guard reference.hasPrefix("#") else { return nil }
         var node = root
         for token in reference.dropFirst().split(separator: "/") {
-            let key = token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+            let key = JSONPointer.unescape(token)
             guard let next = node[key] else { return nil }
             node = next
         }
@@ -140,7 +141,7 @@ public struct JSONSchema: Sendable, Hashable {
             fail("must be at most \(format(maximum)) characters long")
         }
         if let pattern = schema["pattern"]?.stringValue {
-            if let regex = try? NSRegularExpression(pattern: pattern) {
+            if let regex = Self.regex(pattern) {
                 let range = NSRange(string.startIndex..., in: string)
                 if regex.firstMatch(in: string, range: range) == nil { fail("must match the pattern \(pattern)") }
             } else {
@@ -181,7 +182,7 @@ public struct JSONSchema: Sendable, Hashable {
             fail("must have at most \(format(maximum)) fields")
         }
         for key in object.keys.sorted() {
-            let child = "\(path)/\(key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1"))"
+            let child = "\(path)/\(JSONPointer.escape(key))"
             if let propertySchema = properties[key] {
                 check(object[key]!, against: propertySchema, path: child, into: &violations)
             } else if let additional = schema["additionalProperties"] {
@@ -253,4 +254,18 @@ public func editDistance(_ a: String, _ b: String) -> Int {
         swap(&previous, &current)
     }
     return previous[b.count]
+}
+
+extension JSONSchema {
+    /// Compiled patterns, by their text: a schema checks the same few
+    /// patterns against every value (every step id of a workflow).
+    /// `NSRegularExpression` matches from any thread.
+    private static let compiledPatterns = Mutex<[String: NSRegularExpression?]>([:])
+
+    static func regex(_ pattern: String) -> NSRegularExpression? {
+        if let cached = compiledPatterns.withLock({ $0[pattern] }) { return cached }
+        let compiled = try? NSRegularExpression(pattern: pattern)
+        compiledPatterns.withLock { $0[pattern] = .some(compiled) }
+        return compiled
+    }
 }

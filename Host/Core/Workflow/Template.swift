@@ -10,27 +10,62 @@ public struct Template: Sendable, Hashable {
     public let parts: [Part]
 
     public init(parsing text: String) throws(ExpressionError) {
+        // Scanned as UTF-8 bytes: `${{` and `}}` are ASCII, and Foundation's
+        // substring search costs more than a whole expression's parse.
+        let bytes = Array(text.utf8)
         var parts: [Part] = []
-        var rest = Substring(text)
-        var consumed = 0
-        while let open = rest.range(of: "${{") {
-            if open.lowerBound > rest.startIndex { parts.append(.text(String(rest[..<open.lowerBound]))) }
-            guard let close = rest[open.upperBound...].range(of: "}}") else {
-                throw ExpressionError(offset: consumed + rest.distance(from: rest.startIndex, to: open.lowerBound),
-                                      message: "'${{' is not closed with '}}'")
+        var position = 0
+        func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+        while let open = Self.find(Self.openMarker, in: bytes, from: position) {
+            if open > position { parts.append(.text(string(position..<open))) }
+            guard let close = Self.find(Self.closeMarker, in: bytes, from: open + 3) else {
+                throw ExpressionError(offset: open, message: "'${{' is not closed with '}}'")
             }
-            let source = String(rest[open.upperBound..<close.lowerBound]).trimmingCharacters(in: .whitespaces)
+            var start = open + 3, end = close
+            while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
+            while end > start, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+            let source = string(start..<end)
             do {
                 parts.append(.expression(try Expression.parse(source), source: source))
             } catch {
-                throw ExpressionError(offset: consumed + rest.distance(from: rest.startIndex, to: open.upperBound) + error.offset,
-                                      message: "in '${{ \(source) }}': \(error.message)")
+                throw ExpressionError(offset: start + error.offset, message: "in '${{ \(source) }}': \(error.message)")
             }
-            consumed += rest.distance(from: rest.startIndex, to: close.upperBound)
-            rest = rest[close.upperBound...]
+            position = close + 2
         }
-        if !rest.isEmpty { parts.append(.text(String(rest))) }
+        if position < bytes.count { parts.append(.text(string(position..<bytes.count))) }
         self.parts = parts
+    }
+
+    static let openMarker: [UInt8] = Array("${{".utf8)
+    static let closeMarker: [UInt8] = Array("}}".utf8)
+
+    /// The first index of `needle` in `bytes` at or after `start`.
+    static func find(_ needle: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {
+        guard needle.count <= bytes.count, start <= bytes.count - needle.count else { return nil }
+        var index = start
+        while index <= bytes.count - needle.count {
+            if bytes[index] == needle[0] {
+                var matched = 1
+                while matched < needle.count && bytes[index + matched] == needle[matched] { matched += 1 }
+                if matched == needle.count { return index }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Whether `text` holds `${{` (the start of an expression).
+    public static func hasExpressionMarker(_ text: String) -> Bool {
+        var state = 0
+        for byte in text.utf8 {
+            switch (state, byte) {
+            case (_, UInt8(ascii: "$")): state = 1
+            case (1, UInt8(ascii: "{")): state = 2
+            case (2, UInt8(ascii: "{")): return true
+            default: state = 0
+            }
+        }
+        return false
     }
 
     public var hasExpressions: Bool {
@@ -56,7 +91,7 @@ extension JSONValue {
     /// Every template string in this value with its JSON Pointer.
     public func templates(at pointer: String = "") -> [(pointer: String, text: String)] {
         switch self {
-        case .string(let text) where text.contains("${{"): [(pointer, text)]
+        case .string(let text) where Template.hasExpressionMarker(text): [(pointer, text)]
         case .array(let items):
             items.enumerated().flatMap { $1.templates(at: "\(pointer)/\($0)") }
         case .object(let object):
@@ -73,7 +108,7 @@ extension JSONValue {
 
     private func renderedAll(_ lookup: (String) -> JSONValue?) -> JSONValue {
         switch self {
-        case .string(let text) where text.contains("${{"):
+        case .string(let text) where Template.hasExpressionMarker(text):
             return (try? Template(parsing: text))?.render(lookup) ?? self
         case .array(let items): return .array(items.map { $0.renderedAll(lookup) })
         case .object(let object): return .object(object.mapValues { $0.renderedAll(lookup) })
@@ -84,7 +119,7 @@ extension JSONValue {
     /// Whether any string in the value holds a `${{ }}` expression.
     public var containsTemplate: Bool {
         switch self {
-        case .string(let text): text.utf8.count >= 3 && text.contains("${{")
+        case .string(let text): text.utf8.count >= 3 && Template.hasExpressionMarker(text)
         case .array(let items): items.contains { $0.containsTemplate }
         case .object(let object): object.values.contains { $0.containsTemplate }
         default: false

@@ -48,7 +48,7 @@ public struct WorkflowLoader: Sendable {
     /// `/steps/2/with/text` → `steps[2].with.text`.
     static func describe(_ pointer: String) -> String {
         pointer.split(separator: "/").reduce(into: "") { result, token in
-            let key = token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+            let key = JSONPointer.unescape(token)
             if Int(key) != nil { result += "[\(key)]" } else { result += result.isEmpty ? key : ".\(key)" }
         }
     }

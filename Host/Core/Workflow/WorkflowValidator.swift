@@ -19,12 +19,14 @@ struct WorkflowValidator {
     mutating func validate(_ workflow: Workflow) -> [WorkflowProblem] {
         let ids = workflow.steps.map(\.id).filter { !$0.isEmpty }
         let known = Set(ids)
-        var firstAt: [String: Step] = [:]
-        for step in workflow.steps where !step.id.isEmpty {
+        // The index of each id's first step (a later one with the id is a duplicate).
+        var firstAt: [String: Int] = [:]
+        firstAt.reserveCapacity(workflow.steps.count)
+        for (index, step) in workflow.steps.enumerated() where !step.id.isEmpty {
             if let first = firstAt[step.id] {
-                report("\(step.pointer)/id", "duplicate step id '\(step.id)' (first used at line \(document.location(of: first.pointer).line))")
+                report("\(step.pointer)/id", "duplicate step id '\(step.id)' (first used at line \(document.location(of: workflow.steps[first].pointer).line))")
             } else {
-                firstAt[step.id] = step
+                firstAt[step.id] = index
             }
         }
         for step in workflow.steps {
@@ -34,8 +36,8 @@ struct WorkflowValidator {
                        "'\(step.id)' needs '\(need)', which is not a step" + suggestion(need, ids))
             }
         }
-        let dag = DAG(steps: workflow.steps.filter { firstAt[$0.id] == $0 })
-        if let cycle = dag.findCycle(), let first = firstAt[cycle[0]] {
+        let dag = DAG(steps: workflow.steps.enumerated().filter { firstAt[$0.element.id] == $0.offset }.map(\.element))
+        if let cycle = dag.findCycle(), let first = firstAt[cycle[0]].map({ workflow.steps[$0] }) {
             report("\(first.pointer)/needs", "dependency cycle: \(cycle.joined(separator: " → ")); remove one of these needs")
         }
         let upstream = UpstreamIndex(dag)
@@ -146,7 +148,7 @@ struct WorkflowValidator {
         if let condition = step.condition {
             let pointer = "\(step.pointer)/if"
             do {
-                if condition.contains("${{") {
+                if Template.hasExpressionMarker(condition) {
                     expressions += try Template(parsing: condition).expressions.map { (pointer, $0) }
                 } else {
                     expressions.append((pointer, try Expression.parse(condition)))

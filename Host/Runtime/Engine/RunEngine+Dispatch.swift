@@ -18,7 +18,7 @@ extension RunEngine {
             }
             let lookup = run.lookup(secrets: configuration.secrets)
             let key = step.concurrencyKey.map { key in
-                key.contains("${{") ? ((try? Template(parsing: key))?.render(lookup).interpolated ?? key) : key
+                Template.hasExpressionMarker(key) ? ((try? Template(parsing: key))?.render(lookup).interpolated ?? key) : key
             }
             if let key, busyKeys.contains(key) { return .keep }
             run.queued.remove(step.id)

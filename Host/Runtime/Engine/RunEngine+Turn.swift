@@ -104,7 +104,7 @@ extension RunEngine {
         if let condition = step.condition {
             let lookup = run.lookup(secrets: configuration.secrets)
             let value: JSONValue
-            if condition.contains("${{") {
+            if Template.hasExpressionMarker(condition) {
                 value = (try? Template(parsing: condition))?.render(lookup) ?? .bool(false)
             } else {
                 value = (try? Expression.parse(condition))?.evaluate(lookup) ?? .bool(false)
