@@ -14,6 +14,10 @@ let swiftPluginExports: [LinkerSetting] = [
 /// A C plugin hides everything but the symbol marked TRELLIS_EXPORT.
 let cPluginSettings: [CSetting] = [.unsafeFlags(["-fvisibility=hidden"])]
 
+/// A product of the SDK, a package of its own (SDK/Package.swift) that this
+/// one uses by path, as a third-party plugin's package uses it.
+func sdk(_ product: String) -> Target.Dependency { .product(name: product, package: "SDK") }
+
 /// A bundled plugin: its own module, its own dynamic library product.
 struct PluginSpec {
     var name: String
@@ -21,7 +25,7 @@ struct PluginSpec {
     var swift: Bool
     var dependencies: [Target.Dependency] = []
     /// The ABI header a C plugin compiles against.
-    var abi: Target.Dependency = "CTrellisABI"
+    var abi: Target.Dependency = sdk("CTrellisABI")
 }
 
 let bundledPlugins: [PluginSpec] = [
@@ -65,7 +69,7 @@ let fixturePlugins: [PluginSpec] = [
 
 func pluginTarget(_ spec: PluginSpec) -> Target {
     if spec.swift {
-        return .target(name: spec.name, dependencies: ["TrellisSDK"] + spec.dependencies,
+        return .target(name: spec.name, dependencies: [sdk("TrellisSDK")] + spec.dependencies,
                        path: spec.path, linkerSettings: swiftPluginExports)
     }
     return .target(name: spec.name, dependencies: [spec.abi] + spec.dependencies,
@@ -77,12 +81,11 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "trellis", targets: ["trellis"]),
-        .library(name: "TrellisSDK", targets: ["TrellisSDK"]),
-        .library(name: "CTrellisABI", targets: ["CTrellisABI"]),
     ] + (bundledPlugins + fixturePlugins).map {
         .library(name: $0.name, type: .dynamic, targets: [$0.name])
     },
     dependencies: [
+        .package(path: "SDK"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
@@ -94,10 +97,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     ],
     targets: [
-        // SDK: the C ABI and the Swift layer for plugin authors.
-        .target(name: "CTrellisABI", path: "SDK/CTrellisABI"),
-        .target(name: "TrellisSDK", dependencies: ["CTrellisABI"], path: "SDK/TrellisSDK"),
-
         // Host modules.
         .target(name: "TrellisCore", dependencies: [.product(name: "Yams", package: "Yams")], path: "Host/Core"),
         // libcrypto's HMAC for channel plugins that sign.
@@ -108,7 +107,7 @@ let package = Package(
         .target(
             name: "TrellisPluginHost",
             dependencies: [
-                "CTrellisABI", "TrellisCore", "CCurl",
+                sdk("CTrellisABI"), "TrellisCore", "CCurl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -142,7 +141,7 @@ let package = Package(
         .target(
             name: "TrellisBenchmarks",
             dependencies: [
-                "TrellisCore", "TrellisPluginHost", "TrellisStore", "TrellisRuntime", "CTrellisABI", "TrellisTestSupport",
+                "TrellisCore", "TrellisPluginHost", "TrellisStore", "TrellisRuntime", sdk("CTrellisABI"), "TrellisTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -153,7 +152,7 @@ let package = Package(
         .executableTarget(
             name: "trellis",
             dependencies: [
-                "TrellisPluginHost", "TrellisCore", "CTrellisABI", "TrellisStore", "TrellisRuntime", "TrellisBenchmarks",
+                "TrellisPluginHost", "TrellisCore", sdk("CTrellisABI"), "TrellisStore", "TrellisRuntime", "TrellisBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -165,11 +164,11 @@ let package = Package(
         .target(name: "TrellisTestSupport", dependencies: ["TrellisCore"], path: "Tests/Support"),
 
         // Test-only C targets: the shared broken-plugin body and the frozen 1.0 header.
-        .target(name: "TrellisFixtureKit", dependencies: ["CTrellisABI"], path: "Tests/Fixtures/Kit"),
+        .target(name: "TrellisFixtureKit", dependencies: [sdk("CTrellisABI")], path: "Tests/Fixtures/Kit"),
         .target(name: "CTrellisABI_1_0", path: "Tests/Fixtures/ABI-1.0"),
 
         .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore"], path: "Tests/CoreTests"),
-        .testTarget(name: "TrellisSDKTests", dependencies: ["TrellisSDK"], path: "Tests/SDKTests"),
+        .testTarget(name: "TrellisSDKTests", dependencies: [sdk("TrellisSDK")], path: "Tests/SDKTests"),
         .testTarget(
             name: "TrellisPluginHostTests",
             dependencies: [

@@ -10,11 +10,11 @@ import Testing
         var dependencies: [String]
     }
 
-    static func targets() throws -> [String: Target] {
+    static func targets(of package: String = CLI.packageRoot) throws -> [String: Target] {
         // A scratch path of its own: `swift test` holds the lock on .build.
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-dump-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let output = try CLI.run("/usr/bin/env", ["swift", "package", "--scratch-path", scratch, "dump-package"], in: CLI.packageRoot)
+        let output = try CLI.run("/usr/bin/env", ["swift", "package", "--scratch-path", scratch, "dump-package"], in: package)
         guard output.status == 0 else { throw WorkspaceError(message: output.stderr) }
         let root = try #require(try json(output.stdout) as? [String: Any])
         var targets: [String: Target] = [:]
@@ -53,13 +53,24 @@ import Testing
         let runtime = Self.closure("TrellisRuntime", in: targets)
         #expect(runtime.isDisjoint(with: ["Hummingbird", "HummingbirdCore"]), "the runtime does not serve HTTP")
 
-        // The SDK and every plugin reach nothing of the host.
+        // Every plugin reaches nothing of the host.
         let host = Set(targets.values.filter { $0.path.hasPrefix("Host/") }.map(\.name))
-        let pluginSide = targets.values.filter { $0.path.hasPrefix("Plugins/") || $0.path.hasPrefix("SDK/") }
+        let pluginSide = targets.values.filter { $0.path.hasPrefix("Plugins/") }
         #expect(pluginSide.count > 10)
         for target in pluginSide {
             let reached = Self.closure(target.name, in: targets)
             #expect(reached.isDisjoint(with: host), "\(target.name) reaches host modules \(reached.intersection(host))")
         }
+    }
+
+    /// The SDK is a package of its own with no dependencies at all.
+    @Test func theSDKPackageDependsOnNothing() throws {
+        let targets = try Self.targets(of: "\(CLI.packageRoot)/SDK")
+        #expect(Set(targets.keys).isSuperset(of: ["CTrellisABI", "TrellisSDK"]))
+        let outside = Set(targets.values.flatMap(\.dependencies)).subtracting(targets.keys)
+        #expect(outside.isEmpty, "the SDK depends on \(outside)")
+        let manifest = try String(contentsOfFile: "\(CLI.packageRoot)/SDK/Package.swift", encoding: .utf8)
+        #expect(!manifest.contains(".package("), "no package dependencies")
+        #expect(!manifest.contains("unsafeFlags"), "no unsafe flags: it can be depended on by version")
     }
 }

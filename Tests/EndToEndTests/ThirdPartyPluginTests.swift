@@ -23,6 +23,20 @@ import Testing
         }
     }()
 
+    /// A plugin author resolves the SDK package and nothing else: none of
+    /// the host's dependencies (GRDB, Yams, swift-crypto, …) reach a plugin.
+    @Test func theExamplePluginDependsOnTheSDKPackageAlone() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-deps-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let shown = try CLI.run("/usr/bin/env", ["swift", "package", "--package-path", Self.examplePackage, "--scratch-path", scratch,
+                                                 "show-dependencies", "--format", "json"], in: CLI.packageRoot)
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let root = try #require(try json(shown.stdout) as? [String: Any])
+        let dependencies = try #require(root["dependencies"] as? [[String: Any]])
+        #expect(dependencies.map { $0["path"] as? String } == ["\(CLI.packageRoot)/SDK"], "only the SDK package")
+        #expect((dependencies.first?["dependencies"] as? [Any])?.isEmpty == true, "and the SDK depends on nothing")
+    }
+
     func workspace(granting secret: String?, greeting: String = "Hi") throws -> Workspace {
         let libraries = try Self.built.get()
         let workspace = try Workspace()

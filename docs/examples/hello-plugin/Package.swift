@@ -1,10 +1,11 @@
 // swift-tools-version:6.0
 //
 // A third-party Trellis plugin, as its author would write it: its own
-// package, depending only on the Trellis SDK. Here the SDK comes from this
-// checkout by path; a published plugin names the Trellis repository and a
-// version instead:
-//   .package(url: "https://github.com/<owner>/trellis", from: "1.0.0")
+// package, depending only on the Trellis SDK package (the SDK/ folder of
+// the Trellis repository: the ABI headers and the Swift layer, nothing of
+// the host). Here it comes from this checkout by path; a published plugin
+// names the SDK's repository and a version instead, e.g.
+//   .package(url: "https://github.com/<owner>/trellis-sdk", from: "1.0.0")
 
 import PackageDescription
 
@@ -15,12 +16,12 @@ let package = Package(
         .library(name: "HelloChannel", type: .dynamic, targets: ["HelloChannel"]),
     ],
     dependencies: [
-        .package(name: "Trellis", path: "../../.."),
+        .package(path: "../../../SDK"),
     ],
     targets: [
         .target(
             name: "HelloChannel",
-            dependencies: [.product(name: "TrellisSDK", package: "Trellis")],
+            dependencies: [.product(name: "TrellisSDK", package: "SDK")],
             // Export nothing but trellis_plugin_entry.
             linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/exports.map"])]
         ),
