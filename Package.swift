@@ -98,7 +98,7 @@ let package = Package(
     ],
     targets: [
         // Host modules.
-        .target(name: "TrellisCore", dependencies: [.product(name: "Yams", package: "Yams")], path: "Host/Core"),
+        .target(name: "TrellisCore", dependencies: [sdk("TrellisJSON"), .product(name: "Yams", package: "Yams")], path: "Host/Core"),
         // libcrypto's HMAC for channel plugins that sign.
         .systemLibrary(name: "CLibCrypto", path: "Plugins/Shared/CLibCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
@@ -107,7 +107,7 @@ let package = Package(
         .target(
             name: "TrellisPluginHost",
             dependencies: [
-                sdk("CTrellisABI"), "TrellisCore", "CCurl",
+                sdk("CTrellisABI"), sdk("TrellisJSON"), "TrellisCore", "CCurl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TrellisJSON
 
 /// One way a value fails its schema: where (a JSON Pointer) and what.
 public struct SchemaViolation: Sendable, Hashable, CustomStringConvertible {

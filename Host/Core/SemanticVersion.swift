@@ -1,4 +1,5 @@
 import Foundation
+import TrellisJSON
 
 /// A semantic version `MAJOR.MINOR.PATCH[-PRERELEASE]` (build metadata ignored).
 public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import TrellisJSON
 import Yams
 
 /// A place in a source file, 1-based.

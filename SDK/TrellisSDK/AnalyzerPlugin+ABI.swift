@@ -1,4 +1,5 @@
 import CTrellisABI
+import TrellisJSON
 
 nonisolated(unsafe) let analyzerTable: UnsafeRawPointer = {
     let table = UnsafeMutablePointer<trellis_analyzer_v1_t>.allocate(capacity: 1)

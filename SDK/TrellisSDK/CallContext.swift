@@ -1,4 +1,5 @@
 import CTrellisABI
+import TrellisJSON
 
 /// What the host tells a plugin about one call. Valid only during the call.
 public struct CallContext {

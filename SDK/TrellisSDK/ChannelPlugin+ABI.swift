@@ -1,4 +1,5 @@
 import CTrellisABI
+import TrellisJSON
 
 extension ChannelPlugin {
     func send(json: UnsafeRawBufferPointer, context: CallContext) throws -> [UInt8] {

@@ -1,4 +1,7 @@
 /// A plugin that delivers notifications (`trellis.channel/1`).
+
+import TrellisJSON
+
 public protocol ChannelPlugin: TrellisPlugin {
     /// What a workflow step or the notification service sends.
     associatedtype Message: Decodable

@@ -1,5 +1,6 @@
 import CTrellisABI
 import Synchronization
+import TrellisJSON
 
 /// The plugin this library exports: its descriptor, interface tables and
 /// how to make an instance. One per library (each plugin links its own copy

@@ -1,4 +1,5 @@
 import CTrellisABI
+import TrellisJSON
 
 /// An HTTP request made through the host (`trellis.http/1`): the host owns
 /// the connections, TLS, proxies, limits and the egress allow-list.

@@ -1,4 +1,5 @@
 import CTrellisABI
+import TrellisJSON
 
 /// The Swift object behind a `trellis_instance_t *`: the plugin value, the
 /// host's services, and the kind-specific bridge the interface tables call.

@@ -1,4 +1,5 @@
 import Foundation
+import TrellisJSON
 
 /// Decodes a plugin's `Decodable` types from a ``JSONNode`` tree, the way
 /// `JSONDecoder` does with its default strategies (keys as written, `Data`

@@ -1,4 +1,5 @@
 import Foundation
+import TrellisJSON
 
 /// Encodes a plugin's `Encodable` values into a ``JSONNode`` tree, the way
 /// `JSONEncoder` does with its default strategies (`Data` as Base64, `URL`
@@ -41,7 +42,7 @@ struct JSONNodeEncoder: Encoder {
     }
 
     func number<F: BinaryFloatingPoint>(_ value: F) throws -> JSONNode {
-        guard let text = JSONNode.text(of: Double(value)) else {
+        guard let text = JSONNumber.text(Double(value)) else {
             throw EncodingError.invalidValue(value, .init(codingPath: codingPath, debugDescription: "\(value) is not a JSON number"))
         }
         return .number(text)

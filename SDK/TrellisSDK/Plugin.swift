@@ -10,6 +10,9 @@
 /// @_cdecl("trellis_plugin_entry")
 /// public func entry() -> UnsafeRawPointer { exportPlugin(MyChannel.self) }
 /// ```
+
+import TrellisJSON
+
 public protocol TrellisPlugin: Sendable {
     /// The configuration this plugin accepts. Describe the same shape as a
     /// JSON Schema in the plugin's manifest: the host validates against the

@@ -9,6 +9,9 @@
 /// - ``Code/cancelled``: the call was cancelled or ran out of time.
 ///
 /// The message reaches a person: say what was wrong and what to do.
+
+import TrellisJSON
+
 public struct PluginError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         /// The ABI's numeric value for this class.

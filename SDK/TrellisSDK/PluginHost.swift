@@ -1,6 +1,7 @@
 import CTrellisABI
 #if canImport(Glibc)
 import Glibc
+import TrellisJSON
 #endif
 
 /// The services the host offers a plugin: logging, metrics, secrets and,

@@ -1,4 +1,5 @@
 import CTrellisABI
+import TrellisJSON
 
 extension ProviderPlugin {
     func complete(json: UnsafeRawBufferPointer, context: CallContext, stream: TextStream?) throws -> [UInt8] {

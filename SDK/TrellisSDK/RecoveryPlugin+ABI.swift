@@ -3,6 +3,7 @@ import CTrellisABI
 import Glibc
 #endif
 import Synchronization
+import TrellisJSON
 
 /// Calls a recovery plugin from the ABI's raw structs, decoding each step's
 /// policy once and reusing it (admission runs on every attempt).

@@ -1,4 +1,5 @@
 import CTrellisABI
+import TrellisJSON
 
 /// Writes a call's result through the host's reply callbacks.
 struct Reply {

@@ -103,14 +103,14 @@ import Testing
     @Test(arguments: [
         (#"{"a": 1,}"#, "expected a member name in quotes at byte 8"),
         (#"{"a" 1}"#, "expected ':' after a member name at byte 5"),
-        (#"[01]"#, "a number cannot start with 0 at byte 3"),
+        (#"[01]"#, "a number cannot start with 0 at byte 2"),
         (#"[1.]"#, "a fraction needs digits at byte 3"),
         ("\"a\u{1}b\"", "a control character inside a string at byte 2"),
         (#""\ud800""#, #"a lone surrogate in \u escapes at byte 7"#),
         (#"{"a": tru}"#, "unknown literal at byte 6"),
         (#"{"a": 1} x"#, "text after the JSON value at byte 9"),
         (#"{"a": [1, 2"#, "the JSON ends inside an array at byte 11"),
-        (String(repeating: "[", count: 300), "nested more than 256 levels deep at byte 256"),
+        (String(repeating: "[", count: 600), "nested more than 512 levels deep at byte 512"),
     ])
     func malformedJSONSaysWhatAndWhere(input: String, reason: String) throws {
         do {

@@ -1,4 +1,7 @@
 /// The stored form of events: a type name and a JSON object.
+
+import TrellisJSON
+
 extension RunEvent {
     /// The event's stored JSON (``dataJSON``) as a value.
     public var data: JSONValue { JSONValue(written: dataJSON) }

@@ -37,6 +37,7 @@ public func parseDuration(_ text: String) -> Double? {
 }
 
 import Foundation
+import TrellisJSON
 
 extension JSONValue {
     /// A duration written as a number of seconds or as text (`30s`, `5m`).

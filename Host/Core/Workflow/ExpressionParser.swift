@@ -1,4 +1,7 @@
 /// A recursive-descent parser for ``Expression``.
+
+import TrellisJSON
+
 struct ExpressionParser {
     private let characters: [Character]
     private var index = 0

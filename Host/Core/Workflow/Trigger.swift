@@ -1,4 +1,7 @@
 /// What starts a workflow run.
+
+import TrellisJSON
+
 public struct TriggerSpec: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         /// A cron schedule in an IANA time zone.

@@ -1,4 +1,5 @@
 import Foundation
+import TrellisJSON
 
 /// Builds a ``TriggerSpec`` from its YAML form and reports what is wrong.
 enum TriggerParser {

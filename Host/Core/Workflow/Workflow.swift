@@ -1,4 +1,7 @@
 /// A workflow as its author wrote it: inputs, triggers and a DAG of steps.
+
+import TrellisJSON
+
 public struct Workflow: Sendable, Hashable {
     public var name: String
     public var inputs: [InputSpec]

@@ -1,4 +1,5 @@
 import Foundation
+import TrellisJSON
 
 /// Reads a workflow file into a ``Workflow`` and reports every problem with
 /// its file, line and column. A workflow with problems is not returned.

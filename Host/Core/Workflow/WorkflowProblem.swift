@@ -1,4 +1,7 @@
 /// One thing wrong with a workflow, where it is, and what to do.
+
+import TrellisJSON
+
 public struct WorkflowProblem: Sendable, Hashable, CustomStringConvertible {
     public var location: SourceLocation
     public var message: String

@@ -1,5 +1,8 @@
 /// The shape of a workflow file, checked before anything else so that a
 /// misspelt field is reported at its line with a suggestion.
+
+import TrellisJSON
+
 let workflowSchema: JSONSchema = {
     let durationValue: JSONValue = ["type": ["string", "number"]]
     let recoveryEntry: JSONValue = [

@@ -1,5 +1,8 @@
 /// The checks that need the whole workflow: ids, dependencies, plugins,
 /// inputs against their schemas, and expressions.
+
+import TrellisJSON
+
 struct WorkflowValidator {
     let document: YAMLDocument
     let catalog: any PluginCatalog

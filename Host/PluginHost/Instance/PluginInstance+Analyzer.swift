@@ -1,4 +1,5 @@
 import CTrellisABI
+import TrellisJSON
 
 /// One token from an analyzer.
 public struct AnalyzedToken: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import CTrellisABI
+import TrellisJSON
 
 /// What a plugin sent back through its `trellis_reply_t` during one call.
 package struct ReplyState {

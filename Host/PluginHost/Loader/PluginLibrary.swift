@@ -2,6 +2,7 @@ import CTrellisABI
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import TrellisJSON
 #endif
 
 /// A plugin library opened with `dlopen` and checked against the ABI rules.

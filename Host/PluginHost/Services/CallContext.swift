@@ -1,6 +1,7 @@
 import CTrellisABI
 import Foundation
 import Synchronization
+import TrellisJSON
 
 /// A flag the host sets to ask a running plugin call to stop.
 public final class CancellationToken: Sendable {

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import Synchronization
+import TrellisJSON
 
 /// The host services one plugin instance receives: its `trellis_host_t`
 /// table and what stands behind it (its logger, granted secrets, metrics).

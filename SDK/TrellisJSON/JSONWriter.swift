@@ -51,12 +51,13 @@ public struct JSONWriter {
         }
     }
 
-    /// A number: integral values within ±2^53 as integers, others in Swift's
-    /// shortest round-trip form, non-finite ones as `null`.
+    /// A number by ``JSONNumber``'s rule: whole values below 2^53 as
+    /// integers, others in Swift's shortest round-trip form, non-finite ones
+    /// as `null`.
     public mutating func number(_ value: Double) {
         if !value.isFinite {
             null()
-        } else if value.rounded() == value && abs(value) < 9.007e15 {
+        } else if JSONNumber.isInteger(value) {
             integer(Int64(value))
         } else {
             bytes.append(contentsOf: "\(value)".utf8)

@@ -1,6 +1,5 @@
-import Foundation
-
-/// A JSON value: what plugin configs, step inputs and outputs are made of.
+/// A JSON value: what plugin configs, step inputs and outputs, events and
+/// the payloads of calls across the plugin boundary are made of.
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
@@ -44,7 +43,7 @@ public enum JSONValue: Sendable, Hashable {
         switch self {
         case .null: "null"
         case .bool: "boolean"
-        case .number(let value): value.rounded() == value && abs(value) < 9.007e15 ? "integer" : "number"
+        case .number(let value): JSONNumber.isInteger(value) ? "integer" : "number"
         case .string: "string"
         case .array: "array"
         case .object: "object"
@@ -95,7 +94,7 @@ extension JSONValue: Codable {
             try container.encode(value)
         case .number(let value):
             var container = encoder.singleValueContainer()
-            if typeName == "integer" { try container.encode(Int64(value)) } else { try container.encode(value) }
+            if JSONNumber.isInteger(value) { try container.encode(Int64(value)) } else { try container.encode(value) }
         case .string(let value):
             var container = encoder.singleValueContainer()
             try container.encode(value)
