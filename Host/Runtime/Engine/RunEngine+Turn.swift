@@ -7,6 +7,8 @@ extension RunEngine {
     /// One turn of the engine loop: apply what happened, start what can
     /// start, commit everything in one transaction, then submit the calls.
     func turn(_ inputs: [Input]) {
+        loop.preconditionOnLoop()
+        polledSinceTurn = false
         let time = now()
         for input in inputs { handle(input, at: time) }
         fireTimers(at: time)
@@ -28,7 +30,8 @@ extension RunEngine {
 
     private func handle(_ input: Input, at time: Double) {
         switch input {
-        case .add(let run):
+        case .add(let run, let committed):
+            if !committed.isEmpty { notify(run.id, committed, run.state) }
             add(run, at: time)
         case .completed(let runID, let step, let attempt, let call, let outcome):
             completed(runID: runID, step: step, attempt: attempt, call: call, outcome: outcome, at: time)

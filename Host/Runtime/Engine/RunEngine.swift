@@ -32,22 +32,19 @@ public final class RunEngine: @unchecked Sendable {
     /// Recovery decisions by strategy and outcome (also reported as metrics).
     public let counters = RecoveryCounters()
 
-    // Shared with other threads, under `condition`.
-    let condition = NSCondition()
-    var inbox: [Input] = []
-    /// Inputs waiting in `inbox`, readable without the lock (for polling).
-    let inboxCount = Atomic<Int>(0)
-    var stopRequested = false
-    private var thread: Thread?
+    /// The engine thread, which owns everything below "Owned by the engine thread".
+    var loop: OwnerLoop<RunEngine>!
     private let observers = Mutex<[Observer]>([])
     private let waiters = Mutex<[String: [CheckedContinuation<RunEnd, Never>]]>([:])
     /// Runs a drain interrupted, or this engine stopped executing (see `finished`).
     private let unfinishedEnds = Mutex<[String: RunEnd]>([:])
     /// Run states the engine holds for waiters (tests check it stays small).
     var keptRunStates: Int { unfinishedEnds.withLock { $0.count } }
-    private let stopped = DispatchSemaphore(value: 0)
-
     // Owned by the engine thread.
+    /// Calls in flight may answer within microseconds: the loop polls for
+    /// them before parking, for as long as that keeps paying.
+    var polling = PollingPolicy(microseconds: 50)
+    var polledSinceTurn = false
     var runs: [String: ActiveRun] = [:]
     /// Runs held back by their workflow's `max_active_runs`, in arrival order.
     var heldRuns: [String: [ActiveRun]] = [:]
@@ -69,7 +66,9 @@ public final class RunEngine: @unchecked Sendable {
     var servesLastGood: [String: Bool] = [:]
 
     enum Input {
-        case add(ActiveRun)
+        /// A run to execute, and events already committed for it that
+        /// observers have not heard of (a new run's `run_queued`).
+        case add(ActiveRun, committed: [RunEvent])
         /// A call of an attempt returned (call 0 is the first; hedges follow).
         case completed(runID: String, step: String, attempt: Int, call: Int, outcome: StepOutcome)
         case cancel(runID: String, reason: String)
@@ -118,10 +117,7 @@ public final class RunEngine: @unchecked Sendable {
         invoker = StepInvoker(plugins: { [plugins] id in plugins?.instance(id) }, allowExec: configuration.allowExec,
                               notifications: notifications)
         loader = WorkflowLoader(catalog: catalog, allowExec: configuration.allowExec)
-        let thread = Thread { self.loop() }
-        thread.name = "trellis-engine"
-        self.thread = thread
-        thread.start()
+        loop = OwnerLoop(name: "trellis-engine", handler: self)
     }
 
     deinit { pool.shutdown() }
@@ -135,7 +131,9 @@ public final class RunEngine: @unchecked Sendable {
 
     // MARK: - Public API (any thread)
 
-    /// Adds an observer called after each event is committed, on the engine thread.
+    /// Adds an observer called after each event is committed, on the engine
+    /// thread (a run that cannot resume, failed by `resume`, is told on
+    /// the caller's).
     public func observe(_ observer: @escaping Observer) {
         observers.withLock { $0.append(observer) }
     }
@@ -145,8 +143,7 @@ public final class RunEngine: @unchecked Sendable {
                       trigger: String = "manual", runID: String? = nil) throws(StoreError) -> String {
         let (state, queued) = try Self.enqueue(workflow: workflow, source: source, inputs: inputs, trigger: trigger,
                                                runID: runID, in: store, owner: owner, at: now())
-        notify(state.id, [queued], state)
-        send(.add(ActiveRun(state: state, workflow: withDefaults(workflow), leasedAt: now())))
+        send(.add(ActiveRun(state: state, workflow: withDefaults(workflow), leasedAt: now()), committed: [queued]))
         return state.id
     }
 
@@ -201,7 +198,7 @@ public final class RunEngine: @unchecked Sendable {
             finished(runID, failed)
             return false
         }
-        send(.add(ActiveRun(state: state, workflow: withDefaults(workflow), leasedAt: leasedAt)))
+        send(.add(ActiveRun(state: state, workflow: withDefaults(workflow), leasedAt: leasedAt), committed: []))
         return true
     }
 
@@ -272,22 +269,14 @@ public final class RunEngine: @unchecked Sendable {
 
     /// Stops the engine thread (after a drain, or when nothing runs).
     public func shutdown() {
-        condition.lock()
-        stopRequested = true
-        condition.signal()
-        condition.unlock()
-        stopped.wait()
+        loop.stop()
         pool.shutdown()
         // Runs still held (queued behind `max_active_runs`) are free for another host.
         try? store.releaseLeases(owner: owner)
     }
 
     func send(_ input: Input) {
-        condition.lock()
-        inbox.append(input)
-        inboxCount.store(inbox.count, ordering: .releasing)
-        condition.signal()
-        condition.unlock()
+        loop.send(input)
     }
 
     func notify(_ runID: String, _ events: [RunEvent], _ state: RunState) {
@@ -321,42 +310,18 @@ public final class RunEngine: @unchecked Sendable {
 
     // MARK: - The engine loop
 
-    private func loop() {
-        // Calls in flight may answer within microseconds: poll for them
-        // before parking, for as long as that keeps paying (see PollingPolicy).
-        var polling = PollingPolicy(microseconds: 50)
-        var polled = false
-        while true {
-            condition.lock()
-            while inbox.isEmpty && !stopRequested {
-                if !polled && inFlightTotal > 0 && polling.shouldPoll() {
-                    polled = true
-                    condition.unlock()
-                    let caught = spin(forMicroseconds: polling.microseconds) { inboxCount.load(ordering: .acquiring) > 0 }
-                    polling.polled(caughtWork: caught)
-                    condition.lock()
-                    continue
-                }
-                if let due = timers.lazy.map(\.due).min() {
-                    let wait = due - now()
-                    if wait <= 0 { break }
-                    if !condition.wait(until: Date(timeIntervalSinceNow: wait)) { break }
-                } else {
-                    condition.wait()
-                }
-            }
-            let inputs = inbox
-            inbox.removeAll(keepingCapacity: true)
-            inboxCount.store(0, ordering: .releasing)
-            polled = false
-            let stop = stopRequested
-            condition.unlock()
-            if stop && inputs.isEmpty {
-                thread = nil
-                stopped.signal()
-                return
-            }
-            turn(inputs)
+    func park(stopping: Bool) -> OwnerLoop<RunEngine>.Park {
+        if !polledSinceTurn && inFlightTotal > 0 && polling.shouldPoll() {
+            polledSinceTurn = true
+            return .poll(microseconds: polling.microseconds)
         }
+        if let due = timers.lazy.map(\.due).min() { return .wait(seconds: due - now()) }
+        return .wait(seconds: nil)
+    }
+
+    func polled(caught: Bool) {
+        polling.polled(caughtWork: caught)
     }
 }
+
+extension RunEngine: OwnerLoopHandler {}

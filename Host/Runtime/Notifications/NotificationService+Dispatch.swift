@@ -16,11 +16,11 @@ extension NotificationService {
 
     /// When the dispatcher must look again: the next waiting delivery or
     /// digest (an owner), or never (only an input wakes it).
-    func nextWake() -> Double {
+    func nextWake(stopping: Bool) -> Double {
         var wake = Double.infinity
         if let due = waiting.nextDue { wake = min(wake, due) }
         if mode == .owner, let close = digests.values.compactMap(\.releaseAt).min() { wake = min(wake, close) }
-        if readyCount > 0 && inFlight.count < claimLimit && !stopRequested { wake = min(wake, now()) }
+        if readyCount > 0 && inFlight.count < claimLimit && !stopping { wake = min(wake, now()) }
         return wake
     }
 
@@ -28,6 +28,7 @@ extension NotificationService {
     /// priority within the rate limits, record it all in one transaction,
     /// then send what was claimed.
     func turn(_ inputs: [Input]) {
+        loop.preconditionOnLoop()
         let time = now()
         for input in inputs {
             switch input {
@@ -46,7 +47,7 @@ extension NotificationService {
             closeDigests(at: time)
         }
         for delivery in waiting.popDue(time) { ready[delivery.priority.rank].append(delivery) }
-        if !stopRequested { dispatch(at: time) }
+        if !loop.isStopping { dispatch(at: time) }
         commit()
     }
 
@@ -245,9 +246,7 @@ extension NotificationService {
             }
         }
         toSend.removeAll(keepingCapacity: true)
-        condition.lock()
-        let observers = self.observers
-        condition.unlock()
+        let observers = loop.withLock { self.observers }
         for delivery in changed { for observer in observers { observer(delivery) } }
     }
 }

@@ -70,11 +70,10 @@ public final class NotificationService: @unchecked Sendable {
     let now: @Sendable () -> Double
     let pool: WorkerPool
 
-    let condition = NSCondition()
-    var inbox: [Input] = []
-    var stopRequested = false
+    /// The dispatcher thread, which owns everything below "Owned by the dispatcher thread".
+    var loop: OwnerLoop<NotificationService>!
+    /// Under the loop's lock.
     var observers: [Observer] = []
-    private let stopped = DispatchSemaphore(value: 0)
 
     // Owned by the dispatcher thread.
     var waiting = DeliveryQueue()
@@ -115,9 +114,7 @@ public final class NotificationService: @unchecked Sendable {
         self.logger = logger
         self.now = now
         pool = WorkerPool(threads: settings.workers, name: "trellis-notify")
-        let thread = Thread { self.loop() }
-        thread.name = "trellis-notifications"
-        thread.start()
+        loop = OwnerLoop(name: "trellis-notifications", handler: self)
     }
 
     deinit { pool.shutdown() }
@@ -218,34 +215,23 @@ public final class NotificationService: @unchecked Sendable {
     /// Adds an observer called on the dispatcher thread after each change
     /// of a delivery's state is recorded.
     public func observe(_ observer: @escaping Observer) {
-        condition.lock()
-        observers.append(observer)
-        condition.unlock()
+        loop.withLock { observers.append(observer) }
     }
 
     /// Looks at the queue again now (after a test moves its clock).
     public func poke() {
-        condition.lock()
-        condition.broadcast()
-        condition.unlock()
+        loop.wake()
     }
 
     /// Stops after the deliveries in flight end; what waits stays in the store.
     public func stop() {
-        condition.lock()
-        stopRequested = true
-        condition.broadcast()
-        condition.unlock()
-        stopped.wait()
+        loop.stop()
     }
 
     /// Waits until nothing due is left in this process, then stops; what
     /// waits for later stays queued in the store.
-    /// (Every wake-up is a broadcast: the loop and `finish` wait on one condition.)
     public func finish() {
-        condition.lock()
-        while !(idle && inbox.isEmpty) { condition.wait() }
-        condition.unlock()
+        loop.waitUntil { inboxEmpty in idle && inboxEmpty }
         stop()
     }
 
@@ -254,26 +240,20 @@ public final class NotificationService: @unchecked Sendable {
     /// waits for a later time stays waiting: on a clock a test moves by
     /// hand, this is how "nothing more happens yet" is checked.
     public func waitUntilQuiet() {
-        condition.lock()
-        let target = parks + 1
-        condition.broadcast()
-        while !(parks >= target && quiet && inbox.isEmpty) { condition.wait() }
-        condition.unlock()
+        var target = 0
+        loop.waitUntil({ inboxEmpty in parks >= target && quiet && inboxEmpty }, before: { target = parks + 1 })
     }
 
-    /// Nothing queued, due or in flight in this process (set by the loop).
+    // Under the loop's lock (set when the loop parks, read by `finish` and `waitUntilQuiet`).
+    /// Nothing queued, due or in flight in this process.
     var idle = false
     /// How often the loop has parked, and whether it last parked with
-    /// nothing due, ready or in flight (for `waitUntilQuiet`).
+    /// nothing due, ready or in flight.
     var parks = 0
     var quiet = false
 
     func send(_ input: Input) {
-        condition.lock()
-        inbox.append(input)
-        idle = false
-        condition.broadcast()
-        condition.unlock()
+        loop.send(input) { idle = false }
     }
 
     /// A channel call ended. The dispatcher is woken when it has work soon:
@@ -282,41 +262,29 @@ public final class NotificationService: @unchecked Sendable {
     /// `recordDelay`) to be recorded with others.
     func finished(_ id: String, _ result: Result<JSONValue, PluginCallError>) {
         let low = pool.waitingJobs <= settings.workers * 3
-        condition.lock()
-        inbox.append(.completed(id, result))
-        idle = false
-        if low || inbox.count >= settings.workers * 2 || stopRequested { condition.broadcast() }
-        condition.unlock()
+        let batch = settings.workers * 2
+        loop.send(.completed(id, result), wakeWhen: { queued, stopping in low || queued >= batch || stopping },
+                  locked: { idle = false })
     }
 
     /// How long a finished delivery may wait for others to be recorded with.
     static let recordDelay = 0.002
+}
 
-    func loop() {
+extension NotificationService: OwnerLoopHandler {
+    func started() {
         if mode == .owner { adoptFromStore() }
-        while true {
-            condition.lock()
-            while inbox.isEmpty && !(stopRequested && inFlight.isEmpty) {
-                idle = inFlight.isEmpty && readyCount == 0 && (mode == .transient || (waiting.isEmpty && digests.isEmpty))
-                let wake = nextWake()
-                quiet = inFlight.isEmpty && readyCount == 0 && wake > now()
-                parks += 1
-                // `finish` and `waitUntilQuiet` wait for this.
-                condition.broadcast()
-                let wait = min(wake - now(), mode == .owner ? 1 : 60, inFlight.isEmpty ? .infinity : Self.recordDelay)
-                if wait <= 0 && !stopRequested { break }
-                if !condition.wait(until: Date(timeIntervalSinceNow: wait)) { break }
-            }
-            let inputs = inbox
-            inbox.removeAll(keepingCapacity: true)
-            let stop = stopRequested && inFlight.isEmpty
-            condition.unlock()
-            if stop && inputs.isEmpty {
-                pool.shutdown()
-                stopped.signal()
-                return
-            }
-            turn(inputs)
-        }
     }
+
+    func park(stopping: Bool) -> OwnerLoop<NotificationService>.Park {
+        idle = inFlight.isEmpty && readyCount == 0 && (mode == .transient || (waiting.isEmpty && digests.isEmpty))
+        let wake = nextWake(stopping: stopping)
+        quiet = inFlight.isEmpty && readyCount == 0 && wake > now()
+        parks += 1
+        return .wait(seconds: min(wake - now(), mode == .owner ? 1 : 60, inFlight.isEmpty ? .infinity : Self.recordDelay))
+    }
+
+    func mayEnd() -> Bool { inFlight.isEmpty }
+
+    func ended() { pool.shutdown() }
 }
