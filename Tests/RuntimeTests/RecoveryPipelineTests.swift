@@ -265,3 +265,63 @@ extension RecoveryPipelineTests {
         #expect(state.steps["built-in"]?.status == .succeeded)
     }
 }
+
+extension RecoveryPipelineTests {
+    /// A strategy that takes 2 s to decide holds up only the step it
+    /// decides on: the pipeline decides on a worker thread, and another
+    /// run's steps keep flowing through the engine meanwhile.
+    @Test func aSlowStrategyDoesNotStallOtherRuns() async throws {
+        let harness = try Harness()
+        let (slowWorkflow, slowSource) = try harness.workflow("""
+            name: slow-decision
+            steps:
+              - id: flaky
+                uses: fixture.flaky
+                with: { fail_times: 1 }
+                recovery:
+                  - uses: recovery.retry
+                    with: { delay_ms: 1, max_attempts: 2 }
+                  - uses: fixture.gate
+                    with: { decide_sleep_ms: 2000 }
+            """)
+        var chain = "name: flowing\nsteps:\n  - { id: s0, uses: channel.null }\n"
+        for index in 1..<30 { chain += "  - { id: s\(index), uses: channel.null, needs: [s\(index - 1)] }\n" }
+        let (flowingWorkflow, flowingSource) = try harness.workflow(chain)
+
+        let started = Date()
+        let slow = try harness.engine.start(workflow: slowWorkflow, source: slowSource)
+        // The slow run's first attempt fails and its pipeline starts deciding.
+        try await eventually { try harness.store.events(run: slow).contains { $0.event.type == "step_attempt_failed" } }
+        let flowing = try harness.engine.start(workflow: flowingWorkflow, source: flowingSource)
+        let flowed = await harness.engine.wait(for: flowing)
+        let flowedAfter = Date().timeIntervalSince(started)
+        #expect(flowed.status == .succeeded)
+        #expect(flowedAfter < 1.5, "30 steps of another run finished in \(flowedAfter) s while a strategy spent 2 s deciding")
+
+        let decided = await harness.engine.wait(for: slow)
+        #expect(Date().timeIntervalSince(started) >= 2, "the slow strategy did take its 2 s")
+        // The gate (innermost) passed after 2 s; the retry outside it retried; attempt 2 succeeded.
+        #expect(decided.status == .succeeded)
+        #expect(decided.steps["flaky"]?.decisions.map(\.decision) == ["retry"])
+    }
+
+    /// A strategy that fails to decide is recorded on the run, and the
+    /// step fails saying why (it is not hidden behind a silent "pass").
+    @Test func aStrategyThatIsNotLoadedIsRecordedNotSwallowed() async throws {
+        let harness = try Harness()
+        let state = try await harness.run("""
+            name: broken-strategy
+            steps:
+              - id: flaky
+                uses: fixture.flaky
+                with: { fail_times: 1 }
+                recovery:
+                  - uses: recovery.not-there
+            """)
+        #expect(state.status == .failed)
+        let step = try #require(state.steps["flaky"])
+        #expect(step.decisions.map(\.decision) == ["strategy_failed"])
+        #expect(step.decisions.first?.strategy == "recovery.not-there")
+        #expect(step.lastError?.message.contains("recovery plugin recovery.not-there is not loaded") == true, "\(step.lastError?.message ?? "")")
+    }
+}

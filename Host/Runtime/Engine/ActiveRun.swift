@@ -19,9 +19,16 @@ final class ActiveRun {
     /// Steps that became ready, not yet dispatched.
     var queued: Set<String> = []
     let inputs: [String: JSONValue]
-    /// Each step's recovery parameters, serialized once (they go to the
-    /// strategies before and after every attempt).
-    let recoveryPolicies: [String: [[UInt8]]]
+    /// Each step's recovery pipeline (steps that declare none have none).
+    let pipelines: [String: RecoveryPipeline]
+    /// Failed attempts whose pipeline is deciding, on a worker thread, what
+    /// to do, by step.
+    var deciding: [String: Deciding] = [:]
+
+    struct Deciding {
+        var attempt: Int
+        var failure: RecoveryFailure
+    }
 
     struct InFlight {
         var attempt: Int
@@ -79,7 +86,8 @@ final class ActiveRun {
     /// earlier and missed the run tells nothing about it).
     let leasedAt: Double
 
-    init(state: RunState, workflow: Workflow, leasedAt: Double) {
+    init(state: RunState, workflow: Workflow, leasedAt: Double,
+         plugins: @escaping @Sendable (String) -> PluginInstance? = { _ in nil }) {
         self.state = state
         self.leasedAt = leasedAt
         committedVersion = state.version
@@ -93,8 +101,8 @@ final class ActiveRun {
             if let value = spec.defaultValue { inputs[spec.name] = value }
         }
         self.inputs = inputs
-        recoveryPolicies = Dictionary(workflow.steps.filter { !$0.recovery.isEmpty }.map { step in
-            (step.id, step.recovery.map { $0.with.jsonBytes() })
+        pipelines = Dictionary(workflow.steps.filter { !$0.recovery.isEmpty }.map { step in
+            (step.id, RecoveryPipeline(step.recovery, plugins: plugins))
         }, uniquingKeysWith: { first, _ in first })
         for step in workflow.steps {
             remainingNeeds[step.id] = (dag.needs[step.id] ?? []).filter { !(state.steps[$0]?.status.isFinished ?? false) }.count

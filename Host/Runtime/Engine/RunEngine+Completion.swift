@@ -12,7 +12,6 @@ extension RunEngine {
         guard let run = runs[runID], !run.isFinished, var flight = run.inFlight[stepID], flight.attempt == attempt,
               flight.isRunning(call), let step = run.steps[stepID] else { return }
         let answered = flight.call(call)
-        recordOutcome(run, step, plugin: answered.plugin, outcome: outcome, duration: time - answered.started)
         if case .failure = outcome, flight.runningCalls.count > 1 {
             // A hedged attempt fails only when its last call fails.
             hedgeCallFailed(run, step, &flight, call: call, outcome: outcome, at: time)
@@ -46,86 +45,112 @@ extension RunEngine {
     }
 
     /// An attempt failed: record it, then ask the step's recovery pipeline
-    /// what to do. The pipeline is written outermost first (as in Polly), so
-    /// the innermost strategy (the last) is asked first; one that passes lets
-    /// the failure through to the next outer one. When all pass, the step fails.
+    /// what to do. The pipeline decides on a worker thread (a slow strategy
+    /// holds up this step only), innermost strategy first; its verdict comes
+    /// back as an input (`decided`). With no pipeline, the step fails.
     func failed(_ run: ActiveRun, _ stepID: String, attempt: Int, errorClass: ErrorClass, message: String,
                 retryAfter: UInt64, timedOut: Bool, at time: Double) {
         guard let step = run.steps[stepID] else { return }
         run.record(.stepAttemptFailed(step: stepID, attempt: attempt, errorClass: errorClass, message: message,
                                       retryAfterMilliseconds: retryAfter, timedOut: timedOut), at: time)
-        let startedAt = run.state.steps[stepID]?.startedAt ?? time
-        for entry in step.recovery.reversed() {
-            guard let strategy = plugins?.instance(entry.uses) else {
-                fail(run, stepID, errorClass, "\(message) (recovery plugin \(entry.uses) is not loaded)", at: time)
-                return
-            }
-            let decision: RecoveryDecision
-            do {
-                decision = try strategy.decide(
-                    RecoveryFailure(errorClass: errorClass, retryAfterMilliseconds: retryAfter, message: message,
-                                    attempt: UInt32(attempt), elapsedMilliseconds: UInt64(max(0, time - startedAt) * 1000),
-                                    key: step.uses, policy: entry.with),
-                    context: PluginCallContext(idempotencyKey: "\(run.id)/\(stepID)", runID: run.id, stepID: stepID,
-                                               attempt: UInt32(attempt)))
-            } catch {
-                fail(run, stepID, errorClass, "\(message) (recovery plugin \(entry.uses) failed: \(error.message))", at: time)
-                return
-            }
-            func decided(_ name: String, delay: UInt64 = 0, detail: JSONValue? = nil) {
-                recordDecision(run, stepID, attempt: attempt, strategy: entry.uses, decision: name, delay: delay, at: time,
-                               detail: detail)
-            }
-            switch decision {
-            case .pass:
-                continue
-            case .retry(let delay):
-                decided("retry", delay: delay)
-                timers.append(Timer(due: time + Double(delay) / 1000, runID: run.id, step: stepID, kind: .retry))
-            case .fail:
-                decided("fail")
-                fail(run, stepID, errorClass, message, at: time)
-            case .degrade(let output, let quality):
-                decided("degrade")
-                run.record(.stepSucceeded(step: stepID, attempt: attempt, output: output, fromCache: false, quality: quality), at: time)
-                stepFinished(run, stepID, at: time)
-            case .useCached(let maxAge):
-                let inputs = step.with.rendered(run.lookup(secrets: configuration.secrets))
-                let limit = maxAge.map { Double($0) / 1000 } ?? .infinity
-                guard let hit = cachedOutput(run, step, inputs, maxAge: limit, at: time) else {
-                    // Nothing young enough to serve: the failure goes on outwards.
-                    decided("no_cached_output", detail: maxAge.map { ["max_age_ms": .number(Double($0))] })
-                    continue
-                }
-                let age = UInt64(max(0, time - hit.storedAt) * 1000)
-                decided("use_cached", detail: ["age_ms": .number(Double(age))])
-                run.record(.stepSucceeded(step: stepID, attempt: attempt, output: hit.output, fromCache: true, quality: nil,
-                                          staleAgeMilliseconds: age), at: time)
-                stepFinished(run, stepID, at: time)
-            case .fallback(let target):
-                guard let uses = target["uses"]?.stringValue, plugins?.instance(uses) != nil || Step.builtIns.contains(uses) else {
-                    decided("fallback", detail: target)
-                    fail(run, stepID, errorClass, "\(message) (the fallback target \(target["uses"]?.interpolated ?? "?") is not loaded)",
-                         at: time)
-                    return
-                }
-                decided("fallback", detail: target)
-                enqueue(run, stepID)
-            }
+        guard let pipeline = run.pipelines[stepID], !pipeline.isEmpty else {
+            fail(run, stepID, errorClass, message, at: time)
             return
         }
-        fail(run, stepID, errorClass, message, at: time)
+        let startedAt = run.state.steps[stepID]?.startedAt ?? time
+        run.deciding[stepID] = ActiveRun.Deciding(attempt: attempt, failure: RecoveryFailure(
+            errorClass: errorClass, retryAfterMilliseconds: retryAfter, message: message, attempt: UInt32(attempt),
+            elapsedMilliseconds: UInt64(max(0, time - startedAt) * 1000), key: step.uses))
+        askPipeline(run, stepID, from: nil)
     }
 
-    /// Tells stateful strategies (breakers, rate limits) how an attempt ended.
-    func recordOutcome(_ run: ActiveRun, _ step: Step, plugin: String, outcome: StepOutcome, duration: Double) {
-        guard let policies = run.recoveryPolicies[step.id] else { return }
-        let result: ErrorClass? = if case .failure(let errorClass, _, _) = outcome { errorClass } else { nil }
-        for (index, entry) in step.recovery.enumerated().reversed() {
-            try? plugins?.instance(entry.uses)?.record(key: plugin, result: result,
-                                                       durationMilliseconds: UInt64(max(0, duration) * 1000),
-                                                       policyJSON: policies[index])
+    /// Hands the pending decision to a worker (after the commit that records
+    /// the failure), from strategy `index` outwards (nil: the innermost).
+    private func askPipeline(_ run: ActiveRun, _ stepID: String, from index: Int?) {
+        guard let deciding = run.deciding[stepID], let pipeline = run.pipelines[stepID] else { return }
+        let context = PluginCallContext(idempotencyKey: "\(run.id)/\(stepID)", runID: run.id, stepID: stepID,
+                                        attempt: UInt32(deciding.attempt))
+        let runID = run.id, attempt = deciding.attempt, failure = deciding.failure
+        jobsToSubmit.append((run.id, { [weak self] in
+            let (verdict, decidedAt) = pipeline.decide(failure, context: context, from: index)
+            self?.send(.decided(runID: runID, step: stepID, attempt: attempt, verdict: verdict, index: decidedAt))
+        }))
+    }
+
+    /// The pipeline's verdict on a failed attempt: retry (a timer), fail,
+    /// degrade, serve the last good output, or fall back to another plugin.
+    func decided(runID: String, step stepID: String, attempt: Int, verdict: RecoveryPipeline.Verdict, index: Int, at time: Double) {
+        guard let run = runs[runID], !run.isFinished, let deciding = run.deciding[stepID], deciding.attempt == attempt,
+              let step = run.steps[stepID] else { return }
+        let errorClass = deciding.failure.errorClass, message = deciding.failure.message
+        run.deciding[stepID] = nil
+        let strategy: String
+        let decision: RecoveryDecision
+        switch verdict {
+        case .exhausted:
+            fail(run, stepID, errorClass, message, at: time)
+            return
+        case .broken(let failure):
+            recordDecision(run, stepID, attempt: attempt, strategy: failure.strategy, decision: "strategy_failed", at: time,
+                           detail: ["message": .string(failure.message)])
+            fail(run, stepID, errorClass, "\(message) (\(failure.message))", at: time)
+            return
+        case .decided(let decided, let by):
+            strategy = by
+            decision = decided
         }
+        func record(_ name: String, delay: UInt64 = 0, detail: JSONValue? = nil) {
+            recordDecision(run, stepID, attempt: attempt, strategy: strategy, decision: name, delay: delay, at: time, detail: detail)
+        }
+        switch decision {
+        case .pass:
+            fail(run, stepID, errorClass, message, at: time)
+        case .retry(let delay):
+            record("retry", delay: delay)
+            timers.append(Timer(due: time + Double(delay) / 1000, runID: run.id, step: stepID, kind: .retry))
+        case .fail:
+            record("fail")
+            fail(run, stepID, errorClass, message, at: time)
+        case .degrade(let output, let quality):
+            record("degrade")
+            run.record(.stepSucceeded(step: stepID, attempt: attempt, output: output, fromCache: false, quality: quality), at: time)
+            stepFinished(run, stepID, at: time)
+        case .useCached(let maxAge):
+            let inputs = step.with.rendered(run.lookup(secrets: configuration.secrets))
+            let limit = maxAge.map { Double($0) / 1000 } ?? .infinity
+            guard let hit = cachedOutput(run, step, inputs, maxAge: limit, at: time) else {
+                // Nothing young enough to serve: the failure goes on outwards.
+                record("no_cached_output", detail: maxAge.map { ["max_age_ms": .number(Double($0))] })
+                run.deciding[stepID] = deciding
+                if index > 0 { askPipeline(run, stepID, from: index - 1) } else { run.deciding[stepID] = nil; fail(run, stepID, errorClass, message, at: time) }
+                return
+            }
+            let age = UInt64(max(0, time - hit.storedAt) * 1000)
+            record("use_cached", detail: ["age_ms": .number(Double(age))])
+            run.record(.stepSucceeded(step: stepID, attempt: attempt, output: hit.output, fromCache: true, quality: nil,
+                                      staleAgeMilliseconds: age), at: time)
+            stepFinished(run, stepID, at: time)
+        case .fallback(let target):
+            record("fallback", detail: target)
+            guard let uses = target["uses"]?.stringValue, plugins?.instance(uses) != nil || Step.builtIns.contains(uses) else {
+                fail(run, stepID, errorClass, "\(message) (the fallback target \(target["uses"]?.interpolated ?? "?") is not loaded)",
+                     at: time)
+                return
+            }
+            enqueue(run, stepID)
+        }
+    }
+
+    /// Tells stateful strategies (breakers, rate limits) how an attempt
+    /// ended that the engine itself ended (timed out, or a sleep's timer),
+    /// on a worker thread; calls report their own outcomes where they run.
+    func recordOutcome(_ run: ActiveRun, _ step: Step, attempt: Int, plugin: String, result: ErrorClass?, duration: Double) {
+        guard let pipeline = run.pipelines[step.id] else { return }
+        let runID = run.id, stepID = step.id
+        jobsToSubmit.append((run.id, { [weak self] in
+            let failures = pipeline.record(key: plugin, result: result, duration: duration)
+            if !failures.isEmpty { self?.send(.strategyFailures(runID: runID, step: stepID, attempt: attempt, failures)) }
+        }))
     }
 
     /// Records a recovery decision as an event and counts it for metrics.

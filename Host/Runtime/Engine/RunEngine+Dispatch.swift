@@ -58,41 +58,29 @@ extension RunEngine {
     /// it without calling the plugin (a failed attempt, decided on as usual),
     /// or give it its own deadline.
     private func admit(_ run: ActiveRun, _ step: Step, attempt: Int, uses: String, at time: Double) -> AdmissionOutcome {
-        var attemptTimeout: Double?
-        var hedging: (strategy: String, plan: HedgePlan)?
+        guard let pipeline = run.pipelines[step.id] else { return .proceed(attemptTimeout: nil, hedging: nil) }
         let startedAt = run.state.steps[step.id]?.startedAt ?? time
-        let policies = run.recoveryPolicies[step.id] ?? []
-        for (index, entry) in step.recovery.enumerated() {
-            guard let strategy = plugins?.instance(entry.uses) else { continue }
-            let decision: AdmissionDecision
-            do {
-                decision = try strategy.admit(attempt: UInt32(attempt), elapsedMilliseconds: UInt64(max(0, time - startedAt) * 1000),
-                                              key: uses, policyJSON: policies[index],
-                                              context: PluginCallContext(idempotencyKey: "\(run.id)/\(step.id)", runID: run.id,
-                                                                         stepID: step.id, attempt: UInt32(attempt)))
-            } catch {
-                logger.warning("a recovery strategy failed to admit an attempt; it is admitted",
-                               metadata: ["run.id": "\(run.id)", "step.id": "\(step.id)", "plugin.id": "\(entry.uses)",
-                                          "error": "\(error)"])
-                continue
-            }
-            switch decision {
-            case .proceed(let milliseconds, let plan):
-                if let milliseconds { attemptTimeout = min(attemptTimeout ?? .infinity, Double(milliseconds) / 1000) }
-                if let plan, hedging == nil { hedging = (entry.uses, plan) }
-            case .delay(let milliseconds):
-                counters.count(strategy: entry.uses, decision: "delay")
-                timers.append(Timer(due: time + Double(milliseconds) / 1000, runID: run.id, step: step.id,
-                                    kind: .admit(attempt: attempt)))
-                return .delayed
-            case .reject(let summary):
-                counters.count(strategy: entry.uses, decision: "reject")
-                failed(run, step.id, attempt: attempt, errorClass: summary.errorClass, message: summary.message,
-                       retryAfter: summary.retryAfterMilliseconds, timedOut: false, at: time)
-                return .rejected
-            }
+        let (admission, failures) = pipeline.admit(
+            attempt: attempt, elapsed: time - startedAt, key: uses,
+            context: PluginCallContext(idempotencyKey: "\(run.id)/\(step.id)", runID: run.id, stepID: step.id, attempt: UInt32(attempt)))
+        // A strategy that could not answer admitted the attempt; it is recorded, not swallowed.
+        for failure in failures {
+            recordDecision(run, step.id, attempt: attempt, strategy: failure.strategy, decision: "strategy_failed", at: time,
+                           detail: ["message": .string(failure.message)])
         }
-        return .proceed(attemptTimeout: attemptTimeout, hedging: hedging)
+        switch admission {
+        case .proceed(let attemptTimeout, let hedging):
+            return .proceed(attemptTimeout: attemptTimeout, hedging: hedging)
+        case .delay(let milliseconds, let strategy):
+            counters.count(strategy: strategy, decision: "delay")
+            timers.append(Timer(due: time + Double(milliseconds) / 1000, runID: run.id, step: step.id, kind: .admit(attempt: attempt)))
+            return .delayed
+        case .reject(let summary, let strategy):
+            counters.count(strategy: strategy, decision: "reject")
+            failed(run, step.id, attempt: attempt, errorClass: summary.errorClass, message: summary.message,
+                   retryAfter: summary.retryAfterMilliseconds, timedOut: false, at: time)
+            return .rejected
+        }
     }
 
     private func start(_ run: ActiveRun, _ step: Step, attempt: Int, uses: String, inputs: JSONValue, concurrencyKey: String?,
@@ -141,9 +129,18 @@ extension RunEngine {
         }
         let context = PluginCallContext(idempotencyKey: "\(run.id)/\(stepID)", runID: run.id, stepID: stepID,
                                         attempt: UInt32(attempt), deadlineUnixMilliseconds: deadline, cancellation: token)
-        let invoker = self.invoker, runID = run.id
+        let invoker = self.invoker, runID = run.id, pipeline = run.pipelines[stepID], now = self.now
         jobsToSubmit.append((run.id, { [weak self] in
+            let started = now()
             let outcome = invoker.invoke(uses, inputs: inputs, context: context)
+            // The strategies hear the outcome here, on the worker, so a slow
+            // one holds up this attempt only. A call given up on (its token
+            // cancelled) was already reported to them as timed out.
+            if let pipeline, !token.isCancelled {
+                let result: ErrorClass? = if case .failure(let errorClass, _, _) = outcome { errorClass } else { nil }
+                let failures = pipeline.record(key: uses, result: result, duration: now() - started)
+                if !failures.isEmpty { self?.send(.strategyFailures(runID: runID, step: stepID, attempt: attempt, failures)) }
+            }
             self?.send(.completed(runID: runID, step: stepID, attempt: attempt, call: call, outcome: outcome))
         }))
     }

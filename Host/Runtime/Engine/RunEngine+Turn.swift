@@ -42,6 +42,14 @@ extension RunEngine {
             timers.append(Timer(due: time + grace, runID: "", step: "", kind: .drainDeadline))
         case .renewed(let renewal, let startedAt):
             renewed(renewal, startedAt: startedAt, at: time)
+        case .decided(let runID, let step, let attempt, let verdict, let index):
+            decided(runID: runID, step: step, attempt: attempt, verdict: verdict, index: index, at: time)
+        case .strategyFailures(let runID, let step, let attempt, let failures):
+            guard let run = runs[runID], !run.isFinished else { return }
+            for failure in failures {
+                recordDecision(run, step, attempt: attempt, strategy: failure.strategy, decision: "strategy_failed", at: time,
+                               detail: ["message": .string(failure.message)])
+            }
         }
     }
 
@@ -205,8 +213,7 @@ extension RunEngine {
                       let step = run.steps[timer.step] else { continue }
                 abandonCalls(run, timer.step)
                 for call in flight.runningCalls {
-                    recordOutcome(run, step, plugin: call.plugin,
-                                  outcome: .failure(.retryable, message: "timed out", retryAfterMilliseconds: 0),
+                    recordOutcome(run, step, attempt: attempt, plugin: call.plugin, result: .retryable,
                                   duration: time - flight.call(call.call).started)
                 }
                 release(run, timer.step)
@@ -216,6 +223,10 @@ extension RunEngine {
             case .hedge(let attempt):
                 startHedge(run, timer.step, attempt: attempt, at: time)
             case .sleep(let attempt, let call, let outcome):
+                if let step = run.steps[timer.step], let flight = run.inFlight[timer.step], flight.attempt == attempt {
+                    let result: ErrorClass? = if case .failure(let errorClass, _, _) = outcome { errorClass } else { nil }
+                    recordOutcome(run, step, attempt: attempt, plugin: "sleep", result: result, duration: time - flight.started)
+                }
                 completed(runID: run.id, step: timer.step, attempt: attempt, call: call, outcome: outcome, at: time)
             case .drainDeadline:
                 break

@@ -73,6 +73,11 @@ public final class RunEngine: @unchecked Sendable {
         case completed(runID: String, step: String, attempt: Int, call: Int, outcome: StepOutcome)
         case cancel(runID: String, reason: String)
         case drain(graceSeconds: Double, done: @Sendable () -> Void)
+        /// A step's recovery pipeline decided, on a worker thread, about a
+        /// failed attempt (`index`: the strategy that decided).
+        case decided(runID: String, step: String, attempt: Int, verdict: RecoveryPipeline.Verdict, index: Int)
+        /// Strategies failed to take an attempt's outcome: recorded on the run.
+        case strategyFailures(runID: String, step: String, attempt: Int, [RecoveryPipeline.StrategyFailure])
         /// The heartbeat renewed this process's leases; runs it executes
         /// that were leased before `startedAt` and are not among them were
         /// taken over by another process.
@@ -122,6 +127,11 @@ public final class RunEngine: @unchecked Sendable {
 
     deinit { pool.shutdown() }
 
+    /// The loaded plugin with an id (for the recovery pipelines, from any thread).
+    var pluginLookup: @Sendable (String) -> PluginInstance? {
+        { [plugins] id in plugins?.instance(id) }
+    }
+
     /// The deployment's default recovery pipelines, given to steps that declare none.
     func withDefaults(_ workflow: Workflow) -> Workflow {
         workflow.withRecoveryDefaults(configuration.recoveryDefaults) { [plugins] uses in
@@ -143,7 +153,7 @@ public final class RunEngine: @unchecked Sendable {
                       trigger: String = "manual", runID: String? = nil) throws(StoreError) -> String {
         let (state, queued) = try Self.enqueue(workflow: workflow, source: source, inputs: inputs, trigger: trigger,
                                                runID: runID, in: store, owner: owner, at: now())
-        send(.add(ActiveRun(state: state, workflow: withDefaults(workflow), leasedAt: now()), committed: [queued]))
+        send(.add(ActiveRun(state: state, workflow: withDefaults(workflow), leasedAt: now(), plugins: pluginLookup), committed: [queued]))
         return state.id
     }
 
@@ -198,7 +208,7 @@ public final class RunEngine: @unchecked Sendable {
             finished(runID, failed)
             return false
         }
-        send(.add(ActiveRun(state: state, workflow: withDefaults(workflow), leasedAt: leasedAt), committed: []))
+        send(.add(ActiveRun(state: state, workflow: withDefaults(workflow), leasedAt: leasedAt, plugins: pluginLookup), committed: []))
         return true
     }
 

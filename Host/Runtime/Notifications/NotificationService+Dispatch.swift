@@ -38,8 +38,8 @@ extension NotificationService {
                 let fresh = deliveries.filter { !known.contains($0.id) }
                 for delivery in fresh { schedule(delivery, at: time) }
                 announced += fresh
-            case .completed(let id, let result):
-                completed(id, result, at: time)
+            case .completed(let id, let result, let verdict):
+                completed(id, result, verdict, at: time)
             }
         }
         if mode == .owner {
@@ -230,9 +230,11 @@ extension NotificationService {
         for delivery in toSend where claimed.contains(delivery.id) {
             inFlight[delivery.id] = (delivery, start)
             let instance = plugins?.instance(delivery.channel)
+            let pipeline = self.pipeline, now = self.now, logger = self.logger
             pool.submit(urgent: delivery.priority >= .high) { [weak self] in
                 let context = PluginCallContext(idempotencyKey: delivery.id)
                 let result: Result<JSONValue, PluginCallError>
+                let started = now()
                 if let instance {
                     do throws(PluginCallError) {
                         result = .success(try instance.send(delivery.message, context: context))
@@ -242,7 +244,14 @@ extension NotificationService {
                 } else {
                     result = .failure(PluginCallError(.config, "channel \(delivery.channel) is not loaded", pluginID: delivery.channel))
                 }
-                self?.finished(delivery.id, result)
+                // The pipeline hears the outcome and decides here, on the
+                // worker: a slow strategy holds up this delivery only.
+                let failed: PluginCallError? = if case .failure(let error) = result { error } else { nil }
+                for failure in pipeline.record(key: delivery.channel, result: failed?.errorClass, duration: now() - started) {
+                    logger.warning("\(failure.message)", metadata: ["notification.delivery": "\(delivery.id)"])
+                }
+                let verdict = failed.flatMap { Self.decide(pipeline, delivery, $0, at: now()) }
+                self?.finished(delivery.id, result, verdict)
             }
         }
         toSend.removeAll(keepingCapacity: true)

@@ -10,14 +10,13 @@ extension NotificationService {
     /// to the recipient's next channel.
     /// `called`: false when a strategy refused the attempt, so the channel
     /// was not called and there is no outcome to tell the strategies.
-    func completed(_ id: String, _ result: Result<JSONValue, PluginCallError>, at time: Double, called: Bool = true) {
-        guard let (sent, started) = inFlight.removeValue(forKey: id) else { return }
+    func completed(_ id: String, _ result: Result<JSONValue, PluginCallError>, _ verdict: RecoveryPipeline.Verdict?,
+                   at time: Double) {
+        guard let (sent, _) = inFlight.removeValue(forKey: id) else { return }
         var delivery = sent
         delivery.updatedAt = time
-        let duration = UInt64(max(0, time - started) * 1000)
         switch result {
         case .success(let receipt):
-            recordOutcome(delivery.channel, nil, duration)
             delivery.state = receipt["status"]?.stringValue == "delivered" ? .delivered : .sent
             countDelivery(delivery)
             delivery.providerID = receipt["id"]?.stringValue
@@ -28,10 +27,11 @@ extension NotificationService {
             known.remove(id)
             finish(delivery.notificationID, delivery.state == .delivered ? .delivered : .sent, reason: nil, at: time)
         case .failure(let error):
-            if called { recordOutcome(delivery.channel, error.errorClass, duration) }
             delivery.errorClass = error.errorClass.rawValue
             delivery.error = error.message
-            if let delay = retryDelay(delivery, error, at: time) {
+            let (delay, reason) = Self.retry(after: verdict)
+            if let reason { delivery.error = "\(error.message) (\(reason))" }
+            if let delay {
                 delivery.state = .queued
                 Counter(label: "trellis_notification_deliveries_total",
                         dimensions: [("channel", delivery.channel), ("state", "retrying")]).increment()
@@ -50,7 +50,8 @@ extension NotificationService {
             countDelivery(delivery)
             dirtyDeliveries[id] = delivery
             known.remove(id)
-            failOver(delivery, error, at: time)
+            failOver(delivery, reason.map { PluginCallError(error.errorClass, "\(error.message) (\($0))", pluginID: delivery.channel) } ?? error,
+                     at: time)
         }
     }
 
@@ -69,57 +70,59 @@ extension NotificationService {
     /// Whether the pipeline's strategies let a delivery's attempt start,
     /// asked in order as for a workflow step (keyed by the channel, so a
     /// circuit breaker keeps one circuit per channel). A strategy that
-    /// fails to answer admits it.
+    /// fails to answer admits it, and is logged.
     func admission(for delivery: DeliveryRecord, at time: Double) -> Admission {
-        for (index, entry) in recovery.enumerated() {
-            guard let strategy = plugins?.instance(entry.uses) else { continue }
-            let decision = try? strategy.admit(attempt: UInt32(delivery.attempts + 1),
-                                               elapsedMilliseconds: UInt64(max(0, time - delivery.createdAt) * 1000),
-                                               key: delivery.channel, policyJSON: recoveryPolicies[index],
-                                               context: PluginCallContext(idempotencyKey: delivery.id))
-            switch decision {
-            case .delay(let milliseconds)?: return .delay(seconds: Double(milliseconds) / 1000)
-            case .reject(let summary)?:
-                return .reject(PluginCallError(summary.errorClass, summary.message,
-                                               retryAfterMilliseconds: summary.retryAfterMilliseconds, pluginID: entry.uses))
-            case .proceed?, nil: continue
-            }
+        guard !pipeline.isEmpty else { return .proceed }
+        let (admission, failures) = pipeline.admit(attempt: delivery.attempts + 1, elapsed: time - delivery.createdAt,
+                                                   key: delivery.channel, context: PluginCallContext(idempotencyKey: delivery.id))
+        for failure in failures { logger.warning("\(failure.message)", metadata: ["notification.delivery": "\(delivery.id)"]) }
+        switch admission {
+        case .proceed: return .proceed
+        case .delay(let milliseconds, _): return .delay(seconds: Double(milliseconds) / 1000)
+        case .reject(let summary, let strategy):
+            return .reject(PluginCallError(summary.errorClass, summary.message, retryAfterMilliseconds: summary.retryAfterMilliseconds,
+                                           pluginID: strategy))
         }
-        return .proceed
     }
 
-    /// A refused attempt counts as a failed one: the pipeline decides
-    /// (retry later, or give up and fail over), as after a failed call.
+    /// A refused attempt counts as a failed one: the pipeline decides (on a
+    /// worker, as after a failed call) whether to retry later or give up and
+    /// fail over. The channel was not called, so there is no outcome to tell.
     func rejected(_ delivery: DeliveryRecord, _ error: PluginCallError, at time: Double) {
         var attempt = delivery
         attempt.attempts += 1
         inFlight[attempt.id] = (attempt, time)
-        completed(attempt.id, .failure(error), at: time, called: false)
-    }
-
-    /// The recovery pipeline's answer, innermost strategy first, as in a
-    /// workflow step: a delay to retry after, or nil to give up.
-    private func retryDelay(_ delivery: DeliveryRecord, _ error: PluginCallError, at time: Double) -> UInt64? {
-        guard error.errorClass != .config else { return nil }
-        for entry in recovery.reversed() {
-            guard let strategy = plugins?.instance(entry.uses) else { return nil }
-            let failure = RecoveryFailure(errorClass: error.errorClass, retryAfterMilliseconds: error.retryAfterMilliseconds,
-                                          message: error.message, attempt: UInt32(delivery.attempts),
-                                          elapsedMilliseconds: UInt64(max(0, time - delivery.createdAt) * 1000),
-                                          key: delivery.channel, policy: entry.with)
-            switch try? strategy.decide(failure, context: PluginCallContext(idempotencyKey: delivery.id)) {
-            case .pass?: continue
-            case .retry(let delay)?: return delay
-            default: return nil
-            }
+        let pipeline = self.pipeline, now = self.now, refused = attempt
+        pool.submit(urgent: true) { [weak self] in
+            self?.finished(refused.id, .failure(error), Self.decide(pipeline, refused, error, at: now()))
         }
-        return nil
     }
 
-    private func recordOutcome(_ channel: String, _ result: ErrorClass?, _ duration: UInt64) {
-        for entry in recovery {
-            try? plugins?.instance(entry.uses)?.record(key: channel, result: result, durationMilliseconds: duration,
-                                                        policy: entry.with)
+    /// The pipeline's verdict on a failed attempt, innermost strategy first
+    /// (on a worker thread); nil when there is nothing to decide (a config
+    /// error is not retried).
+    static func decide(_ pipeline: RecoveryPipeline, _ delivery: DeliveryRecord, _ error: PluginCallError,
+                       at time: Double) -> RecoveryPipeline.Verdict? {
+        guard error.errorClass != .config, !pipeline.isEmpty else { return nil }
+        let failure = RecoveryFailure(errorClass: error.errorClass, retryAfterMilliseconds: error.retryAfterMilliseconds,
+                                      message: error.message, attempt: UInt32(delivery.attempts),
+                                      elapsedMilliseconds: UInt64(max(0, time - delivery.createdAt) * 1000), key: delivery.channel)
+        return pipeline.decide(failure, context: PluginCallContext(idempotencyKey: delivery.id)).verdict
+    }
+
+    /// What a verdict means for a delivery: a delay to retry after, or give
+    /// up on this channel (the message fails over to the recipient's next
+    /// one), with why when a strategy asked for what a delivery cannot do.
+    /// A fallback is the failover itself; degrading or serving a cached
+    /// output has no meaning for a message, so the channel is given up.
+    static func retry(after verdict: RecoveryPipeline.Verdict?) -> (delay: UInt64?, reason: String?) {
+        switch verdict {
+        case .decided(.retry(let delay), _)?: return (delay, nil)
+        case .decided(.fallback, let strategy)?: return (nil, "\(strategy) decided to fall back: the next channel is tried")
+        case .decided(.degrade, let strategy)?: return (nil, "\(strategy) decided to degrade, which a delivery cannot do")
+        case .decided(.useCached, let strategy)?: return (nil, "\(strategy) decided to serve a cached output, which a delivery cannot do")
+        case .broken(let failure)?: return (nil, failure.message)
+        case .decided(.fail, _)?, .decided(.pass, _)?, .exhausted?, nil: return (nil, nil)
         }
     }
 

@@ -63,8 +63,9 @@ public final class NotificationService: @unchecked Sendable {
     let plugins: PluginManager?
     /// The pipeline failed deliveries go through.
     public let recovery: [RecoveryEntry]
-    /// Each entry's parameters as JSON, serialized once.
-    let recoveryPolicies: [[UInt8]]
+    /// The same pipeline type as a workflow step's: admission on the
+    /// dispatcher, decisions and outcomes on the worker that made the call.
+    let pipeline: RecoveryPipeline
     let mode: Mode
     let logger: Logger
     let now: @Sendable () -> Double
@@ -99,7 +100,8 @@ public final class NotificationService: @unchecked Sendable {
 
     enum Input {
         case queue([NotificationRecord], [DeliveryRecord])
-        case completed(String, Result<JSONValue, PluginCallError>)
+        /// A call ended; for a failure, what the pipeline decided (nil: nothing to decide, a config error).
+        case completed(String, Result<JSONValue, PluginCallError>, RecoveryPipeline.Verdict?)
     }
 
     public init(settings: NotificationSettings, store: any NotificationStore, plugins: PluginManager?,
@@ -109,7 +111,7 @@ public final class NotificationService: @unchecked Sendable {
         self.store = store
         self.plugins = plugins
         recovery = settings.recovery ?? recoveryDefaults
-        recoveryPolicies = recovery.map { $0.with.jsonBytes() }
+        pipeline = RecoveryPipeline(recovery, plugins: { [plugins] id in plugins?.instance(id) })
         self.mode = mode
         self.logger = logger
         self.now = now
@@ -260,10 +262,10 @@ public final class NotificationService: @unchecked Sendable {
     /// the workers' queue is down to three rounds, outcomes for a batch are
     /// waiting, or it is stopping; otherwise the outcome waits (at most
     /// `recordDelay`) to be recorded with others.
-    func finished(_ id: String, _ result: Result<JSONValue, PluginCallError>) {
+    func finished(_ id: String, _ result: Result<JSONValue, PluginCallError>, _ verdict: RecoveryPipeline.Verdict?) {
         let low = pool.waitingJobs <= settings.workers * 3
         let batch = settings.workers * 2
-        loop.send(.completed(id, result), wakeWhen: { queued, stopping in low || queued >= batch || stopping },
+        loop.send(.completed(id, result, verdict), wakeWhen: { queued, stopping in low || queued >= batch || stopping },
                   locked: { idle = false })
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import TrellisSDK
 
@@ -10,10 +11,13 @@ final class Gate: RecoveryPlugin {
         /// Attempts to hold back once, for this many milliseconds.
         var delayMilliseconds: UInt64?
         var delay: [Int]?
+        /// How long deciding about a failure takes (a slow third-party strategy).
+        var decideSleepMilliseconds: UInt32?
 
         enum CodingKeys: String, CodingKey {
             case reject, delay
             case delayMilliseconds = "delay_ms"
+            case decideSleepMilliseconds = "decide_sleep_ms"
         }
     }
 
@@ -38,7 +42,10 @@ final class Gate: RecoveryPlugin {
         return .proceed
     }
 
-    func decide(_ failure: Failure, policy: Policy, context: CallContext) throws -> RecoveryDecision { .pass }
+    func decide(_ failure: Failure, policy: Policy, context: CallContext) throws -> RecoveryDecision {
+        if let milliseconds = policy.decideSleepMilliseconds { usleep(milliseconds * 1000) }
+        return .pass
+    }
 }
 
 @_cdecl("trellis_plugin_entry")
