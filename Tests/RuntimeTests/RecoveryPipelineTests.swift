@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TrellisCore
 import TrellisStore
@@ -267,7 +268,7 @@ extension RecoveryPipelineTests {
 }
 
 extension RecoveryPipelineTests {
-    /// A strategy that takes 2 s to decide holds up only the step it
+    /// A strategy that takes 3 s to decide holds up only the step it
     /// decides on: the pipeline decides on a worker thread, and another
     /// run's steps keep flowing through the engine meanwhile.
     @Test func aSlowStrategyDoesNotStallOtherRuns() async throws {
@@ -282,27 +283,40 @@ extension RecoveryPipelineTests {
                   - uses: recovery.retry
                     with: { delay_ms: 1, max_attempts: 2 }
                   - uses: fixture.gate
-                    with: { decide_sleep_ms: 2000 }
+                    with: { decide_sleep_ms: 3000 }
             """)
         var chain = "name: flowing\nsteps:\n  - { id: s0, uses: channel.null }\n"
-        for index in 1..<30 { chain += "  - { id: s\(index), uses: channel.null, needs: [s\(index - 1)] }\n" }
+        for index in 1..<10 { chain += "  - { id: s\(index), uses: channel.null, needs: [s\(index - 1)] }\n" }
         let (flowingWorkflow, flowingSource) = try harness.workflow(chain)
 
-        let started = Date()
-        let slow = try harness.engine.start(workflow: slowWorkflow, source: slowSource)
-        // The slow run's first attempt fails and its pipeline starts deciding.
-        try await eventually { try harness.store.events(run: slow).contains { $0.event.type == "step_attempt_failed" } }
-        let flowing = try harness.engine.start(workflow: flowingWorkflow, source: flowingSource)
-        let flowed = await harness.engine.wait(for: flowing)
-        let flowedAfter = Date().timeIntervalSince(started)
+        // When the slow run's first attempt has failed (and its pipeline
+        // starts deciding), the other run starts, from the engine's observer
+        // (so the test's own scheduling cannot delay it).
+        let engine = harness.engine
+        let flowingID = Mutex<String?>(nil)
+        engine.observe { _, event, _ in
+            guard case .stepAttemptFailed = event, flowingID.withLock({ $0 == nil }) else { return }
+            let id = try? engine.start(workflow: flowingWorkflow, source: flowingSource)
+            flowingID.withLock { $0 = id }
+        }
+        let slow = try engine.start(workflow: slowWorkflow, source: slowSource)
+        try await eventually { flowingID.withLock { $0 != nil } }
+        let flowing = try #require(flowingID.withLock { $0 })
+        let flowed = await engine.wait(for: flowing)
         #expect(flowed.status == .succeeded)
-        #expect(flowedAfter < 1.5, "30 steps of another run finished in \(flowedAfter) s while a strategy spent 2 s deciding")
-
         let decided = await harness.engine.wait(for: slow)
-        #expect(Date().timeIntervalSince(started) >= 2, "the slow strategy did take its 2 s")
-        // The gate (innermost) passed after 2 s; the retry outside it retried; attempt 2 succeeded.
+        // The gate (innermost) passed after its sleep; the retry outside it retried; attempt 2 succeeded.
         #expect(decided.status == .succeeded)
         #expect(decided.steps["flaky"]?.decisions.map(\.decision) == ["retry"])
+
+        // The other run finished while the strategy was still deciding: had
+        // the engine waited for it, no step could have finished meanwhile.
+        let failedAt = try #require(try harness.store.events(run: slow).first { $0.event.type == "step_attempt_failed" }?.time)
+        let decidedAt = try #require(try harness.store.events(run: slow).first { $0.event.type == "recovery_decided" }?.time)
+        let flowedAt = try #require(try harness.store.events(run: flowing).last { $0.event.type == "run_finished" }?.time)
+        #expect(decidedAt - failedAt >= 2.9, "the strategy took its 3 s")
+        let timeline = try harness.store.events(run: flowing).map { "\($0.event.type)@\(String(format: "%.3f", $0.time - failedAt))" }
+        #expect(flowedAt < decidedAt, "10 steps of another run finished \(decidedAt - flowedAt) s before the slow decision: \(timeline)")
     }
 
     /// A strategy that fails to decide is recorded on the run, and the
