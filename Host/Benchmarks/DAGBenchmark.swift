@@ -55,7 +55,7 @@ public struct DAGBenchmark: Sendable {
     /// first find the worker threads started and the store's files in use.
     /// Each round's peak RSS is its own (the peak starts over before it).
     public func run(rounds: Int, plugins: PluginManager, directory: String, logger: Logger) async throws -> [Result] {
-        let store = try SQLiteRunStore(path: "\(directory)/bench.db")
+        let store = try SQLiteStore(path: "\(directory)/bench.db")
         var configuration = RuntimeConfiguration()
         configuration.maxConcurrentSteps = maxConcurrentSteps
         let engine = RunEngine(store: store, plugins: plugins, configuration: configuration, logger: logger)

@@ -66,7 +66,7 @@ public struct NotifyBenchmark: Sendable {
         if let failure = plugins.load(only: ["channel.webhook"]).first(where: { $0.state != .ok }) {
             throw NotificationError(problems: ["cannot load \(failure.id): \(failure.reason ?? "unknown")"])
         }
-        let store = try SQLiteRunStore(path: deployment.storePath)
+        let store = try SQLiteStore(path: deployment.storePath)
         let service = NotificationService(settings: try NotificationSettings.parse(deployment), store: store, plugins: plugins,
                                           logger: logger)
         defer { service.stop() }

@@ -61,7 +61,7 @@ public struct StoreBenchmark: Sendable {
     }
 
     private func measureStore(path: String, batch: Int) throws -> Double {
-        let store = try SQLiteRunStore(path: path)
+        let store = try SQLiteStore(path: path)
         var state = RunState(id: "bench")
         let queued = RunEvent.runQueued(RunQueued(workflow: "bench", file: "-", source: "", inputs: [:], trigger: "bench"))
         state.apply(queued, at: 1)

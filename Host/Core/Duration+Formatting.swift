@@ -1,7 +1,4 @@
 /// A duration as people read it: `230 ms`, `4.2 s`, `3 min 5 s`.
-
-import TrellisJSON
-
 public func formatDuration(_ seconds: Double) -> String {
     if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
     if seconds < 60 {

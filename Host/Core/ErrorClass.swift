@@ -1,8 +1,5 @@
 /// How a failure is classified across the plugin boundary. Recovery
 /// strategies decide on the class, never on the message text.
-
-import TrellisJSON
-
 public enum ErrorClass: String, Sendable, Hashable, Codable, CaseIterable {
     /// Transient: trying again may succeed.
     case retryable

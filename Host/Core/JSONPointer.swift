@@ -1,9 +1,8 @@
+import TrellisJSON
+
 /// JSON Pointer (RFC 6901) tokens: `~` is written `~0` and `/` is `~1`.
 /// One place for both directions; keys without either (nearly all) are
 /// returned as they are, without a copy.
-
-import TrellisJSON
-
 public enum JSONPointer {
     public static func escape(_ key: String) -> String {
         guard key.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return key }

@@ -1,5 +1,4 @@
 import Foundation
-import TrellisJSON
 
 /// A semantic version `MAJOR.MINOR.PATCH[-PRERELEASE]` (build metadata ignored).
 public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConvertible {

@@ -1,5 +1,3 @@
-import TrellisJSON
-
 extension String {
     /// Equal when compared without regard to ASCII letter case: HTTP header
     /// names and tokens, without the allocation of `lowercased()` or the

@@ -5,10 +5,10 @@ import TrellisStore
 /// Keeps plugins' `trellis.state/1` values in the run store, one namespace
 /// per plugin, so a breaker's state survives a host restart.
 public struct StorePluginState: PluginStateStore {
-    let store: any RunStore
+    let store: any KeyValueStore
     let logger: Logger
 
-    public init(store: any RunStore, logger: Logger) {
+    public init(store: any KeyValueStore, logger: Logger) {
         self.store = store
         self.logger = logger
     }

@@ -1,8 +1,10 @@
 import TrellisCore
 
 /// Where runs live: an append-only event log per run, with the runs and
-/// steps tables kept as projections of it. The runner depends on this
-/// protocol only, so another database can stand behind it.
+/// steps tables kept as projections of it, and each run's lease. The runner
+/// depends on these protocols only (this one, ``RunLeases`` and
+/// ``StepCache``), so another database can stand behind them; the embedded
+/// one is ``SQLiteStore``, which is every store of the host in one file.
 public protocol RunStore: RunLeases {
     /// Appends events to one or more runs in one transaction. Each append
     /// expects its run's stream to be at `expectedVersion`, and its run's
@@ -30,20 +32,29 @@ public protocol RunStore: RunLeases {
     /// Runs that are not finished (queued, running or interrupted).
     func unfinishedRuns() throws(StoreError) -> [String]
 
+    /// Unfinished runs of one workflow (for the scheduler's overlap policy).
+    func unfinishedRuns(workflow: String) throws(StoreError) -> [String]
+}
+
+/// Step outputs kept for `cache:` and for strategies that serve the last
+/// good output.
+public protocol StepCache: Sendable {
     /// A cached step output younger than `maxAge` seconds at `now`, and when it was stored.
     func cachedOutput(key: String, maxAge: Double, now: Double) throws(StoreError) -> CachedOutput?
 
     func storeCachedOutput(key: String, output: JSONValue, at time: Double) throws(StoreError)
+}
 
-    /// Unfinished runs of one workflow (for the scheduler's overlap policy).
-    func unfinishedRuns(workflow: String) throws(StoreError) -> [String]
-
-    /// When a trigger last fired (Unix seconds), so missed fires can be caught up after a restart.
+/// When each trigger last fired, so missed fires can be caught up after a restart.
+public protocol TriggerClock: Sendable {
+    /// Unix seconds, or nil when it never fired.
     func lastFire(trigger key: String) throws(StoreError) -> Double?
 
     func setLastFire(trigger key: String, at time: Double) throws(StoreError)
+}
 
-    /// Small values kept for other parts of the host (plugins' state), by namespace and key.
+/// Small values kept for other parts of the host (plugins' state), by namespace and key.
+public protocol KeyValueStore: Sendable {
     func value(namespace: String, key: String) throws(StoreError) -> [UInt8]?
 
     func setValue(_ value: [UInt8], namespace: String, key: String) throws(StoreError)

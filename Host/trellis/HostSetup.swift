@@ -22,9 +22,9 @@ struct HostSetup {
     }
 
     /// Opens the store; plugins loaded afterwards keep their state in it.
-    func openStore(override path: String? = nil) throws -> SQLiteRunStore {
+    func openStore(override path: String? = nil) throws -> SQLiteStore {
         do {
-            let store = try SQLiteRunStore(path: path ?? configuration.storePath)
+            let store = try SQLiteStore(path: path ?? configuration.storePath)
             plugins.setStateStore(StorePluginState(store: store, logger: logger))
             return store
         } catch {
@@ -64,7 +64,7 @@ struct HostSetup {
 
     /// Starts the notification service when the deployment configures
     /// recipients, and loads their channels and its recovery strategies.
-    func startNotifications(store: SQLiteRunStore, mode: NotificationService.Mode) throws -> NotificationService? {
+    func startNotifications(store: SQLiteStore, mode: NotificationService.Mode) throws -> NotificationService? {
         let settings = try notificationSettings()
         guard !settings.recipients.isEmpty else { return nil }
         let service = NotificationService(settings: settings, store: store, plugins: plugins,
@@ -81,7 +81,7 @@ struct HostSetup {
     /// `uses` notify, a notification service delivers what they queue while
     /// the run lasts (what must wait is left to `trellis serve`); `finish` it
     /// after the run.
-    func foregroundEngine(store: SQLiteRunStore, catalog: any PluginCatalog,
+    func foregroundEngine(store: SQLiteStore, catalog: any PluginCatalog,
                           uses: Set<String>) throws -> (RunEngine, NotificationService?) {
         let notifications = uses.contains("notify") ? try startNotifications(store: store, mode: .transient) : nil
         let engine = RunEngine(store: store, plugins: plugins, configuration: try runtimeConfiguration(),

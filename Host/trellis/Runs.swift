@@ -15,7 +15,7 @@ struct Runs: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The store file. Default: the deployment config's `store:`.", valueName: "path"))
         var store: String?
 
-        func open() throws -> (HostSetup, SQLiteRunStore) {
+        func open() throws -> (HostSetup, SQLiteStore) {
             let setup = try HostSetup(deployment)
             return (setup, try setup.openStore(override: store))
         }
@@ -136,7 +136,7 @@ struct Runs: AsyncParsableCommand {
 
         /// Nobody executes the run: this process holds its lease for the one
         /// append that cancels it (finishing the run gives the lease up).
-        private func cancelHere(_ store: SQLiteRunStore, owner: LeaseOwner) throws {
+        private func cancelHere(_ store: SQLiteStore, owner: LeaseOwner) throws {
             guard let state = try store.loadState(run: id) else { throw ValidationError(noSuchRun(id, in: store)) }
             var cancelled = state
             let time = Date().timeIntervalSince1970
@@ -217,7 +217,7 @@ struct RunSummary: Encodable {
 
 extension RunStatus: ExpressibleByArgument {}
 
-func noSuchRun(_ id: String, in store: SQLiteRunStore) -> String {
+func noSuchRun(_ id: String, in store: SQLiteStore) -> String {
     "no run '\(id)' in \(store.path); `trellis runs list` shows the runs there"
 }
 

@@ -54,7 +54,7 @@ struct Serve: AsyncParsableCommand {
         let scheduler = Scheduler(engine: engine, store: store, logger: logger)
         scheduler.setWorkflows(entries)
         let group = ServiceGroup.host(engine: engine, notifications: notifications,
-                                      driver: HostService(engine: engine, scheduler: scheduler, logger: logger), logger: logger)
+                                      driver: SchedulingService(engine: engine, scheduler: scheduler, logger: logger), logger: logger)
         try await group.run()
         logger.info("host stopped")
     }

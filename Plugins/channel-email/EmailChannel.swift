@@ -54,9 +54,9 @@ struct EmailChannel: ChannelPlugin {
 
     let configuration: Configuration
     let password: String?
-    let host: PluginHost
+    let host: TrellisHost
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         try Self.validate(configuration: configuration)
         self.configuration = configuration
         self.host = host

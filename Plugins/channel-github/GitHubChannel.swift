@@ -32,7 +32,7 @@ struct GitHubChannel: ChannelPlugin {
     let base: String
     let token: String
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         self.configuration = configuration
         base = (configuration.api_url ?? "https://api.github.com").trimmingCharacters(in: ["/"])
         token = try host.secret("token")

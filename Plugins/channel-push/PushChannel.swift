@@ -48,7 +48,7 @@ struct PushChannel: ChannelPlugin {
     let configuration: Configuration
     let token: String?
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         guard configuration.server.hasPrefix("http://") || configuration.server.hasPrefix("https://") else {
             throw PluginError.config("server must start with http:// or https://, not '\(configuration.server)'")
         }

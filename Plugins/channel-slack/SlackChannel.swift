@@ -33,7 +33,7 @@ struct SlackChannel: ChannelPlugin {
     let configuration: Configuration
     let mode: Mode
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         self.configuration = configuration
         switch configuration.mode ?? ((try? host.secret("webhook_url")) != nil ? "webhook" : "api") {
         case "webhook":

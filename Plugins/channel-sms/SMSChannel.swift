@@ -27,7 +27,7 @@ struct SMSChannel: ChannelPlugin {
     let configuration: Configuration
     let authorization: String
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         self.configuration = configuration
         let token = try host.secret("auth_token")
         authorization = "Basic " + Data("\(configuration.account_sid):\(token)".utf8).base64EncodedString()

@@ -22,7 +22,7 @@ struct StdoutChannel: ChannelPlugin {
     let label: String
     let output: LineWriter
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         label = configuration.label ?? Self.id
         output = try LineWriter(path: configuration.path)
     }

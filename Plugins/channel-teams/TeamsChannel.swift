@@ -39,7 +39,7 @@ struct TeamsChannel: ChannelPlugin {
     let webhook: String
     let cardVersion: String
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         webhook = try host.secret("webhook_url")
         cardVersion = configuration.card_version ?? "1.4"
     }

@@ -28,9 +28,9 @@ struct WebhookChannel: ChannelPlugin {
 
     let configuration: Configuration
     let signer: WebhookSigner?
-    let host: PluginHost
+    let host: TrellisHost
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         try Self.validate(configuration: configuration)
         self.configuration = configuration
         self.host = host

@@ -21,7 +21,7 @@ struct OfflineProvider: ProviderPlugin {
     let replies: [String: String]
     let prefix: String
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         model = configuration.model ?? "offline-echo"
         replies = configuration.replies ?? [:]
         prefix = configuration.prefix ?? "echo: "

@@ -24,7 +24,7 @@ struct CacheFallback: RecoveryPlugin {
 
     let defaultMaxAge: UInt64
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         defaultMaxAge = configuration.max_age_ms ?? 86_400_000
     }
 

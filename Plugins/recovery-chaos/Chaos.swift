@@ -32,7 +32,7 @@ final class Chaos: RecoveryPlugin {
     /// Attempts already slowed down, so each is delayed once.
     private let slowed = Mutex<Set<String>>([])
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         enabled = configuration.enabled ?? false
     }
 

@@ -60,10 +60,10 @@ final class CircuitBreaker: RecoveryPlugin {
     }
 
     let defaults: Settings
-    let host: PluginHost
+    let host: TrellisHost
     private let circuits = Mutex<[String: Circuit]>([:])
 
-    init(configuration: Settings, host: PluginHost) throws {
+    init(configuration: Settings, host: TrellisHost) throws {
         defaults = configuration
         self.host = host
         if let window = configuration.window, !["count", "time"].contains(window) {

@@ -15,7 +15,7 @@ struct Degrade: RecoveryPlugin {
     static let version = "1.0.0"
     static let summary = "Completes a failed step with a default output and a quality score."
 
-    init(configuration: EmptyConfiguration, host: PluginHost) throws {}
+    init(configuration: EmptyConfiguration, host: TrellisHost) throws {}
 
     func decide(_ failure: Failure, policy: Policy, context: CallContext) throws -> RecoveryDecision {
         if let classes = policy.on, !classes.contains(failure.errorClass.description) { return .pass }

@@ -17,7 +17,7 @@ struct Fallback: RecoveryPlugin {
     static let version = "1.0.0"
     static let summary = "Runs another plugin when the step's plugin fails."
 
-    init(configuration: EmptyConfiguration, host: PluginHost) throws {}
+    init(configuration: EmptyConfiguration, host: TrellisHost) throws {}
 
     func decide(_ failure: Failure, policy: Policy, context: CallContext) throws -> RecoveryDecision {
         // The failure came from the fallback itself: let the next strategy decide.

@@ -24,7 +24,7 @@ struct FixedDelayRetry: RecoveryPlugin {
     let delay: UInt64
     let maxAttempts: Int
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         delay = configuration.delayMilliseconds ?? 1000
         maxAttempts = configuration.maxAttempts ?? 3
         guard maxAttempts >= 1 else {

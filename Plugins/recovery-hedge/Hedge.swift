@@ -26,7 +26,7 @@ struct Hedge: RecoveryPlugin {
 
     let configuration: Configuration
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         if let maximum = configuration.max_hedges, maximum < 1 {
             throw PluginError.config("max_hedges must be at least 1, not \(maximum)")
         }

@@ -35,11 +35,11 @@ final class RateLimit: RecoveryPlugin {
     }
 
     let defaults: Settings
-    let host: PluginHost
+    let host: TrellisHost
     private let buckets = Mutex<[String: Bucket]>([:])
     private let inFlight = Mutex<[String: Int]>([:])
 
-    init(configuration: Settings, host: PluginHost) throws {
+    init(configuration: Settings, host: TrellisHost) throws {
         defaults = configuration
         self.host = host
         try Self.check(configuration)

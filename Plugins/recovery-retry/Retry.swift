@@ -46,7 +46,7 @@ struct Retry: RecoveryPlugin {
 
     let defaults: Settings
 
-    init(configuration: Settings, host: PluginHost) throws {
+    init(configuration: Settings, host: TrellisHost) throws {
         defaults = configuration
         try Self.check(configuration)
     }

@@ -20,7 +20,7 @@ struct AttemptTimeout: RecoveryPlugin {
 
     let timeout: UInt64
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         timeout = configuration.timeoutMilliseconds ?? 30_000
         guard timeout > 0 else { throw PluginError.config("timeout_ms must be at least 1") }
     }

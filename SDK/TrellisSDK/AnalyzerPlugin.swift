@@ -1,9 +1,8 @@
+import TrellisJSON
+
 /// A plugin that splits text into search terms (`trellis.analyzer/1`).
 /// This is the search engine's hot path: no JSON, no allocation per token
 /// unless the plugin makes one.
-
-import TrellisJSON
-
 public protocol AnalyzerPlugin: TrellisPlugin {
     /// Emits the tokens of `text` (UTF-8 bytes) into `sink`, in order.
     func tokenize(_ text: UnsafeBufferPointer<UInt8>, into sink: inout TokenSink) throws

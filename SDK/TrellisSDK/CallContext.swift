@@ -12,11 +12,11 @@ public struct CallContext {
     public let attempt: Int
     /// The deadline as Unix time in milliseconds, or nil.
     public let deadlineUnixMilliseconds: Int64?
-    public let host: PluginHost
+    public let host: TrellisHost
 
     let raw: UnsafePointer<trellis_call_context_t>?
 
-    init(raw: UnsafePointer<trellis_call_context_t>?, host: PluginHost) {
+    init(raw: UnsafePointer<trellis_call_context_t>?, host: TrellisHost) {
         self.raw = raw
         self.host = host
         guard let raw, raw.pointee.struct_size > 0 else {

@@ -1,7 +1,6 @@
-/// A plugin that delivers notifications (`trellis.channel/1`).
-
 import TrellisJSON
 
+/// A plugin that delivers notifications (`trellis.channel/1`).
 public protocol ChannelPlugin: TrellisPlugin {
     /// What a workflow step or the notification service sends.
     associatedtype Message: Decodable

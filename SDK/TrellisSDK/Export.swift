@@ -8,12 +8,12 @@ import TrellisJSON
 final class ExportedPlugin: @unchecked Sendable {
     let descriptor: UnsafeMutablePointer<trellis_plugin_descriptor_t>
     let interfaces: [String: UnsafeRawPointer]
-    let makeInstance: (PluginHost, UnsafeRawBufferPointer) throws -> InstanceBox
+    let makeInstance: (TrellisHost, UnsafeRawBufferPointer) throws -> InstanceBox
     let validateChannelConfig: ((UnsafeRawBufferPointer) throws -> Void)?
 
     init<P: TrellisPlugin>(_ type: P.Type, kind: trellis_plugin_kind_t, interfaces: [String: UnsafeRawPointer],
                            validateChannelConfig: ((UnsafeRawBufferPointer) throws -> Void)? = nil,
-                           makeInstance: @escaping (PluginHost, UnsafeRawBufferPointer) throws -> InstanceBox) {
+                           makeInstance: @escaping (TrellisHost, UnsafeRawBufferPointer) throws -> InstanceBox) {
         self.interfaces = interfaces.merging([TRELLIS_INTERFACE_HEALTH_V1: healthTable]) { own, _ in own }
         self.makeInstance = makeInstance
         self.validateChannelConfig = validateChannelConfig
@@ -35,7 +35,7 @@ final class ExportedPlugin: @unchecked Sendable {
                     return reply.fail(.permanent("no plugin is exported by this library"))
                 }
                 return reply.perform("could not create the plugin") {
-                    out.pointee = try exported.makeInstance(PluginHost(raw: host), config.bytes).opaque
+                    out.pointee = try exported.makeInstance(TrellisHost(raw: host), config.bytes).opaque
                     return nil
                 }
             },

@@ -4,14 +4,14 @@ import TrellisJSON
 /// The Swift object behind a `trellis_instance_t *`: the plugin value, the
 /// host's services, and the kind-specific bridge the interface tables call.
 final class InstanceBox: @unchecked Sendable {
-    let host: PluginHost
+    let host: TrellisHost
     let plugin: any TrellisPlugin
     let channel: (any ChannelPlugin)?
     let provider: (any ProviderPlugin)?
     let recovery: (any RecoveryBridge)?
     let analyzer: (any AnalyzerPlugin)?
 
-    init(host: PluginHost, plugin: any TrellisPlugin, channel: (any ChannelPlugin)? = nil,
+    init(host: TrellisHost, plugin: any TrellisPlugin, channel: (any ChannelPlugin)? = nil,
          provider: (any ProviderPlugin)? = nil, recovery: (any RecoveryBridge)? = nil,
          analyzer: (any AnalyzerPlugin)? = nil) {
         self.host = host

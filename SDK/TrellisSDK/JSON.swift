@@ -1,9 +1,8 @@
+import TrellisJSON
+
 /// Any JSON value, decoded and encoded as it came (keys kept as written):
 /// for messages and outputs whose shape the plugin does not fix. It is
 /// TrellisJSON's ``JSONValue``, the same type the host reads and writes.
-
-import TrellisJSON
-
 public typealias JSON = JSONValue
 
 extension JSONValue {

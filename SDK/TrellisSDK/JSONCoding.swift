@@ -1,10 +1,9 @@
+import TrellisJSON
+
 /// How the SDK turns the bytes of a call into a plugin's `Decodable` types
 /// and its `Encodable` results into bytes: through its own JSON tree
 /// (``JSONNode``), without Foundation's `JSONDecoder`/`JSONEncoder`, which
 /// cost several times more per call. Objects are written with sorted keys.
-
-import TrellisJSON
-
 enum PluginJSON {
     static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
         let node: JSONNode

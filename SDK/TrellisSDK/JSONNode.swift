@@ -1,10 +1,9 @@
+import TrellisJSON
+
 /// The SDK's own JSON tree, between the bytes the host passes and a
 /// plugin's `Codable` types. Numbers keep their text, so an `Int64` or
 /// `UInt64` field reads and writes exactly; objects are written with sorted
 /// keys, so the same value gives the same bytes.
-
-import TrellisJSON
-
 indirect enum JSONNode: Sendable {
     case null
     case bool(Bool)

@@ -1,3 +1,5 @@
+import TrellisJSON
+
 /// What every Trellis plugin is, whatever its kind.
 ///
 /// A plugin is a type with static metadata and an initializer that takes its
@@ -10,9 +12,6 @@
 /// @_cdecl("trellis_plugin_entry")
 /// public func entry() -> UnsafeRawPointer { exportPlugin(MyChannel.self) }
 /// ```
-
-import TrellisJSON
-
 public protocol TrellisPlugin: Sendable {
     /// The configuration this plugin accepts. Describe the same shape as a
     /// JSON Schema in the plugin's manifest: the host validates against the
@@ -28,7 +27,7 @@ public protocol TrellisPlugin: Sendable {
     /// True when the host must never call this plugin from two threads at once.
     static var isSingleThreaded: Bool { get }
 
-    init(configuration: Configuration, host: PluginHost) throws
+    init(configuration: Configuration, host: TrellisHost) throws
 
     /// A cheap liveness probe; throw when the instance cannot serve calls.
     func checkHealth() throws

@@ -1,3 +1,5 @@
+import TrellisJSON
+
 /// A classified plugin error. The host's recovery pipeline decides what to do
 /// from the ``Code``, never from the message, so pick the code with care:
 ///
@@ -9,9 +11,6 @@
 /// - ``Code/cancelled``: the call was cancelled or ran out of time.
 ///
 /// The message reaches a person: say what was wrong and what to do.
-
-import TrellisJSON
-
 public struct PluginError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         /// The ABI's numeric value for this class.

@@ -1,7 +1,4 @@
 /// A plugin that answers AI model requests (`trellis.provider/1`).
-
-import TrellisJSON
-
 public protocol ProviderPlugin: TrellisPlugin {
     /// Completes a request. When `stream` is not nil, pass text pieces to it
     /// as they arrive and stop when it returns false; still return the full

@@ -1,10 +1,9 @@
+import TrellisJSON
+
 /// A plugin that decides what happens around a step's attempts
 /// (`trellis.recovery/1`). The host runs a step's recovery pipeline in order;
 /// each strategy may admit, delay or reject an attempt before it starts, and
 /// decide after a failure.
-
-import TrellisJSON
-
 public protocol RecoveryPlugin: TrellisPlugin {
     /// The parameters a step gives this strategy under `recovery:`.
     associatedtype Policy: Decodable & Sendable = EmptyConfiguration

@@ -16,7 +16,7 @@ final class NotificationHarness: @unchecked Sendable {
     static let slackHookPath = "/services/T0/B0/slack-hook-secret"
 
     let directory: String
-    let store: SQLiteRunStore
+    let store: SQLiteStore
     let plugins: PluginManager
     let settings: NotificationSettings
     let clock = TestClock()
@@ -71,7 +71,7 @@ final class NotificationHarness: @unchecked Sendable {
         for id in ["channel.webhook", "channel.slack", "channel.push", "recovery.retry"] where plugins.instance(id) == nil {
             throw HarnessError(message: "\(id) did not load: \(plugins.status(id)?.reason ?? "unknown")")
         }
-        store = try SQLiteRunStore(path: deployment.storePath)
+        store = try SQLiteStore(path: deployment.storePath)
         start()
     }
 

@@ -19,7 +19,7 @@ enum Build {
 /// plugins loaded from this build.
 final class Harness: @unchecked Sendable {
     let directory: String
-    let store: SQLiteRunStore
+    let store: SQLiteStore
     let plugins: PluginManager
     var engine: RunEngine
     let logger = Logger(label: "trellis.tests")
@@ -34,7 +34,7 @@ final class Harness: @unchecked Sendable {
         }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-runtime-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try SQLiteRunStore(path: "\(directory)/trellis.db")
+        store = try SQLiteStore(path: "\(directory)/trellis.db")
         // The bundled plugins load as a deployment would: through manifests
         // stamped from the checkout's registry (their flags matter to the
         // runner); the test fixtures load without manifests.

@@ -7,14 +7,14 @@ import TrellisCore
 /// shared by two store connections as two processes would share it.
 @Suite final class RunLeaseTests {
     let directory: String
-    let store: SQLiteRunStore
+    let store: SQLiteStore
     /// A second connection to the same file (another process's view).
-    let other: SQLiteRunStore
+    let other: SQLiteStore
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-lease-\(UUID().uuidString)").path
-        store = try SQLiteRunStore(path: "\(directory)/trellis.db")
-        other = try SQLiteRunStore(path: "\(directory)/trellis.db")
+        store = try SQLiteStore(path: "\(directory)/trellis.db")
+        other = try SQLiteStore(path: "\(directory)/trellis.db")
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
@@ -34,7 +34,7 @@ import TrellisCore
         return state
     }
 
-    func append(_ event: RunEvent, to state: inout RunState, by owner: LeaseOwner?, in store: SQLiteRunStore? = nil,
+    func append(_ event: RunEvent, to state: inout RunState, by owner: LeaseOwner?, in store: SQLiteStore? = nil,
                 at time: Double = 1001) throws(StoreError) {
         var next = state
         next.apply(event, at: time)

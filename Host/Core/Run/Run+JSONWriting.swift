@@ -1,10 +1,9 @@
+import TrellisJSON
+
 /// The stored JSON of events, step projections and snapshots, written
 /// straight from the values with keys sorted (as `jsonBytes()` writes any
 /// value), without building a `JSONValue` per event: the store writes these
 /// for every state change. `data` and `snapshot` read them back as values.
-
-import TrellisJSON
-
 extension RunEvent {
     public var dataJSON: [UInt8] {
         var out = JSONWriter(capacity: 96)

@@ -1,7 +1,6 @@
-/// The stored form of events: a type name and a JSON object.
-
 import TrellisJSON
 
+/// The stored form of events: a type name and a JSON object.
 extension RunEvent {
     /// The event's stored JSON (``dataJSON``) as a value.
     public var data: JSONValue { JSONValue(written: dataJSON) }

@@ -1,9 +1,8 @@
+import TrellisJSON
+
 /// Every state change of a run and its steps. A run's state is the fold of
 /// its events (``RunState/apply(_:)``); the store appends them and keeps the
 /// fold's result as queryable tables.
-
-import TrellisJSON
-
 public enum RunEvent: Sendable, Hashable {
     /// A run was created from a workflow.
     case runQueued(RunQueued)

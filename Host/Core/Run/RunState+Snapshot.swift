@@ -1,8 +1,7 @@
-/// A run's state as JSON: what a snapshot stores, so that loading a long
-/// run folds only the events after its latest snapshot.
-
 import TrellisJSON
 
+/// A run's state as JSON: what a snapshot stores, so that loading a long
+/// run folds only the events after its latest snapshot.
 extension RunState {
     /// The stored snapshot (``snapshotJSON``) as a value.
     public var snapshot: JSONValue { JSONValue(written: snapshotJSON) }

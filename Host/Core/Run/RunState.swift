@@ -1,9 +1,8 @@
+import TrellisJSON
+
 /// A run's state: the fold of its events. The runner keeps it in memory
 /// while it runs; the store keeps it as rows; `trellis runs replay` folds
 /// the events again and compares.
-
-import TrellisJSON
-
 public struct RunState: Sendable, Hashable {
     public var id: String
     public var workflow: String = ""

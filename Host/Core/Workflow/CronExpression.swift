@@ -1,5 +1,4 @@
 import Foundation
-import TrellisJSON
 
 /// A five-field cron expression (`minute hour day-of-month month day-of-week`)
 /// or a macro (`@hourly`, `@daily`, `@midnight`, `@weekly`, `@monthly`,

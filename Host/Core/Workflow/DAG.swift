@@ -1,7 +1,4 @@
 /// The dependency graph of a workflow's steps.
-
-import TrellisJSON
-
 public struct DAG: Sendable {
     public let ids: [String]
     /// step → the steps it needs.

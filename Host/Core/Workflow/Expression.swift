@@ -1,9 +1,8 @@
+import TrellisJSON
+
 /// An expression inside `${{ … }}` or an `if:`: paths into the run's data
 /// (`inputs.x`, `steps.fetch.output.text`, `run.id`, `secrets.NAME`),
 /// literals, comparisons and `!`, `&&`, `||`.
-
-import TrellisJSON
-
 public indirect enum Expression: Sendable, Hashable {
     case literal(JSONValue)
     case path([PathComponent])

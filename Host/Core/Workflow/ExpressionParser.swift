@@ -1,7 +1,6 @@
-/// A recursive-descent parser for ``Expression``.
-
 import TrellisJSON
 
+/// A recursive-descent parser for ``Expression``.
 struct ExpressionParser {
     private let characters: [Character]
     private var index = 0

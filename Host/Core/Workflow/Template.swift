@@ -1,9 +1,8 @@
+import TrellisJSON
+
 /// A string with `${{ expression }}` parts. A string that is exactly one
 /// expression keeps the expression's JSON type; otherwise the parts are
 /// interpolated into a string.
-
-import TrellisJSON
-
 public struct Template: Sendable, Hashable {
     public enum Part: Sendable, Hashable {
         case text(String)

@@ -1,7 +1,6 @@
-/// What starts a workflow run.
-
 import TrellisJSON
 
+/// What starts a workflow run.
 public struct TriggerSpec: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         /// A cron schedule in an IANA time zone.

@@ -1,7 +1,6 @@
-/// A workflow as its author wrote it: inputs, triggers and a DAG of steps.
-
 import TrellisJSON
 
+/// A workflow as its author wrote it: inputs, triggers and a DAG of steps.
 public struct Workflow: Sendable, Hashable {
     public var name: String
     public var inputs: [InputSpec]

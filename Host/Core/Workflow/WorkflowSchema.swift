@@ -1,8 +1,7 @@
-/// The shape of a workflow file, checked before anything else so that a
-/// misspelt field is reported at its line with a suggestion.
-
 import TrellisJSON
 
+/// The shape of a workflow file, checked before anything else so that a
+/// misspelt field is reported at its line with a suggestion.
 let workflowSchema: JSONSchema = {
     let durationValue: JSONValue = ["type": ["string", "number"]]
     let recoveryEntry: JSONValue = [

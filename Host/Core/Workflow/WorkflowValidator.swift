@@ -1,8 +1,7 @@
-/// The checks that need the whole workflow: ids, dependencies, plugins,
-/// inputs against their schemas, and expressions.
-
 import TrellisJSON
 
+/// The checks that need the whole workflow: ids, dependencies, plugins,
+/// inputs against their schemas, and expressions.
 struct WorkflowValidator {
     let document: YAMLDocument
     let catalog: any PluginCatalog

@@ -2,8 +2,8 @@ import CTrellisABI
 import Foundation
 #if canImport(Glibc)
 import Glibc
-import TrellisJSON
 #endif
+import TrellisJSON
 
 /// A plugin library opened with `dlopen` and checked against the ABI rules.
 ///

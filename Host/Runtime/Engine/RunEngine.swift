@@ -17,7 +17,7 @@ import TrellisStore
 public final class RunEngine: @unchecked Sendable {
     public typealias Observer = @Sendable (_ runID: String, _ event: RunEvent, _ state: RunState) -> Void
 
-    public let store: any RunStore
+    public let store: any RunStore & StepCache
     let plugins: PluginManager?
     let configuration: RuntimeConfiguration
     let logger: Logger
@@ -109,7 +109,7 @@ public final class RunEngine: @unchecked Sendable {
         var done: @Sendable () -> Void
     }
 
-    public init(store: any RunStore, plugins: PluginManager?, configuration: RuntimeConfiguration = RuntimeConfiguration(),
+    public init(store: any RunStore & StepCache, plugins: PluginManager?, configuration: RuntimeConfiguration = RuntimeConfiguration(),
                 catalog: any PluginCatalog = EmptyPluginCatalog(), notifications: NotificationService? = nil, logger: Logger,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.store = store

@@ -20,7 +20,7 @@ public final class Scheduler: Sendable {
     }
 
     let engine: RunEngine
-    let store: any RunStore
+    let store: any RunStore & TriggerClock
     let logger: Logger
     let now: @Sendable () -> Double
     private let state = Mutex<State>(State())
@@ -31,7 +31,7 @@ public final class Scheduler: Sendable {
         var waiting: [String: [(trigger: String, inputs: [String: JSONValue])]] = [:]
     }
 
-    public init(engine: RunEngine, store: any RunStore, logger: Logger,
+    public init(engine: RunEngine, store: any RunStore & TriggerClock, logger: Logger,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.engine = engine
         self.store = store

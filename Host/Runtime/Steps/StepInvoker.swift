@@ -2,12 +2,6 @@ import Foundation
 import TrellisCore
 import TrellisPluginHost
 
-/// How one attempt of a step ended.
-public enum StepOutcome: Sendable, Equatable {
-    case success(JSONValue)
-    case failure(ErrorClass, message: String, retryAfterMilliseconds: UInt64)
-}
-
 /// Runs one attempt of a step on the calling (worker) thread: a plugin call,
 /// or one of the built-ins `noop`, `exec` and `notify` (`sleep` is a timer
 /// of the engine's, see `RunEngine.submitCall`).

@@ -28,7 +28,7 @@ final class Gate: RecoveryPlugin {
     /// Attempts already held back, by "step/attempt".
     let delayed = Mutex<Set<String>>([])
 
-    init(configuration: EmptyConfiguration, host: PluginHost) throws {}
+    init(configuration: EmptyConfiguration, host: TrellisHost) throws {}
 
     func admit(_ attempt: Attempt, policy: Policy, context: CallContext) throws -> Admission {
         if policy.reject?.contains(attempt.attempt) == true {

@@ -17,9 +17,9 @@ struct HelloChannel: ChannelPlugin {
     static let summary = "Greets someone: the example third-party plugin."
 
     let greeting: String
-    let host: PluginHost
+    let host: TrellisHost
 
-    init(configuration: Configuration, host: PluginHost) throws {
+    init(configuration: Configuration, host: TrellisHost) throws {
         greeting = configuration.greeting ?? "Hello"
         self.host = host
         // A real channel would use the key to authenticate to its service.

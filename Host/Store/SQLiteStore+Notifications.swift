@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import TrellisCore
 
-extension SQLiteRunStore: NotificationStore {
+extension SQLiteStore: NotificationStore {
     public func save(_ changes: NotificationChanges) throws(StoreError) -> Set<String> {
         guard !changes.isEmpty else { return [] }
         do {

@@ -5,7 +5,7 @@ import TrellisCore
 /// Appending events: the hot path of every run. One transaction writes each
 /// run's events, its row (the projection and the stream head) and the rows
 /// of the steps the events touched, and now and then a snapshot.
-extension SQLiteRunStore {
+extension SQLiteStore {
     public func append(_ appends: [RunAppend]) throws(StoreError) {
         guard !appends.isEmpty else { return }
         let started = DispatchTime.now().uptimeNanoseconds

@@ -1,13 +1,13 @@
 import CTrellisABI
 #if canImport(Glibc)
 import Glibc
-import TrellisJSON
 #endif
+import TrellisJSON
 
 /// The services the host offers a plugin: logging, metrics, secrets and,
 /// where the host provides it, HTTP. Obtained once at create time and valid
 /// for the instance's whole life.
-public struct PluginHost: @unchecked Sendable {
+public struct TrellisHost: @unchecked Sendable {
     public enum LogLevel: Int32, Sendable {
         case trace = 0, debug, info, warning, error
     }
@@ -128,3 +128,8 @@ public struct PluginHost: @unchecked Sendable {
     /// True when the host offers the mail (SMTP) service to this plugin.
     public var offersMail: Bool { mailService != nil }
 }
+
+/// The name ``TrellisHost`` had at first (it read like the host's
+/// `TrellisPluginHost` module); plugins written against it still build.
+@available(*, deprecated, renamed: "TrellisHost")
+public typealias PluginHost = TrellisHost

@@ -4,12 +4,12 @@ import ServiceLifecycle
 import TrellisCore
 import TrellisStore
 
-/// The long-running host's driver: resumes unfinished runs no live process
+/// What drives `trellis serve`'s engine: resumes unfinished runs no live process
 /// holds, fires triggers, and takes over runs queued by `trellis trigger`
 /// (or left by a host that died), until the group shuts down. It is the
 /// last service of `ServiceGroup.host`, so it stops first; the engine then
 /// drains.
-public struct HostService: Service {
+public struct SchedulingService: Service {
     let engine: RunEngine
     let scheduler: Scheduler
     let logger: Logger
@@ -42,31 +42,5 @@ public struct HostService: Service {
             }
         }
         logger.info("host stopping: draining")
-    }
-}
-
-/// Logs every committed run event as a structured line, with `run.id`,
-/// `step.id` and `plugin.id` metadata.
-public func logRunEvents(of engine: RunEngine, to logger: Logger) {
-    engine.observe { runID, event, state in
-        var metadata: Logger.Metadata = ["run.id": "\(runID)", "event": "\(event.type)", "workflow": "\(state.workflow)"]
-        if let step = event.step {
-            metadata["step.id"] = "\(step)"
-            if let plugin = state.steps[step]?.plugin { metadata["plugin.id"] = "\(plugin)" }
-        }
-        switch event {
-        case .stepAttemptFailed(_, let attempt, let errorClass, let message, _, _):
-            metadata["attempt"] = "\(attempt)"
-            metadata["error.class"] = "\(errorClass.rawValue)"
-            logger.warning("attempt failed: \(message)", metadata: metadata)
-        case .stepFailed(_, let errorClass, let message):
-            metadata["error.class"] = "\(errorClass.rawValue)"
-            logger.warning("step failed: \(message)", metadata: metadata)
-        case .runFinished(let status, let message):
-            metadata["run.status"] = "\(status.rawValue)"
-            logger.info("run \(status.rawValue)\(message.map { ": \($0)" } ?? "")", metadata: metadata)
-        default:
-            logger.info("\(event.type)", metadata: metadata)
-        }
     }
 }

@@ -4,7 +4,7 @@ import TrellisCore
 /// Run leases on SQLite: each operation is one `BEGIN IMMEDIATE`
 /// transaction, so two processes asking at once are served one after the
 /// other, and the second sees what the first took.
-extension SQLiteRunStore {
+extension SQLiteStore {
     public func acquireLease(run: String, owner: LeaseOwner, now: Double) throws(StoreError) -> LeaseClaim {
         try write("taking the lease of run \(run)") { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [run]) else { return .missing }

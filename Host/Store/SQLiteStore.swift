@@ -3,12 +3,14 @@ import GRDB
 import Metrics
 import TrellisCore
 
-/// The embedded store: one SQLite file in WAL mode.
+/// The embedded store: one SQLite file in WAL mode, holding every store of
+/// the host (runs and their leases, the step cache, the trigger clock,
+/// plugins' values, notifications).
 ///
 /// `synchronous = NORMAL`: a committed transaction survives the process
 /// being killed at any instant (it is in the WAL, which the OS holds); a
 /// power loss may lose the last transactions, never corrupt the file.
-public final class SQLiteRunStore: RunStore, @unchecked Sendable {
+public final class SQLiteStore: RunStore, StepCache, TriggerClock, KeyValueStore, @unchecked Sendable {
     public struct Configuration: Sendable {
         /// A snapshot of a run's state is written after at least this many
         /// events since the last one …
@@ -166,7 +168,7 @@ public final class SQLiteRunStore: RunStore, @unchecked Sendable {
     }
 }
 
-extension SQLiteRunStore {
+extension SQLiteStore {
     public func value(namespace: String, key: String) throws(StoreError) -> [UInt8]? {
         do {
             return try database.read { db in

@@ -5,16 +5,16 @@ import TrellisCore
 @testable import TrellisStore
 
 /// The real store on a real SQLite file in a temporary directory.
-@Suite final class SQLiteRunStoreTests {
+@Suite final class SQLiteStoreTests {
     let directory: String
-    let store: SQLiteRunStore
+    let store: SQLiteStore
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-store-\(UUID().uuidString)").path
-        var configuration = SQLiteRunStore.Configuration()
+        var configuration = SQLiteStore.Configuration()
         configuration.snapshotInterval = 4
         configuration.snapshotEventsPerStep = 1
-        store = try SQLiteRunStore(path: "\(directory)/trellis.db", configuration: configuration)
+        store = try SQLiteStore(path: "\(directory)/trellis.db", configuration: configuration)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
@@ -194,7 +194,7 @@ import TrellisCore
         for _ in 0..<6 {
             Thread {
                 do {
-                    _ = try SQLiteRunStore(path: "\(directory)/shared.db")
+                    _ = try SQLiteStore(path: "\(directory)/shared.db")
                 } catch {
                     failures.withLock { $0.append("\(error)") }
                 }
@@ -207,7 +207,7 @@ import TrellisCore
 
     @Test func anUnwritableLocationIsAClearError() {
         do {
-            _ = try SQLiteRunStore(path: "/proc/trellis/store.db")
+            _ = try SQLiteStore(path: "/proc/trellis/store.db")
             Issue.record("must fail")
         } catch {
             #expect(error.code == .unavailable)

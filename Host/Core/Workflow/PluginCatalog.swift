@@ -1,0 +1,42 @@
+import TrellisJSON
+
+/// What validation knows about the plugins a workflow may use.
+public protocol PluginCatalog: Sendable {
+    /// nil when no plugin has this id.
+    func entry(for id: String) -> PluginCatalogEntry?
+    /// Every known id, for suggestions.
+    var knownIDs: [String] { get }
+    /// What is wrong with a `uses: notify` step's `with:` against the
+    /// deployment's notification settings (recipients, templates and their
+    /// variables), as pointers into `with` and messages.
+    func notifyProblems(_ with: JSONValue) -> [(pointer: String, message: String)]
+}
+
+extension PluginCatalog {
+    public func notifyProblems(_ with: JSONValue) -> [(pointer: String, message: String)] { [] }
+}
+
+public struct PluginCatalogEntry: Sendable {
+    public var id: String
+    public var kind: String
+    /// Loaded and usable; otherwise `unavailableReason` says why.
+    public var available: Bool
+    public var unavailableReason: String?
+    /// The schema of a step's `with:` (or a recovery entry's parameters).
+    public var inputSchema: JSONSchema?
+
+    public init(id: String, kind: String, available: Bool, unavailableReason: String? = nil, inputSchema: JSONSchema? = nil) {
+        self.id = id
+        self.kind = kind
+        self.available = available
+        self.unavailableReason = unavailableReason
+        self.inputSchema = inputSchema
+    }
+}
+
+/// A catalog that knows no plugins (every `uses:` must then be a built-in).
+public struct EmptyPluginCatalog: PluginCatalog {
+    public init() {}
+    public func entry(for id: String) -> PluginCatalogEntry? { nil }
+    public var knownIDs: [String] { [] }
+}
