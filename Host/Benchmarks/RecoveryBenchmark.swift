@@ -1,10 +1,11 @@
 import Foundation
 import TrellisCore
 import TrellisPluginHost
+import TrellisRuntime
 
 /// Measures what a recovery pipeline adds to a successful call: the
-/// runner's admission round (outermost first) before the attempt and the
-/// outcome round after it, through the same calls the runner makes.
+/// admission round (outermost first) before the attempt and the outcome
+/// round after it, through the runner's own `RecoveryPipeline`.
 public struct RecoveryBenchmark {
     public struct Result: Sendable, Codable {
         public var strategies: [String]
@@ -21,16 +22,17 @@ public struct RecoveryBenchmark {
     }
 
     /// `pipeline` is the strategies with their step parameters, outermost first.
-    public func run(_ pipeline: [(PluginInstance, JSONValue)]) throws -> Result {
-        // The runner serializes each entry's parameters once per step, not per call.
-        let prepared = pipeline.map { ($0.0, $0.1.jsonBytes()) }
+    public func run(_ strategies: [(PluginInstance, JSONValue)]) throws -> Result {
+        let byID = Dictionary(strategies.map { ($0.0.info.id, $0.0) }, uniquingKeysWith: { first, _ in first })
+        let pipeline = RecoveryPipeline(strategies.map { RecoveryEntry(uses: $0.0.info.id, with: $0.1) }, plugins: { byID[$0] })
+        let context = PluginCallContext(idempotencyKey: "bench/step", runID: "bench", stepID: "step", attempt: 1)
         func once() throws {
-            for (strategy, policy) in prepared {
-                _ = try strategy.admit(attempt: 1, key: "channel.null", policyJSON: policy)
+            let (admission, failures) = pipeline.admit(attempt: 1, elapsed: 0, key: "channel.null", context: context)
+            guard case .proceed = admission, failures.isEmpty else {
+                throw PluginCallError(.config, "the pipeline did not admit the attempt: \(admission) \(failures)", pluginID: "bench")
             }
-            for (strategy, policy) in prepared.reversed() {
-                try strategy.record(key: "channel.null", result: nil, durationMilliseconds: 1, policyJSON: policy)
-            }
+            let recorded = pipeline.record(key: "channel.null", result: nil, duration: 0.001)
+            if !recorded.isEmpty { throw PluginCallError(.config, "\(recorded)", pluginID: "bench") }
         }
         for _ in 0..<1000 { try once() }
         var samples: [Double] = []
@@ -39,7 +41,7 @@ public struct RecoveryBenchmark {
             for _ in 0..<iterations { try once() }
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / Double(iterations))
         }
-        return Result(strategies: pipeline.map(\.0.info.id), nanosecondsPerCall: samples.sorted()[samples.count / 2],
+        return Result(strategies: strategies.map(\.0.info.id), nanosecondsPerCall: samples.sorted()[samples.count / 2],
                       calls: iterations * rounds)
     }
 }

@@ -31,11 +31,19 @@ public struct LeaseOwner: Sendable, Hashable {
     /// This process.
     public static func current(leaseSeconds: Double) -> LeaseOwner {
         let pid = getpid()
-        let host = ProcessInfo.processInfo.hostName
+        let host = Self.hostName
         let random = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         return LeaseOwner(id: "\(host)/\(pid)/\(random)", host: host, pid: pid,
                           processStart: processStartTime(pid) ?? 0, leaseSeconds: leaseSeconds)
     }
+
+    /// This machine's name, from `gethostname` (Foundation's `hostName`
+    /// resolves it through DNS, which costs milliseconds at every start).
+    public static let hostName: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
 
     /// The start time of a process on this machine, or nil when it does not exist.
     public static func processStartTime(_ pid: Int32) -> UInt64? {

@@ -109,7 +109,7 @@ import TrellisCore
         child.executableURL = URL(fileURLWithPath: "/bin/true")
         try child.run()
         child.waitUntilExit()
-        let host = ProcessInfo.processInfo.hostName
+        let host = LeaseOwner.hostName
         let dead = LeaseOwner(id: "dead", host: host, pid: child.processIdentifier, processStart: 12345, leaseSeconds: 60)
         let now = Date().timeIntervalSince1970
         #expect(try store.acquireLease(run: "r1", owner: dead, now: now) == .acquired)

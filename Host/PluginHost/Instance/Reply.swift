@@ -2,18 +2,21 @@ import CTrellisABI
 import TrellisJSON
 
 /// What a plugin sent back through its `trellis_reply_t` during one call.
+@usableFromInline
 package struct ReplyState {
-    var output: [UInt8]?
-    var errorCode: trellis_status_t = 0
-    var errorMessage: String?
-    var retryAfter: UInt64 = 0
+    @usableFromInline var output: [UInt8]?
+    @usableFromInline var errorCode: trellis_status_t = 0
+    @usableFromInline var errorMessage: String?
+    @usableFromInline var retryAfter: UInt64 = 0
+
+    @inlinable init() {}
 }
 
-private let replyOutput: @convention(c) (UnsafeMutableRawPointer?, trellis_str_t) -> Void = { data, json in
+@usableFromInline let replyOutput: @convention(c) (UnsafeMutableRawPointer?, trellis_str_t) -> Void = { data, json in
     data?.assumingMemoryBound(to: ReplyState.self).pointee.output = json.byteArray
 }
 
-private let replyError: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<trellis_error_t>?) -> Void = { data, error in
+@usableFromInline let replyError: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<trellis_error_t>?) -> Void = { data, error in
     guard let state = data?.assumingMemoryBound(to: ReplyState.self), let error else { return }
     let size = error.pointee.struct_size
     state.pointee.errorCode = error.pointee.code
@@ -23,7 +26,7 @@ private let replyError: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<
 
 /// Runs one plugin call with a reply on the stack (no allocation unless the
 /// plugin replies) and returns the call's status with what it replied.
-@inline(__always)
+@inlinable @inline(__always)
 package func withReply(_ body: (UnsafePointer<trellis_reply_t>) -> trellis_status_t) -> (trellis_status_t, ReplyState) {
     var state = ReplyState()
     let status = withUnsafeMutablePointer(to: &state) { statePointer in

@@ -281,8 +281,9 @@ public final class RunEngine: @unchecked Sendable {
     public func shutdown() {
         loop.stop()
         pool.shutdown()
-        // Runs still held (queued behind `max_active_runs`) are free for another host.
-        try? store.releaseLeases(owner: owner)
+        // Runs still held (queued behind `max_active_runs`, or not finished)
+        // are free for another host. (The loop has ended: its state may be read.)
+        if !runs.isEmpty || heldRuns.values.contains(where: { !$0.isEmpty }) { try? store.releaseLeases(owner: owner) }
     }
 
     func send(_ input: Input) {

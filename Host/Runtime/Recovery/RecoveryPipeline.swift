@@ -21,33 +21,33 @@ import TrellisPluginHost
 /// The pipeline holds no state of its own and is `Sendable`: decisions and
 /// outcomes are asked on worker threads, so a slow or hanging third-party
 /// strategy holds up only the attempt it decides on.
-struct RecoveryPipeline: Sendable {
-    struct Entry: Sendable {
+package struct RecoveryPipeline: Sendable {
+    package struct Entry: Sendable {
         var uses: String
         var with: JSONValue
         /// The parameters as JSON, serialized once.
         var policy: [UInt8]
     }
 
-    let entries: [Entry]
+    package let entries: [Entry]
     let plugins: @Sendable (String) -> PluginInstance?
 
-    init(_ entries: [RecoveryEntry], plugins: @escaping @Sendable (String) -> PluginInstance?) {
+    package init(_ entries: [RecoveryEntry], plugins: @escaping @Sendable (String) -> PluginInstance?) {
         self.entries = entries.map { Entry(uses: $0.uses, with: $0.with, policy: $0.with.jsonBytes()) }
         self.plugins = plugins
     }
 
-    var isEmpty: Bool { entries.isEmpty }
+    package var isEmpty: Bool { entries.isEmpty }
 
     /// A strategy that could not answer.
-    struct StrategyFailure: Sendable, Equatable {
-        var strategy: String
-        var message: String
+    package struct StrategyFailure: Sendable, Equatable {
+        package var strategy: String
+        package var message: String
     }
 
     // MARK: - Admission
 
-    enum Admission: Sendable {
+    package enum Admission: Sendable {
         case proceed(attemptTimeout: Double?, hedging: (strategy: String, plan: HedgePlan)?)
         case delay(milliseconds: UInt64, strategy: String)
         case reject(PluginCallError.Summary, strategy: String)
@@ -55,7 +55,7 @@ struct RecoveryPipeline: Sendable {
 
     /// Asks each strategy, outermost first, whether the attempt may start.
     /// A strategy that fails to answer admits it, and is reported.
-    func admit(attempt: Int, elapsed: Double, key: String, context: PluginCallContext) -> (Admission, [StrategyFailure]) {
+    package func admit(attempt: Int, elapsed: Double, key: String, context: PluginCallContext) -> (Admission, [StrategyFailure]) {
         var attemptTimeout: Double?
         var hedging: (strategy: String, plan: HedgePlan)?
         var failures: [StrategyFailure] = []
@@ -85,7 +85,7 @@ struct RecoveryPipeline: Sendable {
     // MARK: - Decision
 
     /// What the pipeline decided about a failure.
-    enum Verdict: Sendable, Equatable {
+    package enum Verdict: Sendable, Equatable {
         /// A strategy decided (anything but `pass`).
         case decided(RecoveryDecision, strategy: String)
         /// Every strategy passed: the failure stands.
@@ -97,7 +97,7 @@ struct RecoveryPipeline: Sendable {
     /// Asks each strategy, innermost first, what to do about a failure;
     /// `skip` lets the caller go on outwards past a decision it cannot serve
     /// (a `use_cached` with nothing cached), which it reports itself.
-    func decide(_ failure: RecoveryFailure, context: PluginCallContext,
+    package func decide(_ failure: RecoveryFailure, context: PluginCallContext,
                 from start: Int? = nil) -> (verdict: Verdict, index: Int) {
         var index = start ?? entries.count - 1
         while index >= 0 {
@@ -121,7 +121,7 @@ struct RecoveryPipeline: Sendable {
     // MARK: - Outcome
 
     /// Tells every strategy how an attempt ended (nil: it succeeded).
-    func record(key: String, result: ErrorClass?, duration: Double) -> [StrategyFailure] {
+    package func record(key: String, result: ErrorClass?, duration: Double) -> [StrategyFailure] {
         var failures: [StrategyFailure] = []
         for entry in entries.reversed() {
             guard let strategy = plugins(entry.uses) else { continue }
