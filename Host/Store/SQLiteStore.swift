@@ -63,6 +63,13 @@ public final class SQLiteStore: RunStore, StepCache, TriggerClock, KeyValueStore
 
     deinit { checkpointer.stop() }
 
+    /// Stops the store's checkpointer thread after its pass under way (the
+    /// store still works; the writer then checkpoints as SQLite does by
+    /// itself). A host's service group calls it last, at shutdown.
+    public func stopCheckpointing() {
+        checkpointer.stop()
+    }
+
     func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try database.read(body)

@@ -84,13 +84,15 @@ final class WALCheckpointer: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Stops the thread (after a checkpoint under way ends).
+    /// Stops the thread (after a checkpoint under way ends). Once: later
+    /// calls return at once.
     func stop() {
         condition.lock()
+        let first = !stopping
         stopping = true
         condition.signal()
         condition.unlock()
-        finished.wait()
+        if first { finished.wait() }
     }
 
     private func run() {

@@ -87,7 +87,8 @@ func runInForeground(_ engine: RunEngine, notifications: NotificationService?, r
     let foreground = ForegroundRun(engine: engine, runID: runID) {
         warn("\nstopping: no new steps start; running steps get the drain grace period")
     }
-    let group = ServiceGroup.host(engine: engine, notifications: notifications, driver: foreground, logger: logger)
+    let group = ServiceGroup.host(engine: engine, notifications: notifications, driver: foreground,
+                                  checkpointing: engine.store as? SQLiteStore, logger: logger)
     try await group.run()
     switch foreground.end {
     case .finished(let state) where state.status == .succeeded:

@@ -54,7 +54,8 @@ struct Serve: AsyncParsableCommand {
         let scheduler = Scheduler(engine: engine, store: store, logger: logger)
         scheduler.setWorkflows(entries)
         let group = ServiceGroup.host(engine: engine, notifications: notifications,
-                                      driver: SchedulingService(engine: engine, scheduler: scheduler, logger: logger), logger: logger)
+                                      driver: SchedulingService(engine: engine, scheduler: scheduler, logger: logger),
+                                      checkpointing: store, logger: logger)
         try await group.run()
         logger.info("host stopped")
     }

@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import TrellisCore
+import TrellisStore
 
 /// One run in the foreground (`trellis run`, `trellis runs resume`): waits
 /// for the run to end, then lets the group shut down. On a graceful
@@ -38,12 +39,14 @@ public final class ForegroundRun: Service, Sendable {
 
 extension ServiceGroup {
     /// The services of a process that executes runs, in start order (they
-    /// stop in reverse): the lease heartbeat, notifications, the engine,
-    /// then what drives the engine (a host's scheduler, or one foreground
-    /// run, which ends the group when it returns).
+    /// stop in reverse): the store's checkpointer, the lease heartbeat,
+    /// notifications, the engine, then what drives the engine (a host's
+    /// scheduler, or one foreground run, which ends the group when it returns).
     public static func host(engine: RunEngine, notifications: NotificationService?, driver: any Service,
-                            logger: Logger) -> ServiceGroup {
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: LeaseHeartbeat(engine: engine))]
+                            checkpointing store: SQLiteStore? = nil, logger: Logger) -> ServiceGroup {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let store { services.append(.init(service: StoreCheckpointService(store: store))) }
+        services.append(.init(service: LeaseHeartbeat(engine: engine)))
         if let notifications { services.append(.init(service: notifications)) }
         services.append(.init(service: engine))
         services.append(.init(service: driver, successTerminationBehavior: .gracefullyShutdownGroup))
