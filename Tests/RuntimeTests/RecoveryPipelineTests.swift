@@ -339,3 +339,49 @@ extension RecoveryPipelineTests {
         #expect(step.lastError?.message.contains("recovery plugin recovery.not-there is not loaded") == true, "\(step.lastError?.message ?? "")")
     }
 }
+
+extension RecoveryPipelineTests {
+    /// A strategy slow to admit stalls the engine once: its first admission
+    /// runs inline and overruns the bound, and from then on its admissions
+    /// are asked on worker threads while other runs flow.
+    @Test func aStrategySlowToAdmitStallsTheEngineAtMostOnce() async throws {
+        let harness = try Harness()
+        let (slowWorkflow, slowSource) = try harness.workflow("""
+            name: slow-admission
+            steps:
+              - id: flaky
+                uses: fixture.flaky
+                with: { fail_times: 2 }
+                recovery:
+                  - uses: recovery.retry
+                    with: { delay_ms: 0, max_attempts: 3 }
+                  - uses: fixture.gate
+                    with: { admit_sleep_ms: 400 }
+            """)
+        var chain = "name: flowing\nsteps:\n  - { id: s0, uses: channel.null }\n"
+        for index in 1..<50 { chain += "  - { id: s\(index), uses: channel.null, needs: [s\(index - 1)] }\n" }
+        let (flowingWorkflow, flowingSource) = try harness.workflow(chain)
+        // Once the first (inline, slow) admission is over, the other run starts.
+        let engine = harness.engine
+        let flowingID = Mutex<String?>(nil)
+        engine.observe { _, event, _ in
+            guard case .stepStarted("flaky", 1, _, _) = event, flowingID.withLock({ $0 == nil }) else { return }
+            let id = try? engine.start(workflow: flowingWorkflow, source: flowingSource)
+            flowingID.withLock { $0 = id }
+        }
+        let slow = try engine.start(workflow: slowWorkflow, source: slowSource)
+        let decided = await engine.wait(for: slow)
+        #expect(decided.status == .succeeded)
+        #expect(decided.steps["flaky"]?.attempts == 3)
+        let flowing = try #require(flowingID.withLock { $0 })
+        let flowed = await engine.wait(for: flowing)
+        #expect(flowed.status == .succeeded)
+        // Attempt 2 started after its 400 ms admission on a worker; the other
+        // run's 50 steps had all finished by then.
+        let secondStart = try #require(try harness.store.events(run: slow).first {
+            if case .stepStarted(_, 2, _, _) = $0.event { true } else { false }
+        }?.time)
+        let flowedAt = try #require(try harness.store.events(run: flowing).last { $0.event.type == "run_finished" }?.time)
+        #expect(flowedAt < secondStart, "the other run finished \(secondStart - flowedAt) s before the slow admission ended")
+    }
+}

@@ -25,6 +25,11 @@ final class ActiveRun {
     /// to do, by step.
     var deciding: [String: Deciding] = [:]
 
+    /// Attempts whose admission a worker is asking (a slow strategy's), by step.
+    var admitting: [String: Int] = [:]
+    /// Attempts a worker admitted, waiting for their turn in the ready queue.
+    var admitted: [String: (attempt: Int, attemptTimeout: Double?, hedging: (strategy: String, plan: HedgePlan)?)] = [:]
+
     struct Deciding {
         var attempt: Int
         var failure: RecoveryFailure

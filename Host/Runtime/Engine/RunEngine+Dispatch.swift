@@ -34,11 +34,17 @@ extension RunEngine {
                 stepFinished(run, step.id, at: time)
                 return .take
             }
+            // An attempt a worker already admitted starts without asking again.
+            if let done = run.admitted.removeValue(forKey: step.id), done.attempt == entry.attempt {
+                start(run, step, attempt: entry.attempt, uses: uses, inputs: inputs, concurrencyKey: key,
+                      attemptTimeout: done.attemptTimeout, hedging: done.hedging, at: time)
+                return .take
+            }
             switch admit(run, step, attempt: entry.attempt, uses: uses, at: time) {
             case .proceed(let attemptTimeout, let hedging):
                 start(run, step, attempt: entry.attempt, uses: uses, inputs: inputs, concurrencyKey: key,
                       attemptTimeout: attemptTimeout, hedging: hedging, at: time)
-            case .delayed:
+            case .delayed, .asked:
                 run.queued.insert(step.id)
             case .rejected:
                 break
@@ -51,18 +57,65 @@ extension RunEngine {
         case proceed(attemptTimeout: Double?, hedging: (strategy: String, plan: HedgePlan)?)
         case delayed
         case rejected
+        /// A worker is asking (the pipeline has a slow strategy); its answer comes as `admitted`.
+        case asked
     }
 
     /// Asks the step's recovery strategies, in order, whether the attempt may
     /// start: one may delay it (a timer re-queues it; no thread waits), reject
     /// it without calling the plugin (a failed attempt, decided on as usual),
     /// or give it its own deadline.
+    /// Asks the step's pipeline on the engine thread, where admission is a
+    /// few calls of a microsecond; a strategy that once takes longer than
+    /// `admitBound` is asked on worker threads from then on, so a slow one
+    /// stalls the engine at most once.
     private func admit(_ run: ActiveRun, _ step: Step, attempt: Int, uses: String, at time: Double) -> AdmissionOutcome {
         guard let pipeline = run.pipelines[step.id] else { return .proceed(attemptTimeout: nil, hedging: nil) }
         let startedAt = run.state.steps[step.id]?.startedAt ?? time
-        let (admission, failures) = pipeline.admit(
-            attempt: attempt, elapsed: time - startedAt, key: uses,
-            context: PluginCallContext(idempotencyKey: "\(run.id)/\(step.id)", runID: run.id, stepID: step.id, attempt: UInt32(attempt)))
+        let context = PluginCallContext(idempotencyKey: "\(run.id)/\(step.id)", runID: run.id, stepID: step.id, attempt: UInt32(attempt))
+        if pipeline.entries.contains(where: { slowAdmitters.contains($0.uses) }) {
+            run.admitting[step.id] = attempt
+            let runID = run.id, stepID = step.id
+            jobsToSubmit.append((run.id, { [weak self] in
+                let (admission, failures) = pipeline.admit(attempt: attempt, elapsed: time - startedAt, key: uses, context: context)
+                self?.send(.admitted(runID: runID, step: stepID, attempt: attempt, admission, failures))
+            }))
+            return .asked
+        }
+        let (admission, failures, slowest) = pipeline.timedAdmit(attempt: attempt, elapsed: time - startedAt, key: uses, context: context)
+        if let slowest, slowest.seconds > admitBound, slowAdmitters.insert(slowest.strategy).inserted {
+            logger.warning("a recovery strategy took \(Int(slowest.seconds * 1000)) ms to admit an attempt; its admissions now run on worker threads",
+                           metadata: ["plugin.id": "\(slowest.strategy)", "run.id": "\(run.id)", "step.id": "\(step.id)"])
+        }
+        return applyAdmission(run, step, attempt: attempt, admission, failures, at: time)
+    }
+
+    /// A worker's answer for an attempt of a slow strategy's pipeline.
+    func admitted(runID: String, step stepID: String, attempt: Int, _ admission: RecoveryPipeline.Admission,
+                  _ failures: [RecoveryPipeline.StrategyFailure], at time: Double) {
+        guard let run = runs[runID], !run.isFinished, !run.cancelling, run.admitting[stepID] == attempt,
+              let step = run.steps[stepID] else { return }
+        run.admitting[stepID] = nil
+        // Out of the queue while the answer applies (a rejection may finish the run).
+        run.queued.remove(stepID)
+        switch applyAdmission(run, step, attempt: attempt, admission, failures, at: time) {
+        case .proceed(let attemptTimeout, let hedging):
+            // It waits its turn within the limits, like any ready attempt.
+            run.queued.insert(stepID)
+            run.admitted[stepID] = (attempt, attemptTimeout, hedging)
+            ready.push(ReadyQueue.Entry(runID: run.id, stepID: stepID, attempt: attempt), priority: step.priority)
+        case .delayed, .asked:
+            run.queued.insert(stepID)
+        case .rejected:
+            break
+        }
+    }
+
+    /// Records an admission's strategy failures and applies its answer: a
+    /// delay (a timer re-queues the attempt; no thread waits) or a rejection
+    /// (a failed attempt, decided on as usual).
+    private func applyAdmission(_ run: ActiveRun, _ step: Step, attempt: Int, _ admission: RecoveryPipeline.Admission,
+                                _ failures: [RecoveryPipeline.StrategyFailure], at time: Double) -> AdmissionOutcome {
         // A strategy that could not answer admitted the attempt; it is recorded, not swallowed.
         for failure in failures {
             recordDecision(run, step.id, attempt: attempt, strategy: failure.strategy, decision: "strategy_failed", at: time,

@@ -44,6 +44,8 @@ extension RunEngine {
             renewed(renewal, startedAt: startedAt, at: time)
         case .decided(let runID, let step, let attempt, let verdict, let index):
             decided(runID: runID, step: step, attempt: attempt, verdict: verdict, index: index, at: time)
+        case .admitted(let runID, let step, let attempt, let admission, let failures):
+            admitted(runID: runID, step: step, attempt: attempt, admission, failures, at: time)
         case .strategyFailures(let runID, let step, let attempt, let failures):
             guard let run = runs[runID], !run.isFinished else { return }
             for failure in failures {

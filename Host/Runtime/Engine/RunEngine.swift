@@ -45,6 +45,11 @@ public final class RunEngine: @unchecked Sendable {
     /// them before parking, for as long as that keeps paying.
     var polling = PollingPolicy(microseconds: 50)
     var polledSinceTurn = false
+    /// Strategies whose admission once took longer than `admitBound`: the
+    /// attempts they admit are asked on worker threads from then on.
+    var slowAdmitters: Set<String> = []
+    /// How long a strategy may take to admit an attempt on the engine thread.
+    let admitBound = 0.002
     var runs: [String: ActiveRun] = [:]
     /// Runs held back by their workflow's `max_active_runs`, in arrival order.
     var heldRuns: [String: [ActiveRun]] = [:]
@@ -76,6 +81,8 @@ public final class RunEngine: @unchecked Sendable {
         /// A step's recovery pipeline decided, on a worker thread, about a
         /// failed attempt (`index`: the strategy that decided).
         case decided(runID: String, step: String, attempt: Int, verdict: RecoveryPipeline.Verdict, index: Int)
+        /// A worker asked a slow strategy's pipeline whether an attempt may start.
+        case admitted(runID: String, step: String, attempt: Int, RecoveryPipeline.Admission, [RecoveryPipeline.StrategyFailure])
         /// Strategies failed to take an attempt's outcome: recorded on the run.
         case strategyFailures(runID: String, step: String, attempt: Int, [RecoveryPipeline.StrategyFailure])
         /// The heartbeat renewed this process's leases; runs it executes

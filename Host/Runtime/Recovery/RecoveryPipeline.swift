@@ -56,6 +56,23 @@ package struct RecoveryPipeline: Sendable {
     /// Asks each strategy, outermost first, whether the attempt may start.
     /// A strategy that fails to answer admits it, and is reported.
     package func admit(attempt: Int, elapsed: Double, key: String, context: PluginCallContext) -> (Admission, [StrategyFailure]) {
+        let (admission, failures, _) = timedAdmit(attempt: attempt, elapsed: elapsed, key: key, context: context)
+        return (admission, failures)
+    }
+
+    /// `admit`, also naming the strategy that took longest to answer and how
+    /// long (seconds), so a caller can tell a slow one.
+    package func timedAdmit(attempt: Int, elapsed: Double, key: String, context: PluginCallContext)
+        -> (Admission, [StrategyFailure], slowest: (strategy: String, seconds: Double)?) {
+        var slowest: (strategy: String, seconds: Double)?
+        func timed<T>(_ strategy: String, _ body: () throws(PluginCallError) -> T) throws(PluginCallError) -> T {
+            let started = DispatchTime.now().uptimeNanoseconds
+            defer {
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                if seconds > (slowest?.seconds ?? -1) { slowest = (strategy, seconds) }
+            }
+            return try body()
+        }
         var attemptTimeout: Double?
         var hedging: (strategy: String, plan: HedgePlan)?
         var failures: [StrategyFailure] = []
@@ -63,8 +80,10 @@ package struct RecoveryPipeline: Sendable {
             guard let strategy = plugins(entry.uses) else { continue }
             let decision: AdmissionDecision
             do {
-                decision = try strategy.admit(attempt: UInt32(attempt), elapsedMilliseconds: UInt64(max(0, elapsed) * 1000),
-                                              key: key, policyJSON: entry.policy, context: context)
+                decision = try timed(entry.uses) { () throws(PluginCallError) in
+                    try strategy.admit(attempt: UInt32(attempt), elapsedMilliseconds: UInt64(max(0, elapsed) * 1000),
+                                       key: key, policyJSON: entry.policy, context: context)
+                }
             } catch {
                 failures.append(failed(entry.uses, "admitting the attempt", error))
                 continue
@@ -74,12 +93,12 @@ package struct RecoveryPipeline: Sendable {
                 if let milliseconds { attemptTimeout = min(attemptTimeout ?? .infinity, Double(milliseconds) / 1000) }
                 if let plan, hedging == nil { hedging = (entry.uses, plan) }
             case .delay(let milliseconds):
-                return (.delay(milliseconds: milliseconds, strategy: entry.uses), failures)
+                return (.delay(milliseconds: milliseconds, strategy: entry.uses), failures, slowest)
             case .reject(let summary):
-                return (.reject(summary, strategy: entry.uses), failures)
+                return (.reject(summary, strategy: entry.uses), failures, slowest)
             }
         }
-        return (.proceed(attemptTimeout: attemptTimeout, hedging: hedging), failures)
+        return (.proceed(attemptTimeout: attemptTimeout, hedging: hedging), failures, slowest)
     }
 
     // MARK: - Decision

@@ -13,11 +13,14 @@ final class Gate: RecoveryPlugin {
         var delay: [Int]?
         /// How long deciding about a failure takes (a slow third-party strategy).
         var decideSleepMilliseconds: UInt32?
+        /// How long admitting an attempt takes.
+        var admitSleepMilliseconds: UInt32?
 
         enum CodingKeys: String, CodingKey {
             case reject, delay
             case delayMilliseconds = "delay_ms"
             case decideSleepMilliseconds = "decide_sleep_ms"
+            case admitSleepMilliseconds = "admit_sleep_ms"
         }
     }
 
@@ -31,6 +34,7 @@ final class Gate: RecoveryPlugin {
     init(configuration: EmptyConfiguration, host: TrellisHost) throws {}
 
     func admit(_ attempt: Attempt, policy: Policy, context: CallContext) throws -> Admission {
+        if let milliseconds = policy.admitSleepMilliseconds { usleep(milliseconds * 1000) }
         if policy.reject?.contains(attempt.attempt) == true {
             return .reject(.retryable, message: "the gate is closed for attempt \(attempt.attempt)")
         }
