@@ -93,6 +93,7 @@ public struct YAMLDocument: Sendable {
     }
 
     private static func convert(_ scalar: Node.Scalar) -> JSONValue {
+        if scalar.style == .plain, let integer = plainInteger(scalar.string) { return .number(Double(integer)) }
         let node = Node.scalar(scalar)
         if scalar.style == .plain, mayBeTyped(scalar.string) {
             if node.null != nil { return .null }
@@ -104,17 +105,43 @@ public struct YAMLDocument: Sendable {
     }
 
     /// Whether a plain scalar may be a null, a boolean or a number (YAML 1.1
-    /// spellings included: `~`, `yes`, `Off`, `.inf`, `0x1F`, `+3`); one that
-    /// starts with any other letter is a string, without asking Yams's
-    /// slower constructors.
+    /// spellings included: `~`, `yes`, `Off`, `.inf`, `0x1F`, `+3`). A word
+    /// that starts with a letter and is none of those spellings is a string,
+    /// without asking Yams's slower constructors.
     private static func mayBeTyped(_ text: String) -> Bool {
         guard let first = text.utf8.first else { return true }
         switch first {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
-            return "nNtTfFyYoO".utf8.contains(first)
+            return typedWords.contains(text)
         default:
             return true
         }
+    }
+
+    private static let typedWords: Set<String> = [
+        "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes", "YES",
+        "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "Y", "n", "N",
+    ]
+
+    /// A plain decimal integer (`42`, `-7`, up to 15 digits), read without
+    /// Yams's constructors, which try sexagesimal and underscored forms and
+    /// cost more than the rest of the value. Anything else is nil.
+    private static func plainInteger(_ text: String) -> Int64? {
+        let utf8 = text.utf8
+        guard !utf8.isEmpty, utf8.count <= 16 else { return nil }
+        var value: Int64 = 0
+        var negative = false
+        var digits = 0
+        for (index, byte) in utf8.enumerated() {
+            if index == 0 && byte == UInt8(ascii: "-") { negative = true; continue }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            // A leading zero makes YAML 1.1 read it as octal: leave that to Yams.
+            if digits == 0 && byte == UInt8(ascii: "0") && utf8.count > (negative ? 2 : 1) { return nil }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            digits += 1
+        }
+        guard digits > 0 else { return nil }
+        return negative ? -value : value
     }
 
     private static func location(of error: YamlError, file: String) -> SourceLocation {
