@@ -1,0 +1,24 @@
+import Testing
+import TrellisCore
+
+/// Plain scalars get the types YAML gives them, through the fast paths
+/// (plain integers, letter-led words) and through Yams alike.
+@Suite struct YAMLScalarTests {
+    @Test(arguments: [
+        ("42", JSONValue.number(42)), ("-7", .number(-7)), ("0", .number(0)), ("1234567890123456", .number(1_234_567_890_123_456)),
+        ("1.5", .number(1.5)), ("1e3", .number(1000)), ("0x1F", .number(31)), ("+3", .number(3)),
+        ("yes", .bool(true)), ("Off", .bool(false)), ("true", .bool(true)), ("null", .null), ("~", .null),
+        ("noop", .string("noop")), ("name", .string("name")), ("s12", .string("s12")), ("12a", .string("12a")),
+        ("nope", .string("nope")), ("-x", .string("-x")), ("--", .string("--")),
+    ])
+    func aPlainScalarHasItsYAMLType(text: String, expected: JSONValue) throws {
+        let document = try YAMLDocument(text: "v: \(text)\n", file: "t.yaml")
+        #expect(document.value["v"] == expected, "\(text)")
+    }
+
+    @Test func aQuotedScalarIsAString() throws {
+        let document = try YAMLDocument(text: "a: \"42\"\nb: 'yes'\n", file: "t.yaml")
+        #expect(document.value["a"] == "42")
+        #expect(document.value["b"] == "yes")
+    }
+}
