@@ -165,6 +165,56 @@ import TrellisTestSupport
     }
 }
 
+extension RunOwnershipTests {
+    /// SIGTERM ends a foreground run within the drain grace even when a
+    /// step's call never returns: the call is abandoned at the grace's end,
+    /// the run is recorded as interrupted, and the process exits 130.
+    @Test(.timeLimit(.minutes(2)))
+    func sigtermEndsAForegroundRunWithinTheDrainGraceWhateverItsStepsDo() throws {
+        let workspace = try Workspace()
+        try workspace.config("  channel.null:\n", extra: "store: trellis.db\nexec: true\nruntime: { drain_grace: 1s }\n")
+        // A command that ignores SIGTERM: cancelling the step cannot stop it.
+        try workspace.write("stuck.yaml", """
+            name: stuck
+            steps:
+              - id: stuck
+                uses: exec
+                with: { command: [sh, -c, "trap '' TERM; sleep 37.25"] }
+            """)
+        defer { _ = try? CLI.run("/usr/bin/pkill", ["-f", "sleep 37.25"], in: "/") }
+        let run = try start(workspace, ["run", "stuck.yaml", "--run-id", "r-stuck", "--json"], name: "stuck")
+        try run.waitForOutput(containing: "\"step_started\"", seconds: 30)
+        let signalled = Date()
+        run.terminate()
+        let status = try run.wait(seconds: 10)
+        let took = Date().timeIntervalSince(signalled)
+        #expect(status == 130, "drained, not killed: \(run.stderr)")
+        #expect(took < 4, "it ended \(took) s after SIGTERM (drain grace 1 s)")
+        let shown = try workspace.trellis("runs", "show", "r-stuck", "--json")
+        let state = try #require(try json(shown.stdout) as? [String: Any])
+        #expect(state["status"] as? String == "interrupted")
+        #expect(try store(workspace).leaseHolder(run: "r-stuck") == nil, "the interrupted run's lease was given up")
+    }
+
+    func store(_ workspace: Workspace) throws -> LeaseView { LeaseView(path: "\(workspace.path)/trellis.db") }
+}
+
+/// Reads a run's lease columns with Python's sqlite3 module.
+struct LeaseView {
+    let path: String
+
+    func leaseHolder(run: String) throws -> String? {
+        let output = try CLI.run("/usr/bin/python3", ["-c", """
+            import sqlite3, sys
+            row = sqlite3.connect(sys.argv[1]).execute("SELECT lease_owner FROM runs WHERE id = ?", (sys.argv[2],)).fetchone()
+            print(row[0] if row and row[0] else "")
+            """, path, run], in: "/")
+        guard output.status == 0 else { throw WorkspaceError(message: output.stderr) }
+        let owner = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return owner.isEmpty ? nil : owner
+    }
+}
+
 /// A `trellis` process in the background whose stdout and stderr go to files.
 final class Background {
     let name: String
