@@ -38,7 +38,7 @@ public struct YAMLDocument: Sendable {
         // About one located value per 12 bytes of a typical workflow.
         locations.reserveCapacity(text.utf8.count / 12)
         if let node {
-            value = try Self.convert(node, path: "", file: file, into: &locations)
+            value = try Self.convert(node, path: "", at: nil, file: file, into: &locations)
         } else {
             value = .null
         }
@@ -59,34 +59,38 @@ public struct YAMLDocument: Sendable {
 
     public static func escape(_ key: String) -> String { JSONPointer.escape(key) }
 
-    private static func convert(_ node: Node, path: String, file: String,
+    /// `at`: where the value is reported (a mapping's value is reported at
+    /// its key, so errors about a field point at the field's name).
+    private static func convert(_ node: Node, path: String, at: Mark?, file: String,
                                 into locations: inout [String: SourceLocation]) throws(YAMLError) -> JSONValue {
-        let here = SourceLocation(file: file, line: (node.mark?.line ?? 0), column: (node.mark?.column ?? 0))
+        let mark = at ?? node.mark
+        let here = SourceLocation(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0)
         locations[path] = here
         switch node {
         case .scalar(let scalar):
             return convert(scalar)
         case .sequence(let sequence):
             var items: [JSONValue] = []
-            for (index, item) in sequence.enumerated() {
-                items.append(try convert(item, path: "\(path)/\(index)", file: file, into: &locations))
+            items.reserveCapacity(sequence.count)
+            var index = 0
+            for item in sequence {
+                items.append(try convert(item, path: path + "/" + String(index), at: nil, file: file, into: &locations))
+                index += 1
             }
             return .array(items)
         case .mapping(let mapping):
             var object: [String: JSONValue] = [:]
+            object.reserveCapacity(mapping.count)
             for (key, value) in mapping {
                 guard case .scalar(let keyScalar) = key else {
                     throw YAMLError(location: here, message: "mapping keys must be plain strings")
                 }
                 let name = keyScalar.string
-                let child = "\(path)/\(escape(name))"
                 if object[name] != nil {
                     let at = SourceLocation(file: file, line: key.mark?.line ?? 0, column: key.mark?.column ?? 0)
                     throw YAMLError(location: at, message: "the key '\(name)' appears twice in the same mapping")
                 }
-                object[name] = try convert(value, path: child, file: file, into: &locations)
-                // Point errors about a field at its key rather than its value.
-                if let mark = key.mark { locations[child] = SourceLocation(file: file, line: mark.line, column: mark.column) }
+                object[name] = try convert(value, path: path + "/" + escape(name), at: key.mark, file: file, into: &locations)
             }
             return .object(object)
         }
