@@ -199,6 +199,43 @@ extension RunOwnershipTests {
     func store(_ workspace: Workspace) throws -> LeaseView { LeaseView(path: "\(workspace.path)/trellis.db") }
 }
 
+extension RunOwnershipTests {
+    /// `runs cancel` of a run another process executes asks that process,
+    /// which cancels it at its next lease renewal; nothing is appended by
+    /// the canceller itself.
+    @Test(.timeLimit(.minutes(2)))
+    func cancellingARunAnotherProcessExecutesAsksItsHolder() throws {
+        let workspace = try Workspace()
+        try workspace.config("  channel.null:\n", extra: "store: trellis.db\nruntime: { lease: 900ms }\n")
+        try workspace.write("long.yaml", """
+            name: long
+            steps:
+              - { id: first, uses: channel.null }
+              - { id: wait, uses: sleep, with: { duration: 60s }, needs: [first] }
+            """)
+        let holder = try start(workspace, ["run", "long.yaml", "--run-id", "r-long", "--json"], name: "holder")
+        try holder.waitForOutput(containing: "\"step_started\"", seconds: 30)
+        let cancelled = try workspace.trellis("runs", "cancel", "r-long", "--reason", "not needed", "--wait", "20")
+        #expect(cancelled.status == 0, "\(cancelled.stderr)")
+        #expect(cancelled.stderr.contains("asked the process executing run r-long (host "), "\(cancelled.stderr)")
+        #expect(cancelled.stderr.contains("pid \(holder.pid)"))
+        #expect(cancelled.stdout.contains("run r-long cancelled"))
+        #expect(try holder.wait(seconds: 20) == 1, "the holder's run ended cancelled: \(holder.stderr)")
+        #expect(holder.stderr.contains("run r-long cancelled: not needed"), "\(holder.stderr)")
+        let shown = try workspace.trellis("runs", "show", "r-long", "--json")
+        let state = try #require(try json(shown.stdout) as? [String: Any])
+        #expect(state["status"] as? String == "cancelled")
+        #expect(state["message"] as? String == "not needed")
+        // A run nobody executes is cancelled at once, by the command itself.
+        let queued = try workspace.trellis("trigger", "long.yaml")
+        let id = queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let direct = try workspace.trellis("runs", "cancel", id)
+        #expect(direct.status == 0, "\(direct.stderr)")
+        #expect(direct.stdout.contains("run \(id) cancelled"))
+        #expect(!direct.stderr.contains("asked the process"))
+    }
+}
+
 /// Reads a run's lease columns with Python's sqlite3 module.
 struct LeaseView {
     let path: String
