@@ -41,7 +41,7 @@ struct Run: AsyncParsableCommand {
         let values = try parseInputs(inputs, for: workflow)
         let (engine, notifications) = try setup.foregroundEngine(store: store, catalog: catalog,
                                                                  uses: Set(workflow.steps.map(\.uses)))
-        attach(engine, json: json)
+        let progress = attach(engine, json: json)
         let id: String
         if let runID, let existing = try store.loadState(run: runID) {
             guard !existing.status.isFinished else {
@@ -53,14 +53,16 @@ struct Run: AsyncParsableCommand {
         } else {
             id = try engine.start(workflow: workflow, source: source, inputs: values, runID: runID)
         }
-        try await runInForeground(engine, notifications: notifications, runID: id, logger: setup.logger)
+        try await runInForeground(engine, notifications: notifications, runID: id, progress: progress, logger: setup.logger)
     }
 }
 
 /// Shows progress: live on a terminal, one line per event otherwise.
-func attach(_ engine: RunEngine, json: Bool) {
+@discardableResult
+func attach(_ engine: RunEngine, json: Bool) -> RunProgress {
     let progress = RunProgress(json: json)
     engine.observe { runID, event, state in progress.handle(runID, event, state) }
+    return progress
 }
 
 /// Resumes a run in this process, or says which process holds it and exits 1.
@@ -83,13 +85,17 @@ func resumeOrExplain(_ engine: RunEngine, runID: String) throws {
 /// SIGINT and SIGTERM drain: no new steps start, running ones get the drain
 /// grace period, and the run is left to `trellis runs resume`.
 func runInForeground(_ engine: RunEngine, notifications: NotificationService?, runID: String,
-                     logger: Logger) async throws {
+                     progress: RunProgress, logger: Logger) async throws {
     let foreground = ForegroundRun(engine: engine, runID: runID) {
         warn("\nstopping: no new steps start; running steps get the drain grace period")
     }
     let group = ServiceGroup.host(engine: engine, notifications: notifications, driver: foreground,
                                   checkpointing: engine.store as? SQLiteStore, logger: logger)
     try await group.run()
+    if let error = progress.outputError {
+        warn("error: run \(runID) went on, but its progress could not be written to standard output: \(error)")
+        throw ExitCode(1)
+    }
     switch foreground.end {
     case .finished(let state) where state.status == .succeeded:
         return

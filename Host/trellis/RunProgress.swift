@@ -9,6 +9,17 @@ final class RunProgress: Sendable {
 
     let mode: Mode
     private let state = Mutex<Display>(Display())
+    /// The first error writing to standard output (nil: none). After one,
+    /// nothing more is written: a closed pipe (`trellis run … | head -1`)
+    /// ends the display, never the run.
+    private let failure = Mutex<Int32?>(nil)
+
+    /// Why standard output could not be written, when it could not and the
+    /// reason is not that its reader went away (a full disk is an error; a
+    /// closed pipe is not).
+    var outputError: String? {
+        failure.withLock { code in code.flatMap { $0 == EPIPE ? nil : String(cString: strerror($0)) } }
+    }
 
     struct Display {
         var latest: RunState?
@@ -50,8 +61,27 @@ final class RunProgress: Sendable {
     }
 
     private func emit(_ line: String) {
-        print(line)
-        fflush(nil)
+        write(line + "\n")
+    }
+
+    /// Writes to standard output (unbuffered) unless an earlier write failed.
+    private func write(_ text: String) {
+        failure.withLock { code in
+            guard code == nil else { return }
+            var text = text
+            text.withUTF8 { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = Foundation.write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        code = errno
+                        return
+                    }
+                    offset += written
+                }
+            }
+        }
     }
 
     /// Made once: a formatter is costly to build, and a run prints a line per event.
@@ -129,8 +159,7 @@ final class RunProgress: Sendable {
         for line in lines { output += "\u{1B}[2K" + line + "\n" }
         for _ in lines.count..<max(lines.count, display.drawnLines) { output += "\u{1B}[2K\n" }
         display.drawnLines = max(lines.count, display.drawnLines)
-        print(output, terminator: "")
-        fflush(nil)
+        write(output)
     }
 }
 

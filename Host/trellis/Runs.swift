@@ -162,9 +162,9 @@ struct Runs: AsyncParsableCommand {
             let catalog = setup.loadPlugins(for: state.source, file: state.file)
             let (engine, notifications) = try setup.foregroundEngine(
                 store: store, catalog: catalog, uses: HostSetup.uses(state.source, file: state.file))
-            attach(engine, json: json)
+            let progress = attach(engine, json: json)
             try resumeOrExplain(engine, runID: id)
-            try await runInForeground(engine, notifications: notifications, runID: id, logger: setup.logger)
+            try await runInForeground(engine, notifications: notifications, runID: id, progress: progress, logger: setup.logger)
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TrellisPluginHost
 
 @main
@@ -13,4 +14,11 @@ struct Trellis: AsyncParsableCommand {
         version: "trellis \(TrellisVersion.current) (plugin ABI \(ABIVersion.host))",
         subcommands: [Run.self, Serve.self, Trigger.self, Validate.self, Runs.self, Notify.self, Notifications.self, Plugins.self, Registry.self, Demo.self, Bench.self, Version.self]
     )
+
+    static func main() async {
+        // A reader that goes away (`trellis run … | head -1`) makes writes
+        // fail with EPIPE instead of killing the process mid-run.
+        signal(SIGPIPE, SIG_IGN)
+        await main(nil)
+    }
 }

@@ -186,3 +186,69 @@ import Testing
         #expect(serve.terminationStatus == 0)
     }
 }
+
+/// Standard output that goes away or fills up: the run is never the victim.
+@Suite struct RunOutputTests {
+    func workspace() throws -> Workspace {
+        let workspace = try Workspace()
+        try workspace.config("  channel.null:\n", extra: "store: trellis.db\n")
+        var steps = "name: chatty\nsteps:\n  - { id: s0, uses: channel.null }\n"
+        for index in 1..<20 {
+            steps += "  - { id: s\(index), uses: sleep, with: { duration: 10ms }, needs: [s\(index - 1)] }\n"
+        }
+        try workspace.write("chatty.yaml", steps)
+        return workspace
+    }
+
+    /// `trellis run … | head -1`: the reader leaves after one line; the
+    /// process does not die of SIGPIPE, and the run finishes.
+    @Test(.timeLimit(.minutes(1)))
+    func aClosedStdoutEndsTheDisplayNotTheRun() throws {
+        let workspace = try workspace()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(CLI.buildDirectory)/trellis")
+        process.arguments = ["run", "chatty.yaml", "--run-id", "r-chatty"]
+        process.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Read the first line, then go away as `head -1` does.
+        var first = Data()
+        while !first.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            first.append(chunk)
+        }
+        try out.fileHandleForReading.close()
+        process.waitUntilExit()
+        #expect(!first.isEmpty)
+        #expect(process.terminationReason == .exit, "not killed by a signal")
+        #expect(process.terminationStatus == 0)
+        let shown = try workspace.trellis("runs", "show", "r-chatty", "--json")
+        let run = try #require(try json(shown.stdout) as? [String: Any])
+        #expect(run["status"] as? String == "succeeded")
+    }
+
+    /// `trellis run … > /dev/full`: the run finishes, and the command says
+    /// its output was lost and exits non-zero.
+    @Test(.timeLimit(.minutes(1)))
+    func aFullStdoutIsAnError() throws {
+        let workspace = try workspace()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(CLI.buildDirectory)/trellis")
+        process.arguments = ["run", "chatty.yaml", "--run-id", "r-full"]
+        process.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: "/dev/full"))
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(stderr.contains("its progress could not be written to standard output: No space left on device"), "\(stderr)")
+        let shown = try workspace.trellis("runs", "show", "r-full", "--json")
+        let run = try #require(try json(shown.stdout) as? [String: Any])
+        #expect(run["status"] as? String == "succeeded")
+    }
+}
