@@ -34,6 +34,10 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Print events as JSON lines.")
     var json = false
 
+    func validate() throws {
+        if let runID, let problem = RunID.problem(runID) { throw ValidationError("--run-id '\(runID)': \(problem)") }
+    }
+
     func run() async throws {
         let setup = try HostSetup(deployment)
         let store = try setup.openStore(override: self.store)

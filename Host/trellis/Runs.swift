@@ -51,6 +51,8 @@ struct Runs: AsyncParsableCommand {
             abstract: "Show a run: its steps, attempts, durations, outputs, errors and recovery decisions.")
         @OptionGroup var options: StoreOptions
         @Argument(help: ArgumentHelp("The run id.", valueName: "id")) var id: String
+
+        func validate() throws { try validateRunID(id) }
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
@@ -101,6 +103,8 @@ struct Runs: AsyncParsableCommand {
                 """)
         @OptionGroup var options: StoreOptions
         @Argument(help: ArgumentHelp("The run id.", valueName: "id")) var id: String
+
+        func validate() throws { try validateRunID(id) }
         @Option(help: "Why (recorded on the run).") var reason = "cancelled with trellis runs cancel"
         @Option(help: ArgumentHelp("How long to wait for the host executing the run to cancel it.", valueName: "seconds"))
         var wait: Double = 30
@@ -153,6 +157,8 @@ struct Runs: AsyncParsableCommand {
             discussion: "Completed steps are not run again; steps that were in flight run again with the same idempotency key.")
         @OptionGroup var options: StoreOptions
         @Argument(help: ArgumentHelp("The run id.", valueName: "id")) var id: String
+
+        func validate() throws { try validateRunID(id) }
         @Flag(help: "Print events as JSON lines.") var json = false
 
         func run() async throws {
@@ -174,6 +180,8 @@ struct Runs: AsyncParsableCommand {
             discussion: "Exits with status 1 when the projection differs.")
         @OptionGroup var options: StoreOptions
         @Argument(help: ArgumentHelp("The run id.", valueName: "id")) var id: String
+
+        func validate() throws { try validateRunID(id) }
 
         func run() throws {
             let (_, store) = try options.open()
@@ -229,4 +237,9 @@ private let dateTimeFormatter: DateFormatter = {
 
 func clockTime(_ time: Double) -> String {
     dateTimeFormatter.string(from: Date(timeIntervalSince1970: time))
+}
+
+/// Refuses an argument that cannot be a run id, saying why.
+func validateRunID(_ id: String) throws {
+    if let problem = RunID.problem(id) { throw ValidationError("'\(id)' is not a run id: \(problem)") }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrellisCore
 
 /// `trellis run`, `runs …`, `trigger` and `serve`, as a user drives them.
 @Suite struct RunCommandTests {
@@ -250,5 +251,32 @@ import Testing
         let shown = try workspace.trellis("runs", "show", "r-full", "--json")
         let run = try #require(try json(shown.stdout) as? [String: Any])
         #expect(run["status"] as? String == "succeeded")
+    }
+}
+
+/// Run ids are checked where they enter.
+@Suite struct RunIDTests {
+    @Test(arguments: [
+        ("../../etc/x", "a run id starts with a letter or a digit"),
+        ("", "a run id cannot be empty"),
+        ("a/b", "a run id holds only letters, digits, '.', '_', '-' and ':' (not '/')"),
+        ("a..b", "a run id cannot contain '..'"),
+        (String(repeating: "x", count: 129), "a run id is at most 128 characters (this one has 129)"),
+    ])
+    func aBadRunIDIsRefusedSayingWhy(id: String, problem: String) throws {
+        let workspace = try Workspace()
+        try workspace.config("  channel.null:\n", extra: "store: trellis.db\n")
+        try workspace.write("one.yaml", "name: one\nsteps: [{ id: a, uses: channel.null }]\n")
+        let run = try workspace.trellis("run", "one.yaml", "--run-id", id)
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("--run-id '\(id)': \(problem)"), "\(run.stderr)")
+        let show = try workspace.trellis("runs", "show", id)
+        #expect(show.status != 0)
+        #expect(show.stderr.contains("is not a run id: \(problem)"), "\(show.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(workspace.path)/trellis.db"), "nothing was opened or written")
+    }
+
+    @Test func ordinaryIDsAreAccepted() {
+        for id in ["r-mx54acjz-9xcedy35", "nightly.2026-12-01", "deploy:web_3"] { #expect(RunID.problem(id) == nil, "\(id)") }
     }
 }
