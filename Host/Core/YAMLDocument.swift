@@ -24,8 +24,13 @@ public struct YAMLDocument: Sendable {
     /// JSON Pointer (`/plugins/channel.stdout/config`) → where it was written.
     public let locations: [String: SourceLocation]
 
-    public init(text: String, file: String) throws(YAMLError) {
+    public init(text: String, file: String, limits: YAMLLimits = .standard) throws(YAMLError) {
         self.file = file
+        guard text.utf8.count <= limits.maximumBytes else {
+            throw YAMLError(location: SourceLocation(file: file, line: 1, column: 1),
+                            message: "the file is \(text.utf8.count) bytes, more than the limit of \(limits.maximumBytes)")
+        }
+        if let problem = limits.depthProblem(in: text, file: file) { throw problem }
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -38,7 +43,8 @@ public struct YAMLDocument: Sendable {
         // About one located value per 12 bytes of a typical workflow.
         locations.reserveCapacity(text.utf8.count / 12)
         if let node {
-            value = try Self.convert(node, path: "", at: nil, file: file, into: &locations)
+            var budget = Budget(limits: limits)
+            value = try Self.convert(node, path: "", at: nil, file: file, depth: 1, budget: &budget, into: &locations)
         } else {
             value = .null
         }
@@ -61,10 +67,25 @@ public struct YAMLDocument: Sendable {
 
     /// `at`: where the value is reported (a mapping's value is reported at
     /// its key, so errors about a field point at the field's name).
-    private static func convert(_ node: Node, path: String, at: Mark?, file: String,
+    /// What is left of the limits while converting (aliases are expanded here).
+    struct Budget {
+        var limits: YAMLLimits
+        var values = 0
+    }
+
+    private static func convert(_ node: Node, path: String, at: Mark?, file: String, depth: Int, budget: inout Budget,
                                 into locations: inout [String: SourceLocation]) throws(YAMLError) -> JSONValue {
         let mark = at ?? node.mark
         let here = SourceLocation(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0)
+        budget.values += 1
+        if budget.values > budget.limits.maximumValues {
+            throw YAMLError(location: here, message: "the document expands to more than \(budget.limits.maximumValues) values "
+                            + "(an alias repeats what it names, and aliases of aliases multiply)")
+        }
+        if depth > budget.limits.maximumDepth + 1 {
+            throw YAMLError(location: here, message: "nested deeper than the limit of \(budget.limits.maximumDepth) levels "
+                            + "(aliases nest what they name)")
+        }
         locations[path] = here
         switch node {
         case .scalar(let scalar):
@@ -74,7 +95,8 @@ public struct YAMLDocument: Sendable {
             items.reserveCapacity(sequence.count)
             var index = 0
             for item in sequence {
-                items.append(try convert(item, path: path + "/" + String(index), at: nil, file: file, into: &locations))
+                items.append(try convert(item, path: path + "/" + String(index), at: nil, file: file, depth: depth + 1,
+                                         budget: &budget, into: &locations))
                 index += 1
             }
             return .array(items)
@@ -90,7 +112,8 @@ public struct YAMLDocument: Sendable {
                     let at = SourceLocation(file: file, line: key.mark?.line ?? 0, column: key.mark?.column ?? 0)
                     throw YAMLError(location: at, message: "the key '\(name)' appears twice in the same mapping")
                 }
-                object[name] = try convert(value, path: path + "/" + escape(name), at: key.mark, file: file, into: &locations)
+                object[name] = try convert(value, path: path + "/" + escape(name), at: key.mark, file: file, depth: depth + 1,
+                                           budget: &budget, into: &locations)
             }
             return .object(object)
         }
