@@ -78,6 +78,32 @@ import Testing
         #expect(result.stderr.contains("docs/admin.md"))
     }
 
+    /// A stamped library later cut short: listing, inspecting and running
+    /// say so, and none of them dies of SIGBUS inside dlopen.
+    @Test func aTruncatedLibraryWithItsShaRecordedIsRefusedNotACrash() throws {
+        let workspace = try Workspace()
+        let libraries = "\(workspace.path)/lib"
+        try FileManager.default.createDirectory(atPath: libraries, withIntermediateDirectories: true)
+        let original = try Data(contentsOf: URL(fileURLWithPath: "\(CLI.buildDirectory)/libTrellisChannelNull.so"))
+        try original.prefix(4096).write(to: URL(fileURLWithPath: "\(libraries)/libTrellisChannelNull.so"))
+        // Its manifest, stamped with the sha256 of the cut file.
+        try FileManager.default.createDirectory(atPath: "\(workspace.path)/source", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "\(CLI.packageRoot)/registry/channel.null", toPath: "\(workspace.path)/source/channel.null")
+        let stamp = try workspace.trellis("registry", "stamp", "--source", "source", "--libraries", libraries, "--output", "cut-registry")
+        #expect(stamp.status == 0, "\(stamp.stderr)")
+        try workspace.write("trellis.yaml", "plugin_paths: [lib]\nregistry: [cut-registry]\nplugins:\n  channel.null:\n")
+        let list = try workspace.trellis("plugins", "list")
+        #expect(list.status != 0 || list.stdout.contains("error"), "\(list.stdout)\(list.stderr)")
+        #expect((list.stdout + list.stderr).contains("cut short or damaged"), "\(list.stdout)\(list.stderr)")
+        let inspect = try workspace.trellis("plugins", "inspect", "\(libraries)/libTrellisChannelNull.so")
+        #expect(inspect.status != 0)
+        #expect((inspect.stdout + inspect.stderr).contains("lies past its end (4096 bytes)"), "\(inspect.stdout)\(inspect.stderr)")
+        try workspace.write("one.yaml", "name: one\nsteps: [{ id: a, uses: channel.null }]\n")
+        let run = try workspace.trellis("run", "one.yaml")
+        #expect(run.status == 1, "refused with a message, not a signal: \(run.status)")
+        #expect(run.stderr.contains("cut short or damaged"), "\(run.stderr)")
+    }
+
     @Test func inspectByPathAndByID() throws {
         let workspace = try Workspace()
         try workspace.config(allFour)

@@ -21,7 +21,42 @@ import Testing
 
     @Test func directoryIsNotALibrary() throws {
         let directory = try TemporaryDirectory()
-        _ = try expectRefusal(directory.path, .fileMissing)
+        let error = try expectRefusal(directory.path, .notSharedObject)
+        #expect(error.message == "the path is a directory, not a shared library")
+    }
+
+    /// A library cut short is refused before `dlopen`, which would map
+    /// pages past its end and die of SIGBUS at the first touch.
+    @Test(arguments: [4096, 20_000])
+    func aTruncatedLibraryIsRefusedBeforeDlopen(keeping count: Int) throws {
+        let directory = try TemporaryDirectory()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: BuildProducts.library("TrellisChannelStdout")))
+        #expect(bytes.count > count * 2)
+        let path = directory.file("libCut.so")
+        try bytes.prefix(count).write(to: URL(fileURLWithPath: path))
+        let error = try expectRefusal(path, .notSharedObject)
+        #expect(error.message.hasPrefix("the library is cut short or damaged: "), "\(error.message)")
+        #expect(error.message.hasSuffix("lies past its end (\(count) bytes)"))
+        #expect(error.remedy.contains("trellis registry stamp"))
+    }
+
+    @Test func aLibraryForAnotherArchitectureIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: BuildProducts.library("TrellisFixtureFrozen10"))))
+        bytes[18] = 0xB7; bytes[19] = 0x00   // EM_AARCH64 on x86_64 (or the reverse below)
+        if ELFCheck.hostMachine == 183 { bytes[18] = 62 }
+        let path = directory.file("libOtherArch.so")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let error = try expectRefusal(path, .notSharedObject)
+        #expect(error.message.contains("built for another architecture"))
+    }
+
+    @Test func aFIFOIsNotALibrary() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("libFifo.so")
+        #expect(mkfifo(path, 0o600) == 0)
+        let error = try expectRefusal(path, .notSharedObject)
+        #expect(error.message == "the path is not a regular file, not a shared library")
     }
 
     @Test func unresolvedSymbolIsAMissingDependency() throws {

@@ -56,27 +56,8 @@ public final class PluginLibrary: @unchecked Sendable {
     // MARK: - Checks
 
     private static func checkFile(_ path: String) throws(PluginLoadError) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw PluginLoadError(.fileMissing, path: path, message: "no plugin library exists at this path",
-                                  remedy: "Build the plugin (`swift build`), or fix the path or `plugin_paths` in the deployment config")
-        }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw PluginLoadError(.openFailed, path: path, message: "the file cannot be read",
-                                  remedy: "Check its permissions")
-        }
-        defer { try? handle.close() }
-        let header = [UInt8]((try? handle.read(upToCount: 18)) ?? Data())
-        guard header.count == 18, header[0...3] == [0x7F, 0x45, 0x4C, 0x46] else {
-            throw PluginLoadError(.notSharedObject, path: path,
-                                  message: "the file is not a shared library (it has no ELF header)",
-                                  remedy: "Point at the `.so` that `swift build` produced for the plugin's dynamic library product")
-        }
-        let type = header[5] == 2 ? UInt16(header[16]) << 8 | UInt16(header[17]) : UInt16(header[17]) << 8 | UInt16(header[16])
-        guard type == 3 else {
-            throw PluginLoadError(.notSharedObject, path: path,
-                                  message: "the file is an ELF \(type == 2 ? "executable" : type == 1 ? "object file" : "file of type \(type)"), not a shared library",
-                                  remedy: "Build the plugin as a dynamic library product (`.library(type: .dynamic)`)")
+        if let problem = ELFCheck.problem(at: path) {
+            throw PluginLoadError(problem.code, path: path, message: problem.message, remedy: problem.remedy)
         }
     }
 
