@@ -30,7 +30,8 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
-    /// The host's reading of the status (nil: success): 429 and 503 with a
+    /// The host's reading of the status (nil: success, 2xx only): a redirect
+    /// is config (the host never follows one), 429 and 503 with a
     /// Retry-After are rate-limited, other 4xx permanent (401/403 config),
     /// other 5xx retryable.
     public var errorClass: PluginError.Code?
@@ -47,6 +48,10 @@ public struct HTTPResponse: Sendable {
     /// turning the body into the message (a service's own error text).
     public func requireSuccess(_ describe: (HTTPResponse) -> String? = { _ in nil }) throws {
         guard let errorClass else { return }
+        if (300..<400).contains(status) {
+            throw PluginError(errorClass, "HTTP \(status): the receiver redirects to \(header("Location") ?? "another address"), "
+                              + "and redirects are not followed, so nothing was delivered; point the plugin at the final URL")
+        }
         let detail = describe(self) ?? (body.isEmpty ? "" : String(text.prefix(300)))
         throw PluginError(errorClass, "HTTP \(status)" + (detail.isEmpty ? "" : ": \(detail)"),
                           retryAfterMilliseconds: retryAfterMilliseconds)

@@ -87,6 +87,8 @@ import TrellisTestSupport
             case "429": .init(status: 429, headers: [("Retry-After", "3")], text: "busy")
             case "410": .init(status: 410, text: "endpoint removed")
             case "500": .init(status: 500, text: "oops")
+            case "302": .init(status: 302, headers: [("Location", "https://elsewhere.example/hook")])
+            case "304": .init(status: 304)
             default: .init(status: 200)
             }
         }
@@ -103,6 +105,11 @@ import TrellisTestSupport
         #expect(gone.errorClass == .permanent)
         #expect(gone.message.contains("HTTP 410: endpoint removed"))
         #expect(try failure("500").errorClass == .retryable)
+        // A redirect delivered nothing: it is not followed, and not a success.
+        let moved = try failure("302")
+        #expect(moved.errorClass == .config)
+        #expect(moved.message.contains("HTTP 302: the receiver redirects to https://elsewhere.example/hook"), "\(moved.message)")
+        #expect(try failure("304").errorClass == .config)
     }
 
     @Test func aHostOutsideTheAllowListIsRefusedAndTheSecretNeverShows() throws {

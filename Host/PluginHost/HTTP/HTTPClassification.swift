@@ -4,12 +4,15 @@ import TrellisCore
 
 /// How an HTTP status reads to the recovery pipeline.
 public enum HTTPClassification {
-    /// nil for success (1xx–3xx). 429, and 503 with a Retry-After, are
-    /// rate-limited; 401 and 403 are config (credentials); other 4xx are
-    /// permanent; other 5xx are retryable.
+    /// nil for success, which is 2xx only. A redirect (3xx) is config: the
+    /// client never follows one, so nothing was delivered and the address
+    /// must change. 429, and 503 with a Retry-After, are rate-limited; 401
+    /// and 403 are config (credentials); other 4xx are permanent; other 5xx,
+    /// and anything else, are retryable.
     public static func errorClass(status: Int, retryAfterMilliseconds: UInt64?) -> ErrorClass? {
         switch status {
-        case ..<400: nil
+        case 200..<300: nil
+        case 300..<400: .config
         case 429: .rateLimited
         case 503 where retryAfterMilliseconds != nil: .rateLimited
         case 401, 403: .config
