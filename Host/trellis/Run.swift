@@ -52,6 +52,13 @@ struct Run: AsyncParsableCommand {
                 engine.shutdown()
                 throw ValidationError("run \(runID) already \(existing.status.rawValue); choose another --run-id")
             }
+            // A run resumes with its own recorded workflow: another file
+            // given with its id is refused, and the run is left as it is.
+            guard existing.source == source else {
+                engine.shutdown()
+                throw ValidationError("run \(runID) is a run of workflow '\(existing.workflow)' from \(existing.file), not of \(file) "
+                                      + "as it reads now; resume it with `trellis runs resume \(runID)`, or choose another --run-id")
+            }
             try resumeOrExplain(engine, runID: runID)
             id = runID
         } else {

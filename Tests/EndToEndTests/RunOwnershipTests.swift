@@ -236,6 +236,41 @@ extension RunOwnershipTests {
     }
 }
 
+extension RunOwnershipTests {
+    /// After a crash, `run OTHER.yaml --run-id X` is refused and leaves the
+    /// run untouched; the run resumes with its own recorded workflow.
+    @Test(.timeLimit(.minutes(2)))
+    func aRunResumesWithItsOwnWorkflowNeverAnotherFile() throws {
+        let workspace = try Workspace()
+        try workspace.config("  channel.null:\n  channel.stdout:\n", extra: "store: trellis.db\n")
+        try workspace.write("a.yaml", """
+            name: a
+            steps:
+              - { id: first, uses: channel.null }
+              - { id: wait, uses: sleep, with: { duration: 1500ms }, needs: [first] }
+              - { id: last, uses: channel.null, needs: [wait] }
+            """)
+        try workspace.write("b.yaml", "name: b\nsteps: [{ id: only, uses: channel.stdout, with: { text: hi } }]\n")
+        let first = try start(workspace, ["run", "a.yaml", "--run-id", "r-a", "--json"], name: "first")
+        try first.waitForOutput(containing: "\"step_started\"", seconds: 30)
+        kill(first.pid, SIGKILL)
+        _ = try first.wait(seconds: 10)
+        let before = try eventCounts(workspace, run: "r-a").total
+
+        let wrong = try workspace.trellis("run", "b.yaml", "--run-id", "r-a")
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("run r-a is a run of workflow 'a'"), "\(wrong.stderr)")
+        #expect(wrong.stderr.contains("trellis runs resume r-a"))
+        #expect(try eventCounts(workspace, run: "r-a").total == before, "the run was not touched")
+
+        let resumed = try workspace.trellis("runs", "resume", "r-a")
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let shown = try workspace.trellis("runs", "show", "r-a", "--json")
+        let state = try #require(try json(shown.stdout) as? [String: Any])
+        #expect(state["status"] as? String == "succeeded")
+    }
+}
+
 /// Reads a run's lease columns with Python's sqlite3 module.
 struct LeaseView {
     let path: String
