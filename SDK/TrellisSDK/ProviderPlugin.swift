@@ -29,6 +29,15 @@ public struct CompletionRequest: Codable, Sendable, Equatable {
         case maxTokens = "max_tokens"
     }
 
+    /// `model` may be left out: the provider then answers with its default model.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        model = try container.decodeIfPresent(String.self, forKey: .model) ?? ""
+        messages = try container.decode([ChatMessage].self, forKey: .messages)
+        maxTokens = try container.decodeIfPresent(Int.self, forKey: .maxTokens)
+        temperature = try container.decodeIfPresent(Double.self, forKey: .temperature)
+    }
+
     public init(model: String, messages: [ChatMessage], maxTokens: Int? = nil, temperature: Double? = nil) {
         self.model = model
         self.messages = messages
