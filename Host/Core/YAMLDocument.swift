@@ -137,6 +137,12 @@ public struct YAMLDocument: Sendable {
     /// without asking Yams's slower constructors.
     private static func mayBeTyped(_ text: String) -> Bool {
         guard let first = text.utf8.first else { return true }
+        // Times and dates stay text (YAML 1.1 would make `12:30` the
+        // sexagesimal number 750, and `2026-12-01T09:00:00Z` a timestamp):
+        // no number has a colon, and a date starts with four digits and a dash.
+        if text.utf8.contains(UInt8(ascii: ":")) { return false }
+        let bytes = Array(text.utf8.prefix(5))
+        if bytes.count == 5, bytes[4] == UInt8(ascii: "-"), bytes[0..<4].allSatisfy({ $0 >= 48 && $0 <= 57 }) { return false }
         switch first {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
             return typedWords.contains(text)

@@ -10,6 +10,9 @@ import TrellisCore
         ("yes", .bool(true)), ("Off", .bool(false)), ("true", .bool(true)), ("null", .null), ("~", .null),
         ("noop", .string("noop")), ("name", .string("name")), ("s12", .string("s12")), ("12a", .string("12a")),
         ("nope", .string("nope")), ("-x", .string("-x")), ("--", .string("--")),
+        // Times and dates are text, as a workflow author means them (`at:`, quiet hours).
+        ("2026-12-01T09:00:00Z", .string("2026-12-01T09:00:00Z")), ("2026-12-01", .string("2026-12-01")),
+        ("12:30", .string("12:30")), ("22:00:00", .string("22:00:00")), ("1e-5", .number(1e-5)),
     ])
     func aPlainScalarHasItsYAMLType(text: String, expected: JSONValue) throws {
         let document = try YAMLDocument(text: "v: \(text)\n", file: "t.yaml")
@@ -20,5 +23,17 @@ import TrellisCore
         let document = try YAMLDocument(text: "a: \"42\"\nb: 'yes'\n", file: "t.yaml")
         #expect(document.value["a"] == "42")
         #expect(document.value["b"] == "yes")
+    }
+}
+
+extension YAMLScalarTests {
+    /// The documented unquoted one-time trigger validates.
+    @Test func anUnquotedInstantIsAOneTimeTrigger() {
+        let result = WorkflowLoader().load(text: """
+            name: once
+            triggers: [{ at: 2026-12-01T09:00:00Z }]
+            steps: [{ id: a, uses: noop }]
+            """, file: "once.yaml")
+        #expect(result.problems.isEmpty, "\(result.problems)")
     }
 }
