@@ -260,7 +260,16 @@ public final class PluginManager: @unchecked Sendable {
     private func locateLibrary(manifest: PluginManifest) throws(PluginLoadError) -> String {
         for directory in configuration.pluginPaths {
             let candidate = URL(fileURLWithPath: directory).appendingPathComponent(manifest.library.file).path
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            guard FileManager.default.fileExists(atPath: candidate) else { continue }
+            // A symbolic link may not lead out of the plugin path.
+            let resolved = URL(fileURLWithPath: candidate).resolvingSymlinksInPath().path
+            let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
+            guard resolved.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+                throw PluginLoadError(.fileMissing, path: candidate, pluginID: manifest.id,
+                                      message: "its library \(manifest.library.file) in \(directory) is a link to \(resolved), outside the plugin path",
+                                      remedy: "Install the library itself in a plugin path, or add its directory to `plugin_paths`")
+            }
+            return candidate
         }
         throw PluginLoadError(.fileMissing, pluginID: manifest.id,
                               message: "its library \(manifest.library.file) is in none of the plugin paths (\(configuration.pluginPaths.joined(separator: ", ")))",

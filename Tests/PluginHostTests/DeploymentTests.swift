@@ -185,4 +185,20 @@ import TrellisCore
         #expect(registry.problems.first?.code == .manifestInvalid)
         #expect(registry.problems.first?.message.contains("missing field") == true)
     }
+
+    /// A manifest cannot point its library outside the plugin paths.
+    @Test(arguments: ["../../etc/passwd", "../lib.so", "/usr/lib/libc.so.6", "sub/lib.so", ""])
+    func aLibraryFileWithDirectoriesIsAnInvalidManifest(file: String) throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("registry/channel.x/1.0.0.json", """
+            {"id": "channel.x", "kind": "channel", "version": "1.0.0", "description": "x",
+             "abi": {"major": 1, "minor": 0}, "interfaces": ["trellis.channel/1"],
+             "library": {"file": "\(file)"}, "config_schema": {"type": "object"}, "permissions": {}}
+            """)
+        let registry = PluginRegistry(directories: [directory.file("registry")])
+        #expect(registry.ids.isEmpty)
+        #expect(registry.problems.first?.code == .manifestInvalid)
+        #expect(registry.problems.first?.message.contains("must be a file name, without directories") == true,
+                "\(registry.problems.first?.message ?? "")")
+    }
 }

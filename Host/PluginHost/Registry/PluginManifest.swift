@@ -106,6 +106,11 @@ public struct PluginManifest: Sendable, Codable, Hashable {
             throw invalid("its id '\(manifest.id)' does not start with its kind '\(manifest.kind.rawValue).'")
         }
         guard manifest.semanticVersion != nil else { throw invalid("its version '\(manifest.version)' is not a semantic version") }
+        let file = manifest.library.file
+        guard !file.isEmpty, !file.contains("/"), file != ".", file != ".." else {
+            throw invalid("its library.file '\(file)' must be a file name, without directories: the host looks it up "
+                          + "in the deployment's plugin paths, and never outside them")
+        }
         if let sha = manifest.library.sha256, sha.count != 64 || !sha.allSatisfy(\.isHexDigit) {
             throw invalid("its library.sha256 is not 64 hex digits")
         }
