@@ -55,6 +55,27 @@ import TrellisCore
         }
     }
 
+    /// Egress entries are checked where they are written: a URL, a bad port,
+    /// a wildcard that is not *.domain, a space, and `*` itself are refused.
+    @Test func badEgressEntriesAreRefusedWithTheirPlaces() throws {
+        let text = """
+            plugins:
+              channel.webhook:
+                egress: ["http://127.0.0.1/x", "host:99999", "*.*", "a b", "*", "127.0.0.1:8080", "*.example.com", "[::1]:25", "hooks.slack.com"]
+            """
+        do {
+            _ = try DeploymentConfiguration.parse(text: text, file: "t.yaml", defaultPluginPaths: [])
+            Issue.record("bad egress entries were accepted")
+        } catch {
+            #expect(error.problems.count == 5, "\(error.problems)")
+            #expect(error.problems.contains { $0.hasPrefix("t.yaml:3:") && $0.contains("'http://127.0.0.1/x' is a URL") })
+            #expect(error.problems.contains { $0.contains("'host:99999' has a port that is not a number from 1 to 65535") })
+            #expect(error.problems.contains { $0.contains("'*.*' is not a host name") })
+            #expect(error.problems.contains { $0.contains("'a b' is not a host name") })
+            #expect(error.problems.contains { $0.contains("'*' would let the plugin reach any host") })
+        }
+    }
+
     @Test func badVersionRangeIsRefused() throws {
         #expect(throws: DeploymentConfigurationError.self) {
             try DeploymentConfiguration.parse(text: "plugins:\n  channel.stdout: { version: \"^one\" }\n",

@@ -139,6 +139,11 @@ public struct DeploymentConfiguration: Sendable {
             settings.secrets = (entry["secrets"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
             settings.pool = entry["pool"]?.doubleValue.map { Int($0) }
             settings.egress = entry["egress"]?.arrayValue?.compactMap(\.stringValue)
+            for (index, host) in (settings.egress ?? []).enumerated() {
+                if let problem = EgressPolicy.entryProblem(host) {
+                    problems.append("\(document.location(of: pointer + "/egress/\(index)")): egress entry '\(host)' \(problem)")
+                }
+            }
             if let range = entry["version"]?.stringValue {
                 do {
                     settings.version = try VersionRange(range)

@@ -23,6 +23,47 @@ public struct EgressPolicy: Sendable, Hashable {
         allowedRules = allowed?.map(Rule.init)
     }
 
+    /// What is wrong with an entry of a deployment's `egress` list, or nil:
+    /// an entry is a host name (`hooks.slack.com`), an IPv4 or bracketed
+    /// IPv6 address, either with `:port` (1–65535), or `*.domain` (any name
+    /// in one domain). A deployment never lists `*`: that would let the
+    /// plugin reach any host, this machine's and the network's own included.
+    public static func entryProblem(_ entry: String) -> String? {
+        if entry == "*" {
+            return "would let the plugin reach any host; list the hosts it needs (a domain's names as *.example.com)"
+        }
+        guard !entry.isEmpty else { return "is empty" }
+        if entry.contains("://") || entry.contains("/") {
+            return "is a URL; give the host alone (and :port), e.g. 127.0.0.1:8080"
+        }
+        var name = entry
+        if entry.hasPrefix("[") {
+            guard let close = entry.firstIndex(of: "]") else { return "opens an IPv6 address with '[' but does not close it" }
+            let rest = entry[entry.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65535).contains(port) else {
+                    return "has a port that is not a number from 1 to 65535"
+                }
+            }
+            return entry[entry.index(after: entry.startIndex)..<close].allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+                ? nil : "is not an IPv6 address inside '[…]'"
+        }
+        if let colon = entry.lastIndex(of: ":") {
+            guard let port = Int(entry[entry.index(after: colon)...]), (1...65535).contains(port) else {
+                return "has a port that is not a number from 1 to 65535"
+            }
+            name = String(entry[..<colon])
+        }
+        if name.hasPrefix("*.") { name.removeFirst(2) }
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard !name.isEmpty, labels.allSatisfy({ label in
+            !label.isEmpty && label.count <= 63 && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }) else {
+            return "is not a host name: letters, digits and '-' in labels joined by '.' (a wildcard only as *.domain)"
+        }
+        return nil
+    }
+
     /// For the host's own requests: any host.
     public static let unrestricted = EgressPolicy(pluginID: "", declared: ["*"], allowed: ["*"])
 
