@@ -135,6 +135,8 @@ public final class PluginManager: @unchecked Sendable {
                       manifest: PluginManifest?) throws(PluginLoadError) -> PluginInstance {
         guard let manifest else {
             let versions = registry.manifests[id]?.map(\.version).sorted() ?? []
+            // A manifest that is there but cannot be read says why, not "missing".
+            if versions.isEmpty, let invalid = registry.problems.first(where: { $0.pluginID == id }) { throw invalid }
             throw PluginLoadError(
                 .manifestMissing, pluginID: id,
                 message: versions.isEmpty

@@ -222,4 +222,26 @@ import TrellisCore
         #expect(registry.problems.first?.message.contains("must be a file name, without directories") == true,
                 "\(registry.problems.first?.message ?? "")")
     }
+
+    /// A manifest that is there but cannot be read is reported as invalid,
+    /// with why and where, not as missing.
+    @Test(arguments: [
+        ("{ \"id\": \"channel.x\",\n  }", "it is not JSON: expected a member name in quotes at line 2, column 3"),
+        ("", "it is empty"),
+        (String(repeating: "[", count: 600), "nested more than 512 levels deep"),
+        ("{\"id\": \"channel.y\", \"kind\": \"channel\", \"version\": \"1.0.0\", \"description\": \"y\", \"abi\": {\"major\": 1, \"minor\": 0}, \"interfaces\": [], \"library\": {\"file\": \"liby.so\"}, \"config_schema\": {}, \"permissions\": {}}",
+         "its id 'channel.y' differs from its folder 'channel.x'"),
+    ])
+    func anInvalidManifestIsReportedAsInvalidNotMissing(text: String, reason: String) throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("registry/channel.x/1.0.0.json", text)
+        let configuration = try DeploymentConfiguration.parse(
+            text: "registry: [\(directory.file("registry"))]\nplugins:\n  channel.x:\n", file: directory.file("trellis.yaml"),
+            defaultPluginPaths: [BuildProducts.directory])
+        let manager = PluginManager(configuration: configuration, logger: testLogger)
+        let status = try #require(manager.loadAll().first { $0.id == "channel.x" })
+        #expect(status.errorCode == "manifest_invalid")
+        #expect(status.reason?.contains(reason) == true, "\(status.reason ?? "")")
+        #expect(status.path?.hasSuffix("channel.x/1.0.0.json") == true)
+    }
 }

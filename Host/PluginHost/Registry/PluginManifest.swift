@@ -94,8 +94,23 @@ public struct PluginManifest: Sendable, Codable, Hashable {
                             remedy: "Fix the manifest (see docs/abi.md, \"Manifests\")")
         }
         let manifest: PluginManifest
+        let data: Data
         do {
-            manifest = try JSONDecoder().decode(PluginManifest.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw invalid("it cannot be read: \(error.localizedDescription)")
+        }
+        // Its syntax first, with the place of a mistake (and bounded depth).
+        do {
+            _ = try JSONValue(json: data)
+        } catch {
+            let before = data.prefix(error.offset)
+            let line = before.filter { $0 == 0x0A }.count + 1
+            let column = before.count - (before.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
+            throw invalid(data.isEmpty ? "it is empty" : "it is not JSON: \(error.message) at line \(line), column \(column)")
+        }
+        do {
+            manifest = try JSONDecoder().decode(PluginManifest.self, from: data)
         } catch let error as DecodingError {
             throw invalid("it is not a valid manifest: \(describe(error))")
         } catch {

@@ -15,11 +15,23 @@ public struct PluginRegistry: Sendable {
             guard let enumerator = files.enumerator(atPath: directory) else { continue }
             for case let relative as String in enumerator where relative.hasSuffix(".json") {
                 let path = URL(fileURLWithPath: directory).appendingPathComponent(relative).path
+                // `<id>/<version>.json`: the folder names the plugin, even when the file cannot be read.
+                let folder = relative.split(separator: "/").dropLast().last.map(String.init)
                 do {
                     let manifest = try PluginManifest.load(path: path)
+                    if let folder, folder != manifest.id {
+                        throw PluginLoadError(.manifestInvalid, path: path, pluginID: folder,
+                                              message: "its id '\(manifest.id)' differs from its folder '\(folder)'",
+                                              remedy: "Put the manifest under \(manifest.id)/, or fix its id")
+                    }
                     manifests[manifest.id, default: []].append(manifest)
+                } catch let error as PluginLoadError {
+                    var problem = error
+                    if problem.pluginID == nil { problem.pluginID = folder }
+                    problems.append(problem)
                 } catch {
-                    problems.append(error)
+                    problems.append(PluginLoadError(.manifestInvalid, path: path, pluginID: folder, message: "\(error)",
+                                                    remedy: "Fix the manifest (see docs/abi.md, \"Manifests\")"))
                 }
             }
         }
