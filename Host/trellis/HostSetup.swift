@@ -93,9 +93,10 @@ struct HostSetup {
     func loadWorkflow(file: String) throws -> (Workflow, String, any PluginCatalog) {
         let source: String
         do {
-            source = try String(contentsOfFile: file, encoding: .utf8)
+            source = try TextFile.read(file)
         } catch {
-            throw ValidationError("cannot read the workflow \(file): \(error.localizedDescription)")
+            warn("error: the workflow \(error)")
+            throw ExitCode(1)
         }
         let base = loadPlugins(for: source, file: file)
         let catalog = NotifyingCatalog(base: base, settings: try notificationSettings())

@@ -64,7 +64,8 @@ struct DeploymentOptions: ParsableArguments {
         do {
             return try DeploymentConfiguration.load(file: file, defaultPluginPaths: defaults)
         } catch {
-            throw ValidationError(error.description)
+            // Not a usage mistake: say what is wrong with the file, without the usage text.
+            throw CLIError(error.description)
         }
     }
 }
@@ -76,6 +77,13 @@ func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// A failure that is not a mistake in the command line: its message is
+/// printed as "Error: …" without the usage text, and the exit status is 1.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// A command failed in a way already explained on the output.

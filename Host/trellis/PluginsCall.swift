@@ -35,7 +35,7 @@ extension Plugins {
             do {
                 value = try JSONValue(json: Data(input.utf8))
             } catch {
-                throw ValidationError("--input is not valid JSON: \(error.localizedDescription)")
+                throw ValidationError("--input is not valid JSON: \(error)")
             }
             let manager = PluginManager(configuration: try deployment.load(), logger: logger)
             manager.loadAll()

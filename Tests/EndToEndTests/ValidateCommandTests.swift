@@ -100,3 +100,35 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
     }
 }
+
+/// Files that cannot be read as text say so plainly: no Foundation error
+/// codes, no usage text, exit 1.
+@Suite struct UnreadableFileTests {
+    @Test func aWorkflowThatIsNotUTF8ADirectoryOrMissingSaysWhat() throws {
+        let workspace = try Workspace()
+        try workspace.config("  channel.null:\n", extra: "store: trellis.db\n")
+        try Data("name: x\nsteps: [{ id: a, uses: noop, with: { t: \"caf".utf8 + [0xE9] + "\" } }]\n".utf8)
+            .write(to: URL(fileURLWithPath: "\(workspace.path)/latin1.yaml"))
+        try FileManager.default.createDirectory(atPath: "\(workspace.path)/adir.yaml", withIntermediateDirectories: true)
+        for (file, message) in [("latin1.yaml", "is not UTF-8 text (the first invalid byte is at offset 52)"),
+                                ("adir.yaml", "is a directory, not a file"), ("nope.yaml", "does not exist")] {
+            let run = try workspace.trellis("run", file)
+            #expect(run.status == 1, "\(file)")
+            #expect(run.stderr.contains("error: the workflow \(file) \(message)"), "\(run.stderr)")
+            #expect(!run.stderr.contains("Usage:") && !run.stderr.contains("NSCocoaErrorDomain"))
+            let validate = try workspace.trellis("validate", file)
+            #expect(validate.status == 1)
+            #expect(validate.stderr.contains("\(file):1:1: the workflow file \(message)") || validate.stdout.contains("\(file):1:1: the workflow file \(message)"),
+                    "\(validate.stdout)\(validate.stderr)")
+        }
+    }
+
+    @Test func aDeploymentConfigThatIsADirectorySaysSoWithoutUsage() throws {
+        let workspace = try Workspace()
+        try FileManager.default.createDirectory(atPath: "\(workspace.path)/conf.yaml", withIntermediateDirectories: true)
+        let list = try workspace.trellis("plugins", "list", "--config", "conf.yaml")
+        #expect(list.status == 1)
+        #expect(list.stderr.contains("it is a directory, not a file"), "\(list.stderr)")
+        #expect(!list.stderr.contains("Usage:"))
+    }
+}

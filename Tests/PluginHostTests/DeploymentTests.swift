@@ -166,6 +166,13 @@ import TrellisCore
         #expect(try resolver.resolve("${env:A}-${file:\(file)}", pluginID: "p.q", at: "here") == "x-from-a-file")
         #expect(throws: PluginLoadError.self) { try resolver.resolve("${env:A", pluginID: "p.q", at: "here") }
         #expect(throws: PluginLoadError.self) { try resolver.resolve("${vault:A}", pluginID: "p.q", at: "here") }
+        do {
+            _ = try resolver.resolve("${env:}", pluginID: "p.q", at: "t.yaml:3:5")
+            Issue.record("an empty variable name was accepted")
+        } catch {
+            #expect(error.message == "t.yaml:3:5: ${env:} names no environment variable")
+            #expect(error.remedy == "Write ${env:NAME} with the variable's name")
+        }
     }
 
     @Test func versionRangesPickAMatchingManifest() throws {

@@ -49,6 +49,7 @@ import TrellisStore
               - id: after-tolerated
                 uses: noop
                 needs: [tolerated]
+                with: { why: "${{ steps.tolerated.error }}" }
               - id: never
                 uses: noop
                 if: "false"
@@ -59,6 +60,8 @@ import TrellisStore
         #expect(state.steps["after-broken"]?.skipReason == "it needs 'broken', which failed")
         #expect(state.steps["tolerated"]?.status == .failed)
         #expect(state.steps["after-tolerated"]?.status == .succeeded)
+        #expect(state.steps["after-tolerated"]?.output?["why"]?.stringValue?.hasPrefix("deliberate") == true,
+                "a later step reads the failed step's error: \(state.steps["after-tolerated"]?.output ?? .null)")
         #expect(state.steps["never"]?.status == .skipped)
     }
 

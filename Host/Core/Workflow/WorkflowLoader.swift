@@ -20,10 +20,10 @@ public struct WorkflowLoader: Sendable {
 
     public func load(file: String) -> Result {
         do {
-            return load(text: try String(contentsOfFile: file, encoding: .utf8), file: file)
+            return load(text: try TextFile.read(file), file: file)
         } catch {
             return Result(workflow: nil, problems: [WorkflowProblem(SourceLocation(file: file, line: 1, column: 1),
-                                                                    "cannot read the file: \(error.localizedDescription)")])
+                                                                    "the workflow file \(error.message)")])
         }
     }
 

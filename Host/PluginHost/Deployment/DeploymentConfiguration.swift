@@ -88,10 +88,10 @@ public struct DeploymentConfiguration: Sendable {
     public static func load(file: String, defaultPluginPaths: [String]) throws(DeploymentConfigurationError) -> DeploymentConfiguration {
         let text: String
         do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
+            text = try TextFile.read(file)
         } catch {
             throw DeploymentConfigurationError(
-                file: file, problems: ["cannot read the file: \(error.localizedDescription)"],
+                file: file, problems: ["it \(error.message)"],
                 remedy: "Create it (see docs/admin.md), or pass another with --config or TRELLIS_CONFIG")
         }
         return try parse(text: text, file: file, defaultPluginPaths: defaultPluginPaths)

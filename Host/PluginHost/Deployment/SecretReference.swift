@@ -59,6 +59,11 @@ public struct SecretResolver: Sendable {
     private func lookup(_ reference: String, pluginID: String, at location: String) throws(PluginLoadError) -> String {
         if reference.hasPrefix("env:") {
             let name = String(reference.dropFirst(4))
+            guard !name.isEmpty else {
+                throw PluginLoadError(.secretMissing, pluginID: pluginID,
+                                      message: "\(location): ${env:} names no environment variable",
+                                      remedy: "Write ${env:NAME} with the variable's name")
+            }
             guard let value = environment[name] else {
                 throw PluginLoadError(.secretMissing, pluginID: pluginID,
                                       message: "\(location): the config refers to ${env:\(name)}, which is not set",

@@ -157,6 +157,7 @@ final class ActiveRun {
                 var steps: [String: JSONValue] = [:]
                 for (id, step) in state.steps {
                     steps[id] = ["output": step.output ?? .null, "status": .string(step.status.rawValue),
+                                 "error": step.lastError.map { .string($0.message) } ?? .null,
                                  "plugin": step.plugin.map(JSONValue.string) ?? .null,
                                  "quality": step.quality.map(JSONValue.number) ?? .null,
                                  "stale": .bool(step.staleAgeMilliseconds != nil),
