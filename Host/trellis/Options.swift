@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TrellisCore
 import TrellisPluginHost
 
 /// Options shared by the commands that load plugins.
@@ -44,11 +45,11 @@ struct DeploymentOptions: ParsableArguments {
             case .json:
                 var handler = JSONLogHandler(label: label)
                 handler.logLevel = level
-                return handler
+                return RedactingLogHandler(base: handler)
             case .text:
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = level
-                return handler
+                return RedactingLogHandler(base: handler)
             }
         }
         return Logger(label: "trellis")
@@ -93,5 +94,5 @@ struct Failed: Error, CustomStringConvertible {
 
 /// Standard error, for messages that are not the command's output.
 func warn(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    FileHandle.standardError.write(Data((Redactor.shared.redact(text) + "\n").utf8))
 }

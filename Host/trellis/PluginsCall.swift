@@ -65,7 +65,7 @@ extension Plugins {
                 warn("error: \(error)")
                 throw ExitCode(2)
             }
-            print(output.jsonString(pretty: true))
+            print(Redactor.shared.redact(output).jsonString(pretty: true))
         }
 
         private func recoveryCall(_ plugin: PluginInstance, _ value: JSONValue,

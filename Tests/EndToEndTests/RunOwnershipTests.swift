@@ -293,7 +293,7 @@ final class Background {
     let process = Process()
     let outPath: String, errPath: String
 
-    init(workspace: Workspace, arguments: [String], name: String) throws {
+    init(workspace: Workspace, arguments: [String], name: String, environment extra: [String: String] = [:]) throws {
         self.name = name
         outPath = "\(workspace.path)/\(name).out"
         errPath = "\(workspace.path)/\(name).err"
@@ -304,6 +304,7 @@ final class Background {
         process.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "TRELLIS_CONFIG")
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         process.standardOutput = FileHandle(forWritingAtPath: outPath)
         process.standardError = FileHandle(forWritingAtPath: errPath)

@@ -50,7 +50,10 @@ public struct SecretResolver: Sendable {
                                       message: "\(location): a secret reference is not closed with '}'",
                                       remedy: "Write references as ${env:NAME} or ${file:/path}")
             }
-            result += try lookup(String(rest[start.upperBound..<end]), pluginID: pluginID, at: location)
+            let secret = try lookup(String(rest[start.upperBound..<end]), pluginID: pluginID, at: location)
+            // Known to the one redactor from now on: never stored or printed.
+            Redactor.shared.register(secret)
+            result += secret
             rest = rest[rest.index(after: end)...]
         }
         return result + rest

@@ -120,8 +120,10 @@ final class ActiveRun {
     /// Steps whose status is final; the run is done when all are.
     private(set) var finishedSteps = 0
 
-    /// Applies an event now and queues it for the next commit.
+    /// Applies an event now and queues it for the next commit, with the
+    /// secrets it would carry masked (in memory as in the store).
     func record(_ event: RunEvent, at time: Double) {
+        let event = event.redacted()
         let step = event.step
         let wasFinished = step.map { status(of: $0).isFinished } ?? false
         state.apply(event, at: time)

@@ -172,7 +172,7 @@ public final class RunEngine: @unchecked Sendable {
                                at time: Double = Date().timeIntervalSince1970) throws(StoreError) -> (RunState, RunEvent) {
         var state = RunState(id: runID ?? RecordID.make("r"))
         let queued = RunEvent.runQueued(RunQueued(workflow: workflow.name, file: workflow.file, source: source,
-                                                  inputs: inputs, trigger: trigger, steps: workflow.steps.map(\.id)))
+                                                  inputs: inputs, trigger: trigger, steps: workflow.steps.map(\.id))).redacted()
         state.apply(queued, at: time)
         try store.append([RunAppend(runID: state.id, expectedVersion: 0, events: [queued], time: time, state: state, owner: owner)])
         return (state, queued)
@@ -207,7 +207,7 @@ public final class RunEngine: @unchecked Sendable {
         guard let workflow = result.workflow else {
             var failed = state
             let event = RunEvent.runFinished(status: .failed, message: "the run cannot resume: its workflow no longer validates: "
-                                             + result.problems.map(\.description).joined(separator: "; "))
+                                             + result.problems.map(\.description).joined(separator: "; ")).redacted()
             failed.apply(event, at: now())
             try store.append([RunAppend(runID: runID, expectedVersion: state.version, events: [event], time: now(), state: failed,
                                         owner: owner)])

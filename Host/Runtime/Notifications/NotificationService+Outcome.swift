@@ -28,9 +28,8 @@ extension NotificationService {
             finish(delivery.notificationID, delivery.state == .delivered ? .delivered : .sent, reason: nil, at: time)
         case .failure(let error):
             delivery.errorClass = error.errorClass.rawValue
-            delivery.error = error.message
             let (delay, reason) = Self.retry(after: verdict)
-            if let reason { delivery.error = "\(error.message) (\(reason))" }
+            delivery.error = Redactor.shared.redact(reason.map { "\(error.message) (\($0))" } ?? error.message)
             if let delay {
                 delivery.state = .queued
                 Counter(label: "trellis_notification_deliveries_total",
@@ -128,7 +127,7 @@ extension NotificationService {
 
     private func failOver(_ failed: DeliveryRecord, _ error: PluginCallError, at time: Double) {
         guard var record = records[failed.notificationID] else { return }
-        record.reason = "\(failed.channel): \(error.message)"
+        record.reason = Redactor.shared.redact("\(failed.channel): \(error.message)")
         do {
             let members = record.digestKey == nil ? nil : [record] + (try store.digestMembers(of: record.id))
             if let next = try delivery(for: &record, from: failed.route + 1, at: time, digest: members) {
