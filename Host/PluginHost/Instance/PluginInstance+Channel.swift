@@ -18,7 +18,24 @@ extension PluginInstance {
             }
         }
         if status != TRELLIS_OK { throw failure(status, reply) }
-        return try parseOutput(reply)
+        let receipt = try parseOutput(reply)
+        if let problem = Self.receiptProblem(receipt) {
+            throw PluginCallError(.permanent, "\(info.id) answered with a receipt that is not one: \(problem)", pluginID: info.id)
+        }
+        return receipt
+    }
+
+    /// What is wrong with a channel's delivery receipt, or nil: an object
+    /// whose `status` is queued, sent or delivered, and whose `id`, when
+    /// given, is a string (docs/abi.md, "Interfaces").
+    static func receiptProblem(_ receipt: JSONValue) -> String? {
+        guard case .object(let fields) = receipt else { return "it is \(receipt.typeName), not an object" }
+        guard let status = fields["status"] else { return "it has no status (queued, sent or delivered)" }
+        guard let name = status.stringValue, ["queued", "sent", "delivered"].contains(name) else {
+            return "its status is \(status.jsonString()), not queued, sent or delivered"
+        }
+        if let id = fields["id"], id.stringValue == nil { return "its id is \(id.typeName), not a string" }
+        return nil
     }
 }
 
