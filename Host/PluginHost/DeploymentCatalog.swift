@@ -5,6 +5,7 @@ import TrellisCore
 public struct DeploymentCatalog: PluginCatalog {
     private let entries: [String: PluginCatalogEntry]
     public let knownIDs: [String]
+    public let secretNames: Set<String>?
 
     public init(manager: PluginManager, statuses: [PluginStatus]) {
         var entries: [String: PluginCatalogEntry] = [:]
@@ -17,6 +18,7 @@ public struct DeploymentCatalog: PluginCatalog {
         }
         self.entries = entries
         knownIDs = Set(entries.keys).union(manager.registry.ids).sorted()
+        secretNames = Set(manager.configuration.workflowSecrets.keys)
     }
 
     public func entry(for id: String) -> PluginCatalogEntry? { entries[id] }

@@ -155,15 +155,7 @@ func parseInputs(_ pairs: [String], for workflow: Workflow) throws -> [String: J
     }
     for spec in workflow.inputs {
         if let value = inputs[spec.name] {
-            let matches: Bool = switch spec.kind {
-            case .string: value.stringValue != nil
-            case .number: value.doubleValue != nil
-            case .integer: value.typeName == "integer"
-            case .boolean: value.boolValue != nil
-            case .object: value.objectValue != nil
-            case .array: value.arrayValue != nil
-            }
-            if !matches { throw ValidationError("--input \(spec.name): expected \(spec.kind.rawValue), got \(value.typeName)") }
+            if !spec.kind.accepts(value) { throw ValidationError("--input \(spec.name): expected \(spec.kind.rawValue), got \(value.typeName)") }
         } else if spec.required && spec.defaultValue == nil {
             throw ValidationError("the workflow needs --input \(spec.name)=…" + (spec.description.map { " (\($0))" } ?? ""))
         }

@@ -37,3 +37,32 @@ extension YAMLScalarTests {
         #expect(result.problems.isEmpty, "\(result.problems)")
     }
 }
+
+/// Problems found at validation that used to surface only at run time.
+@Suite struct ValidationGapTests {
+    struct SecretsCatalog: PluginCatalog {
+        func entry(for id: String) -> PluginCatalogEntry? { nil }
+        var knownIDs: [String] { [] }
+        var secretNames: Set<String>? { ["API_TOKEN"] }
+    }
+
+    @Test func aDefaultOfTheWrongTypeIsReportedAtItsPlace() {
+        let result = WorkflowLoader().load(text: """
+            name: typed
+            inputs:
+              count: { type: integer, default: abc }
+            steps: [{ id: a, uses: noop }]
+            """, file: "typed.yaml")
+        #expect(result.problems.map(\.description) == [#"typed.yaml:3:27: inputs.count: the default "abc" is string, not integer"#])
+    }
+
+    @Test func anUndefinedSecretIsReportedWithASuggestion() {
+        let result = WorkflowLoader(catalog: SecretsCatalog()).load(text: """
+            name: secretive
+            steps:
+              - { id: a, uses: noop, with: { t: "${{ secrets.API_TOKN }}", u: "${{ secrets.API_TOKEN }}" } }
+            """, file: "s.yaml")
+        #expect(result.problems.count == 1)
+        #expect(result.problems.first?.message == "refers to secrets.API_TOKN, which the deployment config does not define (did you mean 'API_TOKEN'?)")
+    }
+}

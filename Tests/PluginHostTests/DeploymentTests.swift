@@ -76,6 +76,16 @@ import TrellisCore
         }
     }
 
+    @Test func aMissingCAFileIsRefusedAtLoad() throws {
+        do {
+            _ = try DeploymentConfiguration.parse(text: "http: { ca_file: /nowhere/ca.pem }\n", file: "/tmp/t.yaml", defaultPluginPaths: [])
+            Issue.record("a missing ca_file was accepted")
+        } catch {
+            #expect(error.problems.first?.contains("t.yaml:1:9: http.ca_file /nowhere/ca.pem does not exist or cannot be read") == true,
+                    "\(error.problems)")
+        }
+    }
+
     @Test func badVersionRangeIsRefused() throws {
         #expect(throws: DeploymentConfigurationError.self) {
             try DeploymentConfiguration.parse(text: "plugins:\n  channel.stdout: { version: \"^one\" }\n",

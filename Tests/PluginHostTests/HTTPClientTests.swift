@@ -169,3 +169,39 @@ import TrellisTestSupport
         #expect(Curl.explain("it is gone").hasSuffix("it is gone. Install it (on Debian: apt-get install libcurl4)"))
     }
 }
+
+extension HTTPClientTests {
+    /// A server that answers with something that is not HTTP is a passing
+    /// fault of the server (retryable), not the admin's (config).
+    @Test func anAnswerThatIsNotHTTPIsRetryable() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(listener >= 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        #expect(listen(listener, 1) == 0)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let served = Thread {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = read(client, &buffer, buffer.count)
+            let garbage = Array("SSH-2.0-OpenSSH_9.2 not http at all\r\n\r\n".utf8)
+            _ = write(client, garbage, garbage.count)
+            close(client)
+        }
+        served.start()
+        do {
+            _ = try client.perform(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/", headers: [], body: []), egress: local)
+            Issue.record("a garbage answer was taken for a response")
+        } catch {
+            #expect(error.errorClass == .retryable, "\(error)")
+            #expect(error.message.contains("the server's answer is not HTTP"), "\(error.message)")
+        }
+    }
+}

@@ -10,10 +10,14 @@ public protocol PluginCatalog: Sendable {
     /// deployment's notification settings (recipients, templates and their
     /// variables), as pointers into `with` and messages.
     func notifyProblems(_ with: JSONValue) -> [(pointer: String, message: String)]
+    /// The workflow secrets the deployment defines (`${{ secrets.NAME }}`);
+    /// nil when unknown (then references to them are not checked).
+    var secretNames: Set<String>? { get }
 }
 
 extension PluginCatalog {
     public func notifyProblems(_ with: JSONValue) -> [(pointer: String, message: String)] { [] }
+    public var secretNames: Set<String>? { nil }
 }
 
 public struct PluginCatalogEntry: Sendable {

@@ -28,6 +28,18 @@ public struct Workflow: Sendable, Hashable {
 public struct InputSpec: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable, CaseIterable {
         case string, number, integer, boolean, object, array
+
+        /// Whether a value is of this kind (an integer is a number too).
+        public func accepts(_ value: JSONValue) -> Bool {
+            switch self {
+            case .string: value.stringValue != nil
+            case .number: value.doubleValue != nil
+            case .integer: value.typeName == "integer"
+            case .boolean: value.boolValue != nil
+            case .object: value.objectValue != nil
+            case .array: value.arrayValue != nil
+            }
+        }
     }
 
     public var name: String

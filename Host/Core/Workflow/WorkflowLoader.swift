@@ -67,7 +67,13 @@ public struct WorkflowLoader: Sendable {
 
         var inputs: [InputSpec] = []
         for (name, spec) in (root["inputs"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
-            inputs.append(InputSpec(name: name, kind: spec["type"]?.stringValue.flatMap(InputSpec.Kind.init) ?? .string,
+            let kind = spec["type"]?.stringValue.flatMap(InputSpec.Kind.init) ?? .string
+            if let value = spec["default"], !kind.accepts(value) {
+                let pointer = "/inputs/\(JSONPointer.escape(name))/default"
+                problems.append(WorkflowProblem(document.location(of: pointer),
+                                                "inputs.\(name): the default \(value.jsonString()) is \(value.typeName), not \(kind.rawValue)"))
+            }
+            inputs.append(InputSpec(name: name, kind: kind,
                                     defaultValue: spec["default"], required: spec["required"]?.boolValue ?? (spec["default"] == nil),
                                     description: spec["description"]?.stringValue))
         }

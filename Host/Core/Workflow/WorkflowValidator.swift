@@ -169,6 +169,15 @@ struct WorkflowValidator {
                     report(pointer, "refers to steps.\(id), which is not upstream of '\(step.id)': add '\(id)' to its needs")
                 }
             }
+            for path in expression.paths where path.first == .key("secrets") {
+                guard let secrets = catalog.secretNames, path.count >= 2, case .key(let name) = path[1] else { continue }
+                if !secrets.contains(name) {
+                    let known = secrets.sorted()
+                    report(pointer, "refers to secrets.\(name), which the deployment config does not define"
+                           + (closest(to: name, in: known).map { " (did you mean '\($0)'?)" }
+                              ?? "; define it under `secrets:` in the deployment config"))
+                }
+            }
             for path in expression.paths where path.first == .key("inputs") {
                 guard path.count >= 2, case .key(let name) = path[1] else { continue }
                 if !inputs.contains(name) {

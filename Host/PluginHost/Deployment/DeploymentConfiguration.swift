@@ -186,7 +186,15 @@ public struct DeploymentConfiguration: Sendable {
             }
             if let bytes = http["max_request_bytes"]?.doubleValue { configuration.http.maxRequestBytes = Int(bytes) }
             if let bytes = http["max_response_bytes"]?.doubleValue { configuration.http.maxResponseBytes = Int(bytes) }
-            if let path = http["ca_file"]?.stringValue { configuration.http.caFile = absolute(path) }
+            if let path = http["ca_file"]?.stringValue {
+                let file = absolute(path)
+                guard FileManager.default.isReadableFile(atPath: file) else {
+                    throw DeploymentConfigurationError(
+                        file: file, problems: ["\(document.location(of: "/http/ca_file")): http.ca_file \(file) does not exist or cannot be read"],
+                        remedy: "Give the path of a PEM file of the CA certificates to trust, or remove http.ca_file to use the system's")
+                }
+                configuration.http.caFile = file
+            }
             if let agent = http["user_agent"]?.stringValue { configuration.http.userAgent = agent }
         }
         for (kind, entries) in root["recovery_defaults"]?.objectValue ?? [:] {

@@ -191,6 +191,10 @@ final class CurlTransfer {
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
             throw HTTPError(.config, "\(what): the server's TLS certificate was not accepted: \(detail). "
                                 + "Give the deployment's http.ca_file for a private CA")
+        case CURLE_UNSUPPORTED_PROTOCOL where detail.contains("HTTP/0.9"), CURLE_WEIRD_SERVER_REPLY:
+            // A server that answered with something that is not HTTP: the
+            // server's fault, and perhaps a passing one.
+            throw HTTPError(.retryable, "\(what): the server's answer is not HTTP (\(detail))")
         case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT:
             throw HTTPError(.config, "\(what): \(detail)")
         case CURLE_LOGIN_DENIED:
