@@ -26,7 +26,7 @@ public struct RunHeldElsewhere: Error, Sendable, CustomStringConvertible {
     public var description: String {
         let left = max(0, holder.expires - Date().timeIntervalSince1970)
         return "run \(runID) is being executed by another process (\(holder)); wait for it to finish, "
-            + "or stop that process: its lease expires \(Int(left.rounded(.up))) s after its last renewal, "
-            + "at once on this machine when the process is gone"
+            + "or stop that process: its lease runs out \(Int(left.rounded(.up))) s from now unless it renews it, "
+            + "and at once when the process is gone (on this machine)"
     }
 }
