@@ -6,6 +6,7 @@ public struct DeploymentCatalog: PluginCatalog {
     private let entries: [String: PluginCatalogEntry]
     public let knownIDs: [String]
     public let secretNames: Set<String>?
+    private let secretProblems: [String: String]
 
     public init(manager: PluginManager, statuses: [PluginStatus]) {
         var entries: [String: PluginCatalogEntry] = [:]
@@ -19,7 +20,21 @@ public struct DeploymentCatalog: PluginCatalog {
         self.entries = entries
         knownIDs = Set(entries.keys).union(manager.registry.ids).sorted()
         secretNames = Set(manager.configuration.workflowSecrets.keys)
+        // Resolved here only to learn which cannot be: a run resolves its own.
+        var problems: [String: String] = [:]
+        let resolver = SecretResolver()
+        for (name, reference) in manager.configuration.workflowSecrets {
+            do {
+                _ = try resolver.resolve(reference, pluginID: "workflow secrets",
+                                         at: manager.configuration.location(of: "/secrets/\(JSONPointer.escape(name))"))
+            } catch {
+                problems[name] = error.message
+            }
+        }
+        secretProblems = problems
     }
+
+    public func secretProblem(_ name: String) -> String? { secretProblems[name] }
 
     public func entry(for id: String) -> PluginCatalogEntry? { entries[id] }
 }

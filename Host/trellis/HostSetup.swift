@@ -41,14 +41,12 @@ struct HostSetup {
         runtime.allowExec = configuration.allowExec
         runtime.pluginPoolSizes = configuration.plugins.compactMapValues(\.pool)
         runtime.recoveryDefaults = configuration.recoveryDefaults
+        // A secret that cannot be resolved is left out: only a workflow that
+        // uses it is refused (at validation, with why), never every run.
         let resolver = SecretResolver()
         for (name, reference) in configuration.workflowSecrets {
-            do {
-                runtime.secrets[name] = try resolver.resolve(reference, pluginID: "workflow secrets",
-                                                             at: configuration.location(of: "/secrets/\(name)"))
-            } catch {
-                throw ValidationError(error.description)
-            }
+            runtime.secrets[name] = try? resolver.resolve(reference, pluginID: "workflow secrets",
+                                                          at: configuration.location(of: "/secrets/\(name)"))
         }
         return runtime
     }

@@ -132,3 +132,30 @@ import Testing
         #expect(!list.stderr.contains("Usage:"))
     }
 }
+
+/// A workflow secret whose variable is unset refuses only the workflows
+/// that use it, at validation, saying why; every other run goes on.
+@Suite struct UnresolvedSecretTests {
+    @Test func onlyAWorkflowThatUsesAnUnresolvableSecretIsRefused() throws {
+        let workspace = try Workspace()
+        try workspace.config("  channel.null:\n", extra: """
+            store: trellis.db
+            secrets: { PRESENT: "${env:TRELLIS_TEST_PRESENT}", ABSENT: "${env:TRELLIS_TEST_NOWHERE}" }
+
+            """)
+        try workspace.write("uses-present.yaml", "name: p\nsteps: [{ id: a, uses: noop, with: { t: \"${{ secrets.PRESENT }}\" } }]\n")
+        try workspace.write("uses-absent.yaml", "name: q\nsteps: [{ id: a, uses: noop, with: { t: \"${{ secrets.ABSENT }}\" } }]\n")
+        try workspace.write("uses-none.yaml", "name: r\nsteps: [{ id: a, uses: channel.null }]\n")
+        let environment = ["TRELLIS_TEST_PRESENT": "present-value-1"]
+        for file in ["uses-present.yaml", "uses-none.yaml"] {
+            let run = try workspace.trellis("run", file, environment: environment)
+            #expect(run.status == 0, "\(file): \(run.stderr)")
+        }
+        let refused = try workspace.trellis("run", "uses-absent.yaml", environment: environment)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("refers to secrets.ABSENT, which cannot be resolved here:"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("${env:TRELLIS_TEST_NOWHERE}, which is not set"), "\(refused.stderr)")
+        let validated = try workspace.trellis("validate", "uses-absent.yaml", environment: environment)
+        #expect(validated.status == 1)
+    }
+}

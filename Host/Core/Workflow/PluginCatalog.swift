@@ -13,11 +13,15 @@ public protocol PluginCatalog: Sendable {
     /// The workflow secrets the deployment defines (`${{ secrets.NAME }}`);
     /// nil when unknown (then references to them are not checked).
     var secretNames: Set<String>? { get }
+    /// Why a defined workflow secret cannot be resolved here (an unset
+    /// variable), or nil; a workflow that uses it is refused with this.
+    func secretProblem(_ name: String) -> String?
 }
 
 extension PluginCatalog {
     public func notifyProblems(_ with: JSONValue) -> [(pointer: String, message: String)] { [] }
     public var secretNames: Set<String>? { nil }
+    public func secretProblem(_ name: String) -> String? { nil }
 }
 
 public struct PluginCatalogEntry: Sendable {

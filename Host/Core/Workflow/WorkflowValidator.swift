@@ -171,7 +171,9 @@ struct WorkflowValidator {
             }
             for path in expression.paths where path.first == .key("secrets") {
                 guard let secrets = catalog.secretNames, path.count >= 2, case .key(let name) = path[1] else { continue }
-                if !secrets.contains(name) {
+                if let problem = catalog.secretProblem(name) {
+                    report(pointer, "refers to secrets.\(name), which cannot be resolved here: \(problem)")
+                } else if !secrets.contains(name) {
                     let known = secrets.sorted()
                     report(pointer, "refers to secrets.\(name), which the deployment config does not define"
                            + (closest(to: name, in: known).map { " (did you mean '\($0)'?)" }

@@ -16,6 +16,7 @@ public struct NotifyingCatalog: PluginCatalog {
     public func entry(for id: String) -> PluginCatalogEntry? { base.entry(for: id) }
     public var knownIDs: [String] { base.knownIDs }
     public var secretNames: Set<String>? { base.secretNames }
+    public func secretProblem(_ name: String) -> String? { base.secretProblem(name) }
 
     public func notifyProblems(_ with: JSONValue) -> [(pointer: String, message: String)] {
         // Values written as expressions are known only when the step runs:
