@@ -66,3 +66,12 @@ extension YAMLScalarTests {
         #expect(result.problems.first?.message == "refers to secrets.API_TOKN, which the deployment config does not define (did you mean 'API_TOKEN'?)")
     }
 }
+
+extension ValidationGapTests {
+    @Test(arguments: ["../etc", "has space", "", "-dash", String(repeating: "n", count: 129)])
+    func anUnsafeWorkflowNameIsRefused(name: String) {
+        let result = WorkflowLoader().load(text: "name: \"\(name)\"\nsteps: [{ id: a, uses: noop }]\n", file: "n.yaml")
+        #expect(result.workflow == nil)
+        #expect(result.problems.first?.message.hasPrefix("name: must match the pattern") == true, "\(result.problems)")
+    }
+}

@@ -52,7 +52,8 @@ let workflowSchema: JSONSchema = {
     let root: JSONValue = [
         "type": "object", "additionalProperties": false, "required": ["name", "steps"],
         "properties": [
-            "name": ["type": "string", "minLength": 1],
+            // A workflow name appears in URLs, logs and cache keys: a safe identifier.
+            "name": ["type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"],
             "description": ["type": "string"],
             "inputs": ["type": "object", "additionalProperties": input],
             "triggers": ["type": "array", "items": trigger],
