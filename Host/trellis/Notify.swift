@@ -137,6 +137,10 @@ struct Notifications: ParsableCommand {
                                    valueName: "state"))
         var state: String?
         @Option(help: "How many to show.") var limit = 20
+
+        func validate() throws {
+            guard limit >= 1 else { throw ValidationError("--limit must be at least 1, not \(limit)") }
+        }
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {

@@ -26,6 +26,10 @@ struct Runs: AsyncParsableCommand {
         @OptionGroup var options: StoreOptions
         @Option(help: ArgumentHelp("Only runs with this status.", valueName: "status")) var status: RunStatus?
         @Option(help: "How many runs to show.") var limit = 20
+
+        func validate() throws {
+            guard limit >= 1 else { throw ValidationError("--limit must be at least 1, not \(limit)") }
+        }
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {

@@ -159,3 +159,25 @@ import Testing
         #expect(validated.status == 1)
     }
 }
+
+/// Command-line mistakes get messages that say what was meant.
+@Suite struct CommandLineMistakeTests {
+    @Test func aMistypedCommandSuggestsTheRightOne() throws {
+        let workspace = try Workspace()
+        for (typed, meant) in [("rnu", "run"), ("serv", "serve"), ("vaildate", "validate")] {
+            let result = try workspace.trellis(typed, "x.yaml")
+            #expect(result.status == 64)
+            #expect(result.stderr.contains("unknown command '\(typed)' (did you mean '\(meant)'?)"), "\(result.stderr)")
+        }
+        let help = try workspace.trellis("help", "run")
+        #expect(help.stdout.contains("Run a workflow to completion in the foreground."), "help is still a command")
+    }
+
+    @Test func aNegativeLimitIsRefusedSayingWhy() throws {
+        let workspace = try Workspace()
+        try workspace.config("  channel.null:\n", extra: "store: trellis.db\n")
+        let result = try workspace.trellis("runs", "list", "--limit", "-1")
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--limit must be at least 1, not -1"), "\(result.stderr)")
+    }
+}
