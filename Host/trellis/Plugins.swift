@@ -69,6 +69,14 @@ struct Plugins: ParsableCommand {
         @Argument(help: ArgumentHelp("A plugin id (channel.stdout) or a path to a library.", valueName: "id-or-path"))
         var target: String
 
+        func validate() throws {
+            // A path has a slash or ends in .so; anything else must be an id.
+            guard target.contains("/") || target.hasSuffix(".so") || isValidPluginID(target) else {
+                throw ValidationError("'\(target)' is neither a plugin id (kind.name in lower-case letters, digits, '-' and '_') "
+                                      + "nor a path to a library (give ./\(target) for a file here)")
+            }
+        }
+
         @Flag(help: "Print JSON.")
         var json = false
 

@@ -23,6 +23,12 @@ extension Plugins {
         @Argument(help: ArgumentHelp("The plugin id.", valueName: "id"))
         var id: String
 
+        func validate() throws {
+            guard isValidPluginID(id) else {
+                throw ValidationError("'\(id)' is not a plugin id: write kind.name in lower-case letters, digits, '-' and '_' (e.g. channel.stdout)")
+            }
+        }
+
         @Option(help: ArgumentHelp("The input, as JSON.", valueName: "json"))
         var input = "{}"
 

@@ -173,6 +173,16 @@ import Testing
         #expect(help.stdout.contains("Run a workflow to completion in the foreground."), "help is still a command")
     }
 
+    @Test func aPluginIDThatCannotBeOneIsRefused() throws {
+        let workspace = try Workspace()
+        let call = try workspace.trellis("plugins", "call", "../x")
+        #expect(call.status != 0)
+        #expect(call.stderr.contains("'../x' is not a plugin id"), "\(call.stderr)")
+        let inspect = try workspace.trellis("plugins", "inspect", "Bad Id")
+        #expect(inspect.status != 0)
+        #expect(inspect.stderr.contains("'Bad Id' is neither a plugin id"), "\(inspect.stderr)")
+    }
+
     @Test func aNegativeLimitIsRefusedSayingWhy() throws {
         let workspace = try Workspace()
         try workspace.config("  channel.null:\n", extra: "store: trellis.db\n")

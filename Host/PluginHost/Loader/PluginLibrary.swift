@@ -164,7 +164,8 @@ public final class PluginLibrary: @unchecked Sendable {
 }
 
 /// Plugin ids: `kind.name`, lower-case letters, digits, dashes and dots.
-func isValidPluginID(_ id: String) -> Bool {
+/// A plugin id: `kind.name`, lower-case letters, digits, `-` and `_` in dot-separated parts, at most 128 characters.
+public func isValidPluginID(_ id: String) -> Bool {
     let parts = id.split(separator: ".", omittingEmptySubsequences: false)
     return parts.count >= 2 && id.count <= 128 && parts.allSatisfy { part in
         !part.isEmpty && part.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") }
