@@ -35,6 +35,11 @@ public final class SQLiteStore: RunStore, StepCache, TriggerClock, KeyValueStore
 
     /// Opens (creating and migrating when needed) the store at `path`.
     public init(path: String, configuration: Configuration = Configuration()) throws(StoreError) {
+        guard !path.isEmpty else { throw StoreError(.unavailable, "the store path is empty") }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw StoreError(.unavailable, "the store path \(path) is a directory; give a file in it, e.g. \(path)/trellis.db")
+        }
         self.path = path
         self.configuration = configuration
         var options = GRDB.Configuration()

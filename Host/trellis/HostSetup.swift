@@ -28,7 +28,7 @@ struct HostSetup {
             plugins.setStateStore(StorePluginState(store: store, logger: logger))
             return store
         } catch {
-            throw ValidationError("\(error.message). Set `store:` in the deployment config or pass --store")
+            throw CLIError("\(error.message). Set `store:` in the deployment config or pass --store")
         }
     }
 

@@ -183,6 +183,18 @@ import Testing
         #expect(inspect.stderr.contains("'Bad Id' is neither a plugin id"), "\(inspect.stderr)")
     }
 
+    @Test func aStorePathThatCannotBeOneSaysWhy() throws {
+        let workspace = try Workspace()
+        try FileManager.default.createDirectory(atPath: "\(workspace.path)/data", withIntermediateDirectories: true)
+        let directory = try workspace.trellis("runs", "list", "--store", "data")
+        #expect(directory.status == 1)
+        #expect(directory.stderr.contains("the store path data is a directory; give a file in it, e.g. data/trellis.db"), "\(directory.stderr)")
+        #expect(!directory.stderr.contains("Usage:"))
+        let empty = try workspace.trellis("runs", "list", "--store", "")
+        #expect(empty.status == 1)
+        #expect(empty.stderr.contains("the store path is empty"), "\(empty.stderr)")
+    }
+
     @Test func aNegativeLimitIsRefusedSayingWhy() throws {
         let workspace = try Workspace()
         try workspace.config("  channel.null:\n", extra: "store: trellis.db\n")
