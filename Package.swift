@@ -67,6 +67,13 @@ let fixturePlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisFixtureGate", path: "Tests/Fixtures/Gate", swift: true),
 ]
 
+/// libFuzzer targets (Tests/Fuzz), only when TRELLIS_FUZZ is set: each a
+/// dynamic library exporting `LLVMFuzzerTestOneInput`, which Tests/Fuzz/run
+/// links into libFuzzer's driver.
+let fuzzTargets: [Target] = Context.environment["TRELLIS_FUZZ"] == nil ? [] : [
+    .target(name: "TrellisFuzzWorkflowLoader", dependencies: ["TrellisCore"], path: "Tests/Fuzz/WorkflowLoader"),
+]
+
 func pluginTarget(_ spec: PluginSpec) -> Target {
     if spec.swift {
         return .target(name: spec.name, dependencies: [sdk("TrellisSDK")] + spec.dependencies,
@@ -190,5 +197,8 @@ let package = Package(
             path: "Tests/RuntimeTests"
         ),
         .testTarget(name: "TrellisEndToEndTests", dependencies: ["TrellisCore", "TrellisPluginHost", "TrellisTestSupport"], path: "Tests/EndToEndTests"),
-    ] + (bundledPlugins + fixturePlugins).map(pluginTarget)
+    ] + (bundledPlugins + fixturePlugins).map(pluginTarget) + fuzzTargets
 )
+if Context.environment["TRELLIS_FUZZ"] != nil {
+    package.products += fuzzTargets.map { .library(name: $0.name, type: .dynamic, targets: [$0.name]) }
+}

@@ -92,3 +92,19 @@ import TrellisCore
         #expect(selfLoop.findCycle() == ["a", "a"])
     }
 }
+
+/// Inputs the workflow-loader fuzzer found: each was a crash.
+@Suite struct ExpressionFuzzFindingsTests {
+    @Test(arguments: ["steps.a[", "steps.a[ ", "steps.a[1e300]", "steps.a[99999999999999999999]", "steps.a[-"])
+    func aMalformedIndexIsAnErrorNotACrash(source: String) {
+        #expect(throws: ExpressionError.self) { try Expression.parse(source) }
+    }
+}
+
+/// Cron fields the workflow-loader fuzzer found: each was a crash.
+@Suite struct CronFuzzFindingsTests {
+    @Test(arguments: ["/5 * * * *", "- * * * *", "1- * * * *", "-5 * * * *", ", * * * *", "1,,2 * * * *", "*/ * * * *"])
+    func aMalformedFieldIsAnErrorNotACrash(text: String) {
+        #expect(throws: CronError.self) { try CronExpression(text) }
+    }
+}

@@ -52,8 +52,11 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
             if let index = names.firstIndex(of: token.lowercased()) { return index + nameBase }
             throw CronError(message: "'\(token)' is not a valid \(name)")
         }
-        for part in text.split(separator: ",").map(String.init) {
-            let pieces = part.split(separator: "/", maxSplits: 1).map(String.init)
+        for part in text.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+            let pieces = part.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard let first = pieces.first, !first.isEmpty else {
+                throw CronError(message: "'\(part)' is not a valid \(name) (an empty part)")
+            }
             var step = 1
             if pieces.count == 2 {
                 guard let value = Int(pieces[1]), value > 0 else { throw CronError(message: "'\(part)' has an invalid step") }
@@ -62,7 +65,10 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
             let base = pieces[0]
             var lower = range.lowerBound, upper = range.upperBound
             if base != "*" {
-                let bounds = base.split(separator: "-", maxSplits: 1).map(String.init)
+                let bounds = base.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                guard !bounds[0].isEmpty, bounds.count == 1 || !bounds[1].isEmpty else {
+                    throw CronError(message: "'\(part)' is not a valid range in the \(name) field")
+                }
                 lower = try number(bounds[0])
                 upper = bounds.count == 2 ? try number(bounds[1]) : (pieces.count == 2 ? range.upperBound : lower)
                 guard lower <= upper else { throw CronError(message: "'\(part)' is an empty range in the \(name) field") }

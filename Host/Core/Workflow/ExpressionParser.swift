@@ -110,7 +110,9 @@ struct ExpressionParser {
                     path.append(.key(try parseString()))
                 } else {
                     let number = try parseNumber()
-                    guard number >= 0, number.rounded() == number else { throw fail("an index must be a whole number") }
+                    guard number >= 0, number.rounded() == number, number < 2_147_483_648 else {
+                        throw fail("an index must be a whole number from 0 to 2147483647")
+                    }
                     path.append(.index(Int(number)))
                 }
                 guard take("]") else { throw fail("missing ']'") }
@@ -137,6 +139,7 @@ struct ExpressionParser {
 
     private mutating func parseNumber() throws(ExpressionError) -> Double {
         var text = ""
+        guard index < characters.count else { throw fail("the expression ends where a number was expected") }
         if characters[index] == "-" {
             text = "-"
             index += 1
