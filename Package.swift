@@ -72,6 +72,7 @@ let fixturePlugins: [PluginSpec] = [
 /// links into libFuzzer's driver.
 let fuzzTargets: [Target] = Context.environment["TRELLIS_FUZZ"] == nil ? [] : [
     .target(name: "TrellisFuzzWorkflowLoader", dependencies: ["TrellisCore"], path: "Tests/Fuzz/WorkflowLoader"),
+    .target(name: "TrellisFuzzTemplate", dependencies: ["TrellisCore"], path: "Tests/Fuzz/Template"),
 ]
 
 func pluginTarget(_ spec: PluginSpec) -> Target {
