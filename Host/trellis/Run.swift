@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import TrellisCore
 import TrellisPluginHost
 import TrellisRuntime
@@ -39,6 +40,7 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
+        catchEarlyStopSignals()
         let setup = try HostSetup(deployment)
         let store = try setup.openStore(override: self.store)
         let (workflow, source, catalog) = try setup.loadWorkflow(file: file)
@@ -65,6 +67,19 @@ struct Run: AsyncParsableCommand {
             id = try engine.start(workflow: workflow, source: source, inputs: values, runID: runID)
         }
         try await runInForeground(engine, notifications: notifications, runID: id, progress: progress, logger: setup.logger)
+    }
+}
+
+/// A SIGINT or SIGTERM that came before the service group listens for
+/// signals (the run starts while the process is still setting up).
+let earlyStopSignal = Atomic<Int32>(0)
+
+/// Until the service group takes signals over, SIGINT and SIGTERM are
+/// noted rather than killing the process: the run then drains as soon as
+/// the group is up.
+func catchEarlyStopSignals() {
+    for number in [SIGINT, SIGTERM] {
+        signal(number) { caught in earlyStopSignal.store(caught, ordering: .releasing) }
     }
 }
 
@@ -97,7 +112,8 @@ func resumeOrExplain(_ engine: RunEngine, runID: String) throws {
 /// grace period, and the run is left to `trellis runs resume`.
 func runInForeground(_ engine: RunEngine, notifications: NotificationService?, runID: String,
                      progress: RunProgress, logger: Logger) async throws {
-    let foreground = ForegroundRun(engine: engine, runID: runID) {
+    let foreground = ForegroundRun(engine: engine, runID: runID,
+                                   stopAskedEarly: { earlyStopSignal.load(ordering: .acquiring) != 0 }) {
         warn("\nstopping: no new steps start; running steps get the drain grace period")
     }
     let group = ServiceGroup.host(engine: engine, notifications: notifications, driver: foreground,

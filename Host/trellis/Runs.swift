@@ -166,6 +166,7 @@ struct Runs: AsyncParsableCommand {
         @Flag(help: "Print events as JSON lines.") var json = false
 
         func run() async throws {
+            catchEarlyStopSignals()
             let (setup, store) = try options.open()
             guard let state = try store.loadState(run: id) else { throw ValidationError(noSuchRun(id, in: store)) }
             guard !state.status.isFinished else { throw ValidationError("run \(id) already \(state.status.rawValue)") }

@@ -101,13 +101,15 @@ final class OwnerLoop<Handler: OwnerLoopHandler>: @unchecked Sendable {
         return body()
     }
 
-    /// Asks the loop to end, and waits until it has.
+    /// Asks the loop to end, and waits until it has. Once: later calls
+    /// return at once (a service group and its owner may both stop it).
     func stop() {
         condition.lock()
+        let first = !stopRequested
         stopRequested = true
         condition.broadcast()
         condition.unlock()
-        ended.wait()
+        if first { ended.wait() }
     }
 
     /// Whether the caller runs on the loop thread.

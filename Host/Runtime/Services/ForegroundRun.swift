@@ -15,11 +15,16 @@ public final class ForegroundRun: Service, Sendable {
     let engine: RunEngine
     public let runID: String
     let onShutdown: @Sendable () -> Void
+    /// Whether a stop was asked before the group could hear it (a signal
+    /// caught while the process was starting): then the run drains at once.
+    let stopAskedEarly: @Sendable () -> Bool
     private let result = Mutex<RunEnd?>(nil)
 
-    public init(engine: RunEngine, runID: String, onShutdown: @escaping @Sendable () -> Void = {}) {
+    public init(engine: RunEngine, runID: String, stopAskedEarly: @escaping @Sendable () -> Bool = { false },
+                onShutdown: @escaping @Sendable () -> Void = {}) {
         self.engine = engine
         self.runID = runID
+        self.stopAskedEarly = stopAskedEarly
         self.onShutdown = onShutdown
     }
 
@@ -27,6 +32,10 @@ public final class ForegroundRun: Service, Sendable {
     public var end: RunEnd? { result.withLock { $0 } }
 
     public func run() async throws {
+        if stopAskedEarly() {
+            onShutdown()
+            engine.beginDrain()
+        }
         let end = await withGracefulShutdownHandler {
             await engine.end(of: runID)
         } onGracefulShutdown: { [engine, onShutdown] in
