@@ -33,6 +33,8 @@ public struct YAMLLimits: Sendable {
         var dashColumns: [Int] = []
         var inComment = false
         var previous: UInt8 = 0x0A
+        /// The last byte that was not a space on this line (a newline at its start).
+        var lastSignificant: UInt8 = 0x0A
         var bytes = text.utf8.makeIterator()
         func tooDeep(_ depth: Int) -> YAMLError {
             YAMLError(location: SourceLocation(file: file, line: line, column: max(1, column)),
@@ -47,6 +49,7 @@ public struct YAMLLimits: Sendable {
                 dashColumns.removeAll(keepingCapacity: true)
                 inComment = false
                 previous = byte
+                if quote == nil { lastSignificant = byte }
                 continue
             }
             if inComment { previous = byte; continue }
@@ -78,10 +81,15 @@ public struct YAMLLimits: Sendable {
             }
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "'"):
-                // A quote opens a scalar only where one may start.
-                if previous == UInt8(ascii: " ") || previous == UInt8(ascii: "[") || previous == UInt8(ascii: "{")
-                    || previous == UInt8(ascii: ",") || previous == UInt8(ascii: ":") || previous == 0x0A
-                    || previous == UInt8(ascii: "-") {
+                // A quote opens a scalar only where a scalar may start: right
+                // after a flow indicator, or after a space that follows one
+                // (or `: `, `- `, `? `), or first on its line. Anywhere else it
+                // is part of a plain scalar, and brackets after it still count.
+                let starts: Set<UInt8> = [UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ",")]
+                let afterSpace: Set<UInt8> = [UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: ":"),
+                                              UInt8(ascii: "-"), UInt8(ascii: "?"), 0x0A]
+                if starts.contains(previous) || previous == 0x0A
+                    || ((previous == UInt8(ascii: " ") || previous == UInt8(ascii: "\t")) && afterSpace.contains(lastSignificant)) {
                     quote = byte
                 }
             case UInt8(ascii: "#") where previous == UInt8(ascii: " ") || previous == UInt8(ascii: "\t"):
@@ -95,6 +103,7 @@ public struct YAMLLimits: Sendable {
                 break
             }
             previous = byte
+            if byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") { lastSignificant = byte }
         }
         return nil
     }

@@ -81,3 +81,16 @@ import TrellisCore
         #expect(error.message == "the file is 2006 bytes, more than the limit of 1000")
     }
 }
+
+extension YAMLLimitsTests {
+    /// Found by the loader fuzzer: a quote inside a plain scalar is not the
+    /// start of a quoted one, so the brackets after it still nest (Yams
+    /// overflowed its stack on them).
+    @Test func aQuoteInsideAPlainScalarDoesNotHideNesting() throws {
+        let text = "inputs: { = <  'succ " + String(repeating: "{", count: 3000) + "\n"
+        let error = try #require(problem(text))
+        #expect(error.message.contains("deeper than the limit of 128"), "\(error.message)")
+        // A real quoted scalar still hides what it holds.
+        #expect(problem("a: { b: '" + String(repeating: "{", count: 300) + "' }\n") == nil)
+    }
+}
