@@ -38,6 +38,9 @@ public final class Redactor: Sendable {
         hasSecrets.store(true, ordering: .releasing)
     }
 
+    /// Whether any secret is registered (nothing to mask otherwise).
+    public var isEmpty: Bool { !hasSecrets.load(ordering: .acquiring) }
+
     /// `text` with every registered secret masked.
     public func redact(_ text: String) -> String {
         guard hasSecrets.load(ordering: .acquiring) else { return text }

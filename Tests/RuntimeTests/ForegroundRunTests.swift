@@ -24,6 +24,7 @@ import TrellisCore
             return
         }
         #expect(state.status == .interrupted)
-        #expect(Date().timeIntervalSince(started) < 10, "it drained instead of waiting 30 s")
+        // Under a busy suite the group's tasks may start late; the run's own step would take 30 s.
+        #expect(Date().timeIntervalSince(started) < 25, "it drained instead of waiting 30 s")
     }
 }

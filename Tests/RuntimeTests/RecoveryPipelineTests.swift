@@ -285,23 +285,18 @@ extension RecoveryPipelineTests {
                   - uses: fixture.gate
                     with: { decide_sleep_ms: 3000 }
             """)
-        var chain = "name: flowing\nsteps:\n  - { id: s0, uses: channel.null }\n"
-        for index in 1..<10 { chain += "  - { id: s\(index), uses: channel.null, needs: [s\(index - 1)] }\n" }
-        let (flowingWorkflow, flowingSource) = try harness.workflow(chain)
+        let (flowingWorkflow, flowingSource) = try harness.workflow(Harness.chain(named: "flowing", steps: 10))
 
         // When the slow run's first attempt has failed (and its pipeline
         // starts deciding), the other run starts, from the engine's observer
         // (so the test's own scheduling cannot delay it).
         let engine = harness.engine
-        let flowingID = Mutex<String?>(nil)
-        engine.observe { _, event, _ in
-            guard case .stepAttemptFailed = event, flowingID.withLock({ $0 == nil }) else { return }
-            let id = try? engine.start(workflow: flowingWorkflow, source: flowingSource)
-            flowingID.withLock { $0 = id }
+        let flowingID = harness.start(flowingWorkflow, source: flowingSource) { event in
+            if case .stepAttemptFailed = event { true } else { false }
         }
         let slow = try engine.start(workflow: slowWorkflow, source: slowSource)
-        try await eventually { flowingID.withLock { $0 != nil } }
-        let flowing = try #require(flowingID.withLock { $0 })
+        try await eventually { flowingID.id != nil }
+        let flowing = try #require(flowingID.id)
         let flowed = await engine.wait(for: flowing)
         #expect(flowed.status == .succeeded)
         let decided = await harness.engine.wait(for: slow)
@@ -358,22 +353,17 @@ extension RecoveryPipelineTests {
                   - uses: fixture.gate
                     with: { admit_sleep_ms: 400 }
             """)
-        var chain = "name: flowing\nsteps:\n  - { id: s0, uses: channel.null }\n"
-        for index in 1..<50 { chain += "  - { id: s\(index), uses: channel.null, needs: [s\(index - 1)] }\n" }
-        let (flowingWorkflow, flowingSource) = try harness.workflow(chain)
+        let (flowingWorkflow, flowingSource) = try harness.workflow(Harness.chain(named: "flowing", steps: 50))
         // Once the first (inline, slow) admission is over, the other run starts.
         let engine = harness.engine
-        let flowingID = Mutex<String?>(nil)
-        engine.observe { _, event, _ in
-            guard case .stepStarted("flaky", 1, _, _) = event, flowingID.withLock({ $0 == nil }) else { return }
-            let id = try? engine.start(workflow: flowingWorkflow, source: flowingSource)
-            flowingID.withLock { $0 = id }
+        let flowingID = harness.start(flowingWorkflow, source: flowingSource) { event in
+            if case .stepStarted("flaky", 1, _, _) = event { true } else { false }
         }
         let slow = try engine.start(workflow: slowWorkflow, source: slowSource)
         let decided = await engine.wait(for: slow)
         #expect(decided.status == .succeeded)
         #expect(decided.steps["flaky"]?.attempts == 3)
-        let flowing = try #require(flowingID.withLock { $0 })
+        let flowing = try #require(flowingID.id)
         let flowed = await engine.wait(for: flowing)
         #expect(flowed.status == .succeeded)
         // Attempt 2 started after its 400 ms admission on a worker; the other

@@ -86,11 +86,40 @@ final class Harness: @unchecked Sendable {
         return await engine.wait(for: id)
     }
 
+    /// Starts a run of `workflow` from the engine's observer on the first
+    /// event `when` matches (so the test's own task, which a busy
+    /// cooperative pool may delay, does not decide when); its id, once started.
+    func start(_ workflow: Workflow, source: String, when matches: @escaping @Sendable (RunEvent) -> Bool) -> StartedRun {
+        let started = StartedRun()
+        let engine = self.engine
+        engine.observe { _, event, _ in
+            guard matches(event), started.id == nil else { return }
+            started.id = try? engine.start(workflow: workflow, source: source)
+        }
+        return started
+    }
+
+    /// A chain of `steps` channel.null steps, each needing the one before.
+    static func chain(named name: String, steps: Int) -> String {
+        var text = "name: \(name)\nsteps:\n  - { id: s0, uses: channel.null }\n"
+        for index in 1..<steps { text += "  - { id: s\(index), uses: channel.null, needs: [s\(index - 1)] }\n" }
+        return text
+    }
+
     /// The step ids in the order their attempts started.
     func startOrder(_ runID: String) throws -> [String] {
         try store.events(run: runID).compactMap {
             if case .stepStarted(let step, _, _, _) = $0.event { step } else { nil }
         }
+    }
+}
+
+/// The id of a run a test starts from an observer, once it has started.
+final class StartedRun: Sendable {
+    private let value = Mutex<String?>(nil)
+    var id: String? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
     }
 }
 

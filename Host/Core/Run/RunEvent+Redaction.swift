@@ -4,6 +4,8 @@ extension RunEvent {
     /// The event with every secret the redactor knows masked in what it
     /// carries (outputs, inputs, messages, details), as it is stored and shown.
     public func redacted(by redactor: Redactor = .shared) -> RunEvent {
+        // The runner's hot path: with no secret registered, nothing is rebuilt.
+        guard !redactor.isEmpty else { return self }
         switch self {
         case .runQueued(var queued):
             queued.inputs = queued.inputs.mapValues(redactor.redact)
