@@ -73,6 +73,8 @@ let fixturePlugins: [PluginSpec] = [
 let fuzzTargets: [Target] = Context.environment["TRELLIS_FUZZ"] == nil ? [] : [
     .target(name: "TrellisFuzzWorkflowLoader", dependencies: ["TrellisCore"], path: "Tests/Fuzz/WorkflowLoader"),
     .target(name: "TrellisFuzzTemplate", dependencies: ["TrellisCore"], path: "Tests/Fuzz/Template"),
+    .target(name: "TrellisFuzzExpression", dependencies: ["TrellisCore"], path: "Tests/Fuzz/Expression"),
+    .target(name: "TrellisFuzzManifest", dependencies: ["TrellisCore", "TrellisPluginHost"], path: "Tests/Fuzz/Manifest"),
 ]
 
 func pluginTarget(_ spec: PluginSpec) -> Target {

@@ -93,13 +93,22 @@ public struct PluginManifest: Sendable, Codable, Hashable {
             PluginLoadError(.manifestInvalid, path: path, message: message,
                             remedy: "Fix the manifest (see docs/abi.md, \"Manifests\")")
         }
-        let manifest: PluginManifest
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw invalid("it cannot be read: \(error.localizedDescription)")
         }
+        return try parse(data, path: path)
+    }
+
+    /// Reads a manifest from `data` (the contents of `path`, which errors name).
+    public static func parse(_ data: Data, path: String) throws(PluginLoadError) -> PluginManifest {
+        func invalid(_ message: String) -> PluginLoadError {
+            PluginLoadError(.manifestInvalid, path: path, message: message,
+                            remedy: "Fix the manifest (see docs/abi.md, \"Manifests\")")
+        }
+        let manifest: PluginManifest
         // Its syntax first, with the place of a mistake (and bounded depth).
         do {
             _ = try JSONValue(json: data)
