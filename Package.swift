@@ -50,6 +50,10 @@ let bundledPlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisChannelSMS", path: "Plugins/channel-sms", swift: true),
     PluginSpec(name: "TrellisChannelTeams", path: "Plugins/channel-teams", swift: true),
     PluginSpec(name: "TrellisChannelGitHub", path: "Plugins/channel-github", swift: true),
+    PluginSpec(name: "TrellisProviderOpenAI", path: "Plugins/provider-openai", swift: true),
+    PluginSpec(name: "TrellisProviderAnthropic", path: "Plugins/provider-anthropic", swift: true),
+    PluginSpec(name: "TrellisProviderGemini", path: "Plugins/provider-gemini", swift: true),
+    PluginSpec(name: "TrellisProviderOllama", path: "Plugins/provider-ollama", swift: true),
 ]
 
 /// Deliberately broken (and deliberately old) plugins for the loader tests.
@@ -63,6 +67,8 @@ let fixturePlugins: [PluginSpec] = [
 } + [
     PluginSpec(name: "TrellisFixtureFrozen10", path: "Tests/Fixtures/Frozen10", swift: false,
                abi: "CTrellisABI_1_0"),
+    PluginSpec(name: "TrellisFixtureFrozen12", path: "Tests/Fixtures/Frozen12", swift: false,
+               abi: "CTrellisABI_1_2"),
     PluginSpec(name: "TrellisFixtureFlakyChannel", path: "Tests/Fixtures/FlakyChannel", swift: false),
     PluginSpec(name: "TrellisFixtureGate", path: "Tests/Fixtures/Gate", swift: true),
 ]
@@ -173,9 +179,10 @@ let package = Package(
         // Test support: the loopback servers the tests (and the benchmarks' receivers) use.
         .target(name: "TrellisTestSupport", dependencies: ["TrellisCore"], path: "Tests/Support"),
 
-        // Test-only C targets: the shared broken-plugin body and the frozen 1.0 header.
+        // Test-only C targets: the shared broken-plugin body and the frozen 1.0 and 1.2 headers.
         .target(name: "TrellisFixtureKit", dependencies: [sdk("CTrellisABI")], path: "Tests/Fixtures/Kit"),
         .target(name: "CTrellisABI_1_0", path: "Tests/Fixtures/ABI-1.0"),
+        .target(name: "CTrellisABI_1_2", path: "Tests/Fixtures/ABI-1.2"),
 
         .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore"], path: "Tests/CoreTests"),
         .testTarget(name: "TrellisSDKTests", dependencies: [sdk("TrellisSDK")], path: "Tests/SDKTests"),

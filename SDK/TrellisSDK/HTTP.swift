@@ -97,33 +97,65 @@ extension CallContext {
         final class Box { var response: HTTPResponse? }
         let box = Box()
         let reply = ErrorCapture()
-        let status: trellis_status_t = withStrings(request.headers.flatMap { [$0.name, $0.value] }) { strings in
-            var headers = stride(from: 0, to: strings.count, by: 2).map {
-                trellis_http_header_t(name: strings[$0], value: strings[$0 + 1])
-            }
-            return withABIString(request.method) { method in
-                withABIString(request.url) { url in
-                    withABIString(bytes: request.body) { body in
-                        headers.withUnsafeMutableBufferPointer { headerBuffer in
-                            var abiRequest = trellis_http_request_t(
-                                struct_size: UInt32(MemoryLayout<trellis_http_request_t>.size), method: method, url: url,
-                                headers: headerBuffer.baseAddress, header_count: headerBuffer.count, body: body,
-                                timeout_ms: request.timeoutMilliseconds)
-                            return reply.with { abiReply in
-                                perform(host.raw, raw, &abiRequest, Unmanaged.passUnretained(box).toOpaque(), { user, response in
-                                    guard let user, let response else { return }
-                                    Unmanaged<Box>.fromOpaque(user).takeUnretainedValue().response = HTTPResponse(response)
-                                }, abiReply)
-                            }
-                        }
-                    }
-                }
+        let status = withABIRequest(request) { abiRequest in
+            reply.with { abiReply in
+                perform(host.raw, raw, abiRequest, Unmanaged.passUnretained(box).toOpaque(), { user, response in
+                    guard let user, let response else { return }
+                    Unmanaged<Box>.fromOpaque(user).takeUnretainedValue().response = HTTPResponse(response)
+                }, abiReply)
             }
         }
         guard status == TRELLIS_OK, let response = box.response else {
             throw reply.error(status, fallback: "the HTTP request failed")
         }
         return response
+    }
+
+    /// Performs `request` through the host and hands the body over as it
+    /// arrives (ABI 1.3): `onHead` gets the status and headers first, then
+    /// `onBody` each piece; return false from `onBody` to stop (the call
+    /// then throws `cancelled`). Returns the head. A non-2xx body streams
+    /// the same way, so read the service's error from it.
+    @discardableResult
+    public func httpStream(_ request: HTTPRequest, onHead: (HTTPResponse) -> Void = { _ in },
+                           onBody: ([UInt8]) -> Bool) throws -> HTTPResponse {
+        guard let service = host.httpService,
+              has(\trellis_http_service_t.stream, in: service.pointee.struct_size), let stream = service.pointee.stream else {
+            throw PluginError.config("the host offers no streaming HTTP to this plugin (it needs ABI 1.3)")
+        }
+        return try withoutActuallyEscaping(onHead) { onHead in
+            try withoutActuallyEscaping(onBody) { onBody in
+                final class Box {
+                    let onHead: (HTTPResponse) -> Void
+                    let onBody: ([UInt8]) -> Bool
+                    var head: HTTPResponse?
+                    init(onHead: @escaping (HTTPResponse) -> Void, onBody: @escaping ([UInt8]) -> Bool) {
+                        self.onHead = onHead
+                        self.onBody = onBody
+                    }
+                }
+                let box = Box(onHead: onHead, onBody: onBody)
+                let reply = ErrorCapture()
+                let status = withABIRequest(request) { abiRequest in
+                    reply.with { abiReply in
+                        stream(host.raw, raw, abiRequest, Unmanaged.passUnretained(box).toOpaque(), { user, head in
+                            guard let user, let head else { return }
+                            let box = Unmanaged<Box>.fromOpaque(user).takeUnretainedValue()
+                            let response = HTTPResponse(head)
+                            box.head = response
+                            box.onHead(response)
+                        }, { user, bytes in
+                            guard let user else { return 1 }
+                            return Unmanaged<Box>.fromOpaque(user).takeUnretainedValue().onBody(Array(bytes.bytes)) ? 0 : 1
+                        }, abiReply)
+                    }
+                }
+                guard status == TRELLIS_OK, let head = box.head else {
+                    throw reply.error(status, fallback: "the HTTP request failed")
+                }
+                return head
+            }
+        }
     }
 
     /// Sends a message through the host's SMTP client.
@@ -174,6 +206,7 @@ final class ErrorCapture {
     var code: trellis_status_t = 0
     var message: String?
     var retryAfter: UInt64 = 0
+    var reason: String?
 
     func with<R>(_ body: (UnsafePointer<trellis_reply_t>) -> R) -> R {
         var reply = trellis_reply_t(
@@ -185,13 +218,39 @@ final class ErrorCapture {
                 capture.code = error.pointee.code
                 capture.message = error.pointee.message.string
                 capture.retryAfter = error.pointee.retry_after_ms
+                if has(\trellis_error_t.reason, in: error.pointee.struct_size), error.pointee.reason.len > 0 {
+                    capture.reason = error.pointee.reason.string
+                }
             })
         return body(&reply)
     }
 
     func error(_ status: trellis_status_t, fallback: String) -> PluginError {
         PluginError(PluginError.Code(rawValue: status == TRELLIS_OK ? trellis_status_t(TRELLIS_ERR_RETRYABLE) : status),
-                    message ?? fallback, retryAfterMilliseconds: retryAfter)
+                    message ?? fallback, retryAfterMilliseconds: retryAfter, reason: reason)
+    }
+}
+
+/// Calls `body` with an ABI view of `request`, valid only inside it.
+func withABIRequest(_ request: HTTPRequest,
+                    _ body: (UnsafePointer<trellis_http_request_t>) -> trellis_status_t) -> trellis_status_t {
+    withStrings(request.headers.flatMap { [$0.name, $0.value] }) { strings in
+        var headers = stride(from: 0, to: strings.count, by: 2).map {
+            trellis_http_header_t(name: strings[$0], value: strings[$0 + 1])
+        }
+        return withABIString(request.method) { method in
+            withABIString(request.url) { url in
+                withABIString(bytes: request.body) { requestBody in
+                    headers.withUnsafeMutableBufferPointer { headerBuffer in
+                        var abiRequest = trellis_http_request_t(
+                            struct_size: UInt32(MemoryLayout<trellis_http_request_t>.size), method: method, url: url,
+                            headers: headerBuffer.baseAddress, header_count: headerBuffer.count, body: requestBody,
+                            timeout_ms: request.timeoutMilliseconds)
+                        return body(&abiRequest)
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -46,13 +46,20 @@ public struct PluginError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// How long the caller should wait before trying again (rate limits).
     public var retryAfterMilliseconds: UInt64
+    /// Why, within the class, in a word the host can act on (ABI 1.3):
+    /// a provider says `context_length`, `content_policy`, `quota`,
+    /// `overloaded` or `stream_broken`, so the router can fall back to a
+    /// larger model or another one. nil: nothing to add.
+    public var reason: String?
     /// The underlying error, if any. Not sent across the boundary.
     public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String, retryAfterMilliseconds: UInt64 = 0, cause: (any Error)? = nil) {
+    public init(_ code: Code, _ message: String, retryAfterMilliseconds: UInt64 = 0, reason: String? = nil,
+                cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.retryAfterMilliseconds = retryAfterMilliseconds
+        self.reason = reason
         self.cause = cause
     }
 
@@ -64,7 +71,7 @@ public struct PluginError: Error, Sendable, CustomStringConvertible {
     public static func config(_ message: String) -> PluginError { PluginError(.config, message) }
     public static func cancelled(_ message: String) -> PluginError { PluginError(.cancelled, message) }
 
-    public var description: String { "\(code): \(message)" }
+    public var description: String { "\(code)\(reason.map { " (\($0))" } ?? ""): \(message)" }
 
     /// Classifies any error thrown by plugin code: a `PluginError` keeps its
     /// class; a decoding error is a config error (the input did not fit);

@@ -44,6 +44,21 @@ nonisolated(unsafe) let providerTable: UnsafeRawPointer = {
             return reply.perform("listing models failed") {
                 try PluginJSON.encode(ModelList(models: provider.models(context: CallContext(raw: context, host: box.host))))
             }
+        },
+        embed: { instance, context, request, reply in
+            let reply = Reply(raw: reply)
+            guard let box = InstanceBox.from(instance), let provider = box.provider else {
+                return reply.fail(missingInstance)
+            }
+            return reply.perform("embedding failed") {
+                let decoded: EmbeddingRequest
+                do {
+                    decoded = try PluginJSON.decode(EmbeddingRequest.self, from: request.bytes)
+                } catch {
+                    throw PluginError.classify(error, while: "the embedding request does not fit \(type(of: provider).id)")
+                }
+                return try PluginJSON.encode(provider.embed(decoded, context: CallContext(raw: context, host: box.host)))
+            }
         }))
     return UnsafeRawPointer(table)
 }()

@@ -15,12 +15,15 @@ struct Reply {
     func fail(_ error: PluginError) -> trellis_status_t {
         if let raw, has(\trellis_reply_t.error, in: raw.pointee.struct_size), let report = raw.pointee.error {
             withABIString(error.message) { message in
-                var abiError = trellis_error_t(
-                    struct_size: UInt32(MemoryLayout<trellis_error_t>.size),
-                    code: error.code.rawValue,
-                    retry_after_ms: error.retryAfterMilliseconds,
-                    message: message)
-                report(raw.pointee.host_data, &abiError)
+                withABIString(error.reason ?? "") { reason in
+                    var abiError = trellis_error_t(
+                        struct_size: UInt32(MemoryLayout<trellis_error_t>.size),
+                        code: error.code.rawValue,
+                        retry_after_ms: error.retryAfterMilliseconds,
+                        message: message,
+                        reason: reason)
+                    report(raw.pointee.host_data, &abiError)
+                }
             }
         }
         return error.code.rawValue

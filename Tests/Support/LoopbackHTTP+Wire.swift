@@ -20,11 +20,31 @@ extension LoopbackHTTPServer {
         public var status: Int
         public var headers: [(name: String, value: String)]
         public var body: [UInt8]
+        /// A streamed body (chunked), sent part by part from a thread of
+        /// its own; nil: `body`, all at once.
+        public var parts: [Part]?
+
+        /// One step of a streamed body.
+        public enum Part: Sendable {
+            /// Sent as one chunk.
+            case text(String)
+            /// Nothing is sent for this long (a server that stalls).
+            case pause(Double)
+            /// The connection is dropped without the last chunk (a cut stream).
+            case cut
+        }
 
         public init(status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
             self.status = status
             self.headers = headers
             self.body = body
+        }
+
+        /// A chunked response whose body is `parts`, in order.
+        public static func streamed(status: Int = 200, headers: [(name: String, value: String)] = [], _ parts: [Part]) -> Response {
+            var response = Response(status: status, headers: headers)
+            response.parts = parts
+            return response
         }
 
         public init(status: Int = 200, headers: [(name: String, value: String)] = [], text: String) {
@@ -65,6 +85,20 @@ extension LoopbackHTTPServer {
             }
             return .request(request)
         }
+    }
+
+    /// A streamed response's head (chunked: a cut is then visible as one).
+    static func head(of response: Response) -> [UInt8] {
+        var text = "HTTP/1.1 \(response.status) \(reason(response.status))\r\n"
+        for header in response.headers { text += "\(header.name): \(header.value)\r\n" }
+        text += "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        return Array(text.utf8)
+    }
+
+    /// One chunk of a chunked body.
+    static func chunk(_ text: String) -> [UInt8] {
+        let bytes = Array(text.utf8)
+        return Array((String(bytes.count, radix: 16) + "\r\n").utf8) + bytes + Array("\r\n".utf8)
     }
 
     static func bytes(of response: Response) -> [UInt8] {

@@ -87,10 +87,17 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 if entry.fd == wake.read { break loop }
                 if entry.fd == listener {
                     for client in acceptAll() { connections[client] = Connection(socket: client) }
-                } else if let connection = connections[entry.fd], !serve(connection, chunk: &chunk) {
-                    connections[entry.fd] = nil
-                    clients.withLock { _ = $0.remove(entry.fd) }
-                    close(entry.fd)
+                } else if let connection = connections[entry.fd] {
+                    switch serve(connection, chunk: &chunk) {
+                    case .keep:
+                        break
+                    case .close:
+                        connections[entry.fd] = nil
+                        clients.withLock { _ = $0.remove(entry.fd) }
+                        close(entry.fd)
+                    case .handedOff:
+                        connections[entry.fd] = nil   // its streaming thread closes it
+                    }
                 }
             }
         }
@@ -115,29 +122,65 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         }
     }
 
+    private enum Served { case keep, close, handedOff }
+
     /// Reads what the connection has and answers every whole request in it;
-    /// false when the connection is done (closed, malformed, or `close` asked).
-    private func serve(_ connection: Connection, chunk: inout [UInt8]) -> Bool {
+    /// `close` when the connection is done (closed, malformed, or `close`
+    /// asked), `handedOff` when a streamed response's thread took it.
+    private func serve(_ connection: Connection, chunk: inout [UInt8]) -> Served {
         while true {
             let count = chunk.withUnsafeMutableBytes { recv(connection.socket, $0.baseAddress, $0.count, 0) }
-            if count == 0 { return false }
+            if count == 0 { return .close }
             if count < 0 {
                 if errno == EINTR { continue }
                 if errno == EAGAIN || errno == EWOULDBLOCK { break }
-                return false
+                return .close
             }
             connection.buffer.append(contentsOf: chunk[0..<count])
             if count < chunk.count { break }
         }
         while true {
             switch connection.next() {
-            case .incomplete: return true
-            case .malformed: return false
+            case .incomplete: return .keep
+            case .malformed: return .close
             case .request(let request):
-                guard write(Self.bytes(of: handler(request)), to: connection.socket) else { return false }
-                if let value = request.header("Connection"), value.equalsIgnoringASCIICase("close") { return false }
+                let response = handler(request)
+                if let parts = response.parts {
+                    stream(parts, head: Self.head(of: response), on: connection.socket)
+                    return .handedOff
+                }
+                guard write(Self.bytes(of: response), to: connection.socket) else { return .close }
+                if let value = request.header("Connection"), value.equalsIgnoringASCIICase("close") { return .close }
             }
         }
+    }
+
+    /// Sends a streamed response from a thread of its own (so its pauses
+    /// stall only this connection), then closes the connection.
+    private func stream(_ parts: [Response.Part], head: [UInt8], on socket: Int32) {
+        let thread = Thread { [self] in
+            defer {
+                clients.withLock { _ = $0.remove(socket) }
+                close(socket)
+            }
+            guard write(head, to: socket) else { return }
+            for part in parts {
+                guard !stopped.load(ordering: .relaxed) else { return }
+                switch part {
+                case .text(let text):
+                    guard write(Self.chunk(text), to: socket) else { return }
+                case .pause(let seconds):
+                    Thread.sleep(forTimeInterval: seconds)
+                case .cut:
+                    var linger = linger(l_onoff: 1, l_linger: 0)   // a reset, not an orderly end
+                    setsockopt(socket, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+                    return
+                }
+            }
+            _ = write(Array("0\r\n\r\n".utf8), to: socket)
+        }
+        thread.name = "loopback-http-stream"
+        thread.start()
     }
 
     /// Writes all of `bytes`, waiting for room when the socket is full.

@@ -105,6 +105,20 @@ final class CurlTransfer {
     var body: [UInt8] = []
     var headers: [HTTPHeader] = []
     var tooLarge = false
+    /// A streaming transfer's receivers (nil: collect the body).
+    struct Streaming {
+        var onHead: (HTTPResponse) -> Void
+        var onBody: ([UInt8]) -> Bool
+    }
+    var streaming: Streaming?
+    /// The head a streaming caller was given.
+    var head: HTTPResponse?
+    /// Body bytes a streaming caller has been given.
+    var streamed = 0
+    /// A streaming caller asked to stop.
+    var stoppedByReceiver = false
+    /// The easy handle, while a streaming transfer runs (for its status).
+    var handle: UnsafeMutableRawPointer?
     var upload: [UInt8] = []
     var uploaded = 0
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
@@ -141,6 +155,7 @@ final class CurlTransfer {
     func configure(_ handle: UnsafeMutableRawPointer, settings: HTTPSettings, url: String, timeoutSeconds: Double,
                    protocols: String) {
         let user = Unmanaged.passUnretained(self).toOpaque()
+        self.handle = handle
         trellis_curl_set_pointer(handle, CURLOPT_URL, url)
         trellis_curl_set_pointer(handle, CURLOPT_PROTOCOLS_STR, protocols)
         trellis_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
@@ -179,6 +194,8 @@ final class CurlTransfer {
         switch code {
         case CURLE_ABORTED_BY_CALLBACK:
             throw HTTPError(.cancelled, "\(what) was cancelled")
+        case CURLE_WRITE_ERROR where stoppedByReceiver:
+            throw HTTPError(.cancelled, "\(what) was stopped by its receiver")
         case CURLE_FILESIZE_EXCEEDED:
             throw HTTPError(.permanent, "\(what): the response is larger than the limit of \(limit) bytes")
         case CURLE_WRITE_ERROR where tooLarge:
@@ -214,11 +231,21 @@ final class CurlTransfer {
 private let curlWrite: trellis_curl_data_fn = { data, size, count, user in
     let transfer = CurlTransfer.from(user)
     let length = size * count
-    guard transfer.body.count + length <= transfer.limit else {
+    guard transfer.body.count + transfer.streamed + length <= transfer.limit else {
         transfer.tooLarge = true
         return 0   // a short count aborts the transfer
     }
-    if let data { transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length)) }
+    guard let data else { return length }
+    if let streaming = transfer.streaming, let handle = transfer.handle {
+        transfer.deliverHead(handle)
+        transfer.streamed += length
+        guard streaming.onBody(Array(UnsafeRawBufferPointer(start: data, count: length))) else {
+            transfer.stoppedByReceiver = true
+            return 0
+        }
+        return length
+    }
+    transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
     return length
 }
 

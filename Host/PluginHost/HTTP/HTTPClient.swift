@@ -89,10 +89,29 @@ public final class HTTPClient: Sendable {
     public func perform(_ request: HTTPRequest, egress: EgressPolicy = .unrestricted,
                         cancellation: CancellationToken? = nil,
                         deadlineUnixMilliseconds: Int64? = nil) throws(HTTPError) -> HTTPResponse {
+        try transfer(request, egress: egress, cancellation: cancellation, deadlineUnixMilliseconds: deadlineUnixMilliseconds,
+                     streaming: nil)
+    }
+
+    /// Performs `request` and hands the response over as it arrives:
+    /// `onHead` once with the status and headers (an empty body), then
+    /// `onBody` with each piece of the body; `onBody` returns false to stop
+    /// (the call then throws `cancelled`). The size limit bounds the whole
+    /// body; the time limit bounds the whole exchange. Returns the head.
+    public func stream(_ request: HTTPRequest, egress: EgressPolicy = .unrestricted, cancellation: CancellationToken? = nil,
+                       deadlineUnixMilliseconds: Int64? = nil, onHead: @escaping (HTTPResponse) -> Void,
+                       onBody: @escaping ([UInt8]) -> Bool) throws(HTTPError) -> HTTPResponse {
+        try transfer(request, egress: egress, cancellation: cancellation, deadlineUnixMilliseconds: deadlineUnixMilliseconds,
+                     streaming: CurlTransfer.Streaming(onHead: onHead, onBody: onBody))
+    }
+
+    private func transfer(_ request: HTTPRequest, egress: EgressPolicy, cancellation: CancellationToken?,
+                          deadlineUnixMilliseconds: Int64?, streaming: CurlTransfer.Streaming?) throws(HTTPError) -> HTTPResponse {
         let target = try CurlURL.allowed(request.url, schemes: ["http", "https"], egress: egress)
         let (transfer, timeout) = try CurlTransfer.begin(
             settings: settings, sending: request.body.count, what: "the request body",
             timeoutSeconds: request.timeoutSeconds, deadlineUnixMilliseconds: deadlineUnixMilliseconds, cancellation: cancellation)
+        transfer.streaming = streaming
         let handle = try handles.take()
         defer { handles.give(handle) }
         var headers: UnsafeMutablePointer<curl_slist>?
@@ -119,15 +138,34 @@ public final class HTTPClient: Sendable {
             }
             return trellis_curl_easy_perform(handle)
         }
+        if streaming != nil, transfer.head == nil, code == CURLE_OK {
+            transfer.deliverHead(handle)   // a response with no body
+        }
         try transfer.check(code, handle: handle, what: "\(request.method.uppercased()) \(target.display)")
+        return transfer.head ?? transfer.response(handle)
+    }
+}
+
+extension CurlTransfer {
+    /// The response as far as it has come: status and headers from `handle`,
+    /// the body collected so far, classified for the recovery pipeline.
+    func response(_ handle: UnsafeMutableRawPointer) -> HTTPResponse {
         var status = 0
         trellis_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        var response = HTTPResponse(status: status, headers: transfer.headers, body: transfer.body, errorClass: nil,
+        var response = HTTPResponse(status: status, headers: headers, body: body, errorClass: nil,
                                     retryAfterMilliseconds: 0)
         let retryAfter = response.header("Retry-After").flatMap { HTTPClassification.retryAfter($0) }
         response.errorClass = HTTPClassification.errorClass(status: status, retryAfterMilliseconds: retryAfter)
         response.retryAfterMilliseconds = response.errorClass == .rateLimited ? (retryAfter ?? 1000) : 0
         return response
+    }
+
+    /// Hands the head to a streaming caller, once.
+    func deliverHead(_ handle: UnsafeMutableRawPointer) {
+        guard let streaming, head == nil else { return }
+        let head = response(handle)
+        self.head = head
+        streaming.onHead(head)
     }
 }
 

@@ -7,16 +7,21 @@ public struct PluginCallError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var retryAfterMilliseconds: UInt64
     public var pluginID: String
+    /// Why, within the class, in a word the host acts on (`context_length`,
+    /// `content_policy`, `quota`, `stream_broken`…); nil when the plugin gave none.
+    public var reason: String?
 
-    public init(_ errorClass: ErrorClass, _ message: String, retryAfterMilliseconds: UInt64 = 0, pluginID: String) {
+    public init(_ errorClass: ErrorClass, _ message: String, retryAfterMilliseconds: UInt64 = 0, pluginID: String,
+                reason: String? = nil) {
         self.errorClass = errorClass
         self.message = message
         self.retryAfterMilliseconds = retryAfterMilliseconds
         self.pluginID = pluginID
+        self.reason = reason
     }
 
     public var description: String {
-        var text = "\(pluginID) failed (\(errorClass.rawValue)): \(message)"
+        var text = "\(pluginID) failed (\(errorClass.rawValue)\(reason.map { ", \($0)" } ?? "")): \(message)"
         if errorClass == .rateLimited, retryAfterMilliseconds > 0 { text += " (retry after \(retryAfterMilliseconds) ms)" }
         return text
     }
@@ -26,7 +31,7 @@ public struct PluginCallError: Error, Sendable, CustomStringConvertible {
     init(status: trellis_status_t, reply: ReplyState, pluginID: String) {
         let code = reply.errorCode != TRELLIS_OK ? reply.errorCode : status
         self.init(Self.errorClass(of: code), reply.errorMessage ?? "the call failed without a message",
-                  retryAfterMilliseconds: reply.retryAfter, pluginID: pluginID)
+                  retryAfterMilliseconds: reply.retryAfter, pluginID: pluginID, reason: reply.errorReason)
     }
 
     static func errorClass(of status: trellis_status_t) -> ErrorClass {

@@ -6,18 +6,30 @@ extension PluginInstance {
         table(.provider, as: trellis_provider_v1_t.self)
     }
 
-    private func requireProvider() throws(PluginCallError) -> trellis_provider_v1_t {
-        guard let table = providerTable?.pointee else {
+    /// A function of the provider's table; reads only as far as the
+    /// plugin's table reaches (a 1.2 table ends before `embed`).
+    private func function<F>(_ field: KeyPath<trellis_provider_v1_t, F?>) throws(PluginCallError) -> F? {
+        guard let table = providerTable else {
             throw PluginCallError(.config, "\(info.id) is a \(info.kind) plugin, not a provider", pluginID: info.id)
         }
-        return table
+        guard has(field, in: table.pointee.struct_size), let offset = MemoryLayout<trellis_provider_v1_t>.offset(of: field) else {
+            return nil
+        }
+        return UnsafeRawPointer(table).load(fromByteOffset: offset, as: F?.self)
+    }
+
+    private func require<F>(_ field: KeyPath<trellis_provider_v1_t, F?>, _ name: String) throws(PluginCallError) -> F {
+        guard let function = try function(field) else {
+            throw PluginCallError(.config, "\(info.id) has no \(name) function in its provider table", pluginID: info.id)
+        }
+        return function
     }
 
     /// Completes a model request. `onChunk`, when given, receives streamed
     /// text as it arrives and returns false to stop the stream.
     public func complete(_ request: JSONValue, context: PluginCallContext = .none,
                          onChunk: ((String) -> Bool)? = nil) throws(PluginCallError) -> JSONValue {
-        let complete = try requireProvider().complete!
+        let complete = try require(\.complete, "complete")
         let raw = self.raw
         let (status, reply) = serialized {
             withABIString(bytes: request.jsonBytes()) { json in
@@ -43,9 +55,27 @@ extension PluginInstance {
         return try parseOutput(reply)
     }
 
+    /// Whether the provider embeds text (its table has `embed`, ABI 1.3 on).
+    public var embeds: Bool { ((try? function(\.embed)) ?? nil) != nil }
+
+    /// Embeds `{"model", "input": [...]}`: `{"model", "embeddings": [[...]], "usage"}`.
+    public func embed(_ request: JSONValue, context: PluginCallContext = .none) throws(PluginCallError) -> JSONValue {
+        guard let embed = try function(\.embed) else {
+            throw PluginCallError(.config, "\(info.id) does not embed text (it offers no embedding models)", pluginID: info.id)
+        }
+        let raw = self.raw
+        let (status, reply) = serialized {
+            withABIString(bytes: request.jsonBytes()) { json in
+                context.withABI { abiContext in withReply { embed(raw, abiContext, json, $0) } }
+            }
+        }
+        if status != TRELLIS_OK { throw failure(status, reply) }
+        return try parseOutput(reply)
+    }
+
     /// The models a provider serves: `{"models": [{"id": ...}]}`.
     public func models(context: PluginCallContext = .none) throws(PluginCallError) -> JSONValue {
-        let listModels = try requireProvider().list_models!
+        let listModels = try require(\.list_models, "list_models")
         let raw = self.raw
         let (status, reply) = serialized { context.withABI { abiContext in withReply { listModels(raw, abiContext, $0) } } }
         if status != TRELLIS_OK { throw failure(status, reply) }

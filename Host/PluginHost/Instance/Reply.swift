@@ -8,6 +8,8 @@ package struct ReplyState {
     @usableFromInline var errorCode: trellis_status_t = 0
     @usableFromInline var errorMessage: String?
     @usableFromInline var retryAfter: UInt64 = 0
+    /// The error's reason within its class (1.3 on), or nil.
+    @usableFromInline var errorReason: String?
 
     @inlinable init() {}
 }
@@ -22,6 +24,9 @@ package struct ReplyState {
     state.pointee.errorCode = error.pointee.code
     if has(\trellis_error_t.retry_after_ms, in: size) { state.pointee.retryAfter = error.pointee.retry_after_ms }
     if has(\trellis_error_t.message, in: size) { state.pointee.errorMessage = error.pointee.message.string }
+    if has(\trellis_error_t.reason, in: size), error.pointee.reason.len > 0 {
+        state.pointee.errorReason = error.pointee.reason.string
+    }
 }
 
 /// Runs one plugin call with a reply on the stack (no allocation unless the

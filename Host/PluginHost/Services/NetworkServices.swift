@@ -30,7 +30,7 @@ private func report(_ error: HTTPError, _ reply: UnsafePointer<trellis_reply_t>?
     if let reply, has(\trellis_reply_t.error, in: reply.pointee.struct_size), let send = reply.pointee.error {
         withABIString(error.message) { message in
             var abiError = trellis_error_t(struct_size: UInt32(MemoryLayout<trellis_error_t>.size), code: status,
-                                           retry_after_ms: 0, message: message)
+                                           retry_after_ms: 0, message: message, reason: trellis_str_t(ptr: nil, len: 0))
             send(reply.pointee.host_data, &abiError)
         }
     }
@@ -43,16 +43,9 @@ nonisolated(unsafe) let httpServiceTable = table(trellis_http_service_t(
         guard let services = HostServices.from(host), let network = services.network, let request, let onResponse else {
             return report(HTTPError(.config, "the HTTP service was called without a request"), reply)
         }
-        let raw = request.pointee
-        let headers = (0..<raw.header_count).map { index in
-            HTTPHeader(raw.headers[index].name.string, raw.headers[index].value.string)
-        }
-        let swiftRequest = HTTPRequest(method: raw.method.len == 0 ? "GET" : raw.method.string, url: raw.url.string,
-                                       headers: headers, body: raw.body.byteArray,
-                                       timeoutSeconds: raw.timeout_ms > 0 ? Double(raw.timeout_ms) / 1000 : nil)
         let response: HTTPResponse
         do throws(HTTPError) {
-            response = try network.http.perform(swiftRequest, egress: network.egress,
+            response = try network.http.perform(HTTPRequest(request.pointee), egress: network.egress,
                                                 cancellation: context?.pointee.cancellationToken,
                                                 deadlineUnixMilliseconds: context?.pointee.deadline)
         } catch {
@@ -61,7 +54,34 @@ nonisolated(unsafe) let httpServiceTable = table(trellis_http_service_t(
         }
         respond(response, user: user, onResponse)
         return trellis_status_t(TRELLIS_OK)
+    },
+    stream: { host, context, request, user, onHead, onBody, reply in
+        guard let services = HostServices.from(host), let network = services.network, let request, let onHead, let onBody else {
+            return report(HTTPError(.config, "the HTTP service's stream was called without a request or its receivers"), reply)
+        }
+        do throws(HTTPError) {
+            _ = try network.http.stream(
+                HTTPRequest(request.pointee), egress: network.egress, cancellation: context?.pointee.cancellationToken,
+                deadlineUnixMilliseconds: context?.pointee.deadline,
+                onHead: { head in respond(head, user: user, onHead) },
+                onBody: { bytes in withABIString(bytes: bytes) { onBody(user, $0) == 0 } })
+        } catch {
+            services.logger.debug("HTTP stream failed", metadata: ["error": "\(error.message)"])
+            return report(error, reply)
+        }
+        return trellis_status_t(TRELLIS_OK)
     }))
+
+extension HTTPRequest {
+    /// A plugin's request, copied out of its ABI view.
+    init(_ raw: trellis_http_request_t) {
+        let headers = (0..<raw.header_count).map { index in
+            HTTPHeader(raw.headers[index].name.string, raw.headers[index].value.string)
+        }
+        self.init(method: raw.method.len == 0 ? "GET" : raw.method.string, url: raw.url.string, headers: headers,
+                  body: raw.body.byteArray, timeoutSeconds: raw.timeout_ms > 0 ? Double(raw.timeout_ms) / 1000 : nil)
+    }
+}
 
 /// Hands a response to the plugin's callback; everything it points at lives
 /// until the callback returns.

@@ -44,17 +44,30 @@ typedef struct trellis_chunk_sink {
 
 typedef struct trellis_provider_v1 {
     uint32_t struct_size;
-    /* Completes `request_json` ({"model", "messages": [{"role","content"}],
-     * "max_tokens"?, "temperature"?}); outputs {"model", "text",
-     * "finish_reason", "usage": {"input_tokens","output_tokens"}}. When
-     * `stream` is not NULL the plugin also passes text pieces to it as they
-     * arrive. THREADING: [any-thread]. */
+    /* Completes `request_json`: {"model", "messages": [{"role", "content",
+     * "tool_calls"?, "tool_call_id"?}], "max_tokens"?, "temperature"?, and
+     * since 1.3 "top_p"?, "stop"?: [..], "tools"?: [{"name", "description",
+     * "parameters"}], "tool_choice"?: "auto" | "none" | "required" |
+     * {"name"}, "response_format"?: {"type": "json_object"} | {"type":
+     * "json_schema", "name", "schema"}}. Outputs {"model", "text",
+     * "finish_reason", "usage": {"input_tokens", "output_tokens"}} and since
+     * 1.3 "tool_calls"?: [{"id", "name", "arguments"}] (arguments a JSON
+     * value). When `stream` is not NULL the plugin also passes text pieces
+     * to it as they arrive. A failure after some text was streamed should
+     * carry the reason "stream_broken" unless it has a better one.
+     * THREADING: [any-thread]. */
     trellis_status_t (*complete)(trellis_instance_t *instance, const trellis_call_context_t *context,
                                  trellis_str_t request_json, const trellis_chunk_sink_t *stream,
                                  const trellis_reply_t *reply);
     /* Outputs {"models": [{"id", ...}]}. THREADING: [any-thread]. */
     trellis_status_t (*list_models)(trellis_instance_t *instance, const trellis_call_context_t *context,
                                     const trellis_reply_t *reply);
+    /* Since 1.3; NULL when the provider has no embedding models. Embeds
+     * `request_json` {"model", "input": ["text", ...]}; outputs {"model",
+     * "embeddings": [[number, ...], ...] (one per input, in order),
+     * "usage": {"input_tokens"}}. THREADING: [any-thread]. */
+    trellis_status_t (*embed)(trellis_instance_t *instance, const trellis_call_context_t *context,
+                              trellis_str_t request_json, const trellis_reply_t *reply);
 } trellis_provider_v1_t;
 
 /* trellis.recovery/1 — decides what happens around a step's attempts. */

@@ -1,5 +1,5 @@
 /*
- * trellis_plugin.h — the Trellis plugin ABI, version 1.2.0.
+ * trellis_plugin.h — the Trellis plugin ABI, version 1.3.0.
  *
  * 1.1 added the host services trellis.clock/1 and trellis.state/1, and
  * trellis_outcome_t.policy_json.
@@ -8,6 +8,10 @@
  * before_attempt; the host's classification of an HTTP response
  * (trellis_http_response_t.error_class, .retry_after_ms); and the host
  * service trellis.mail/1 (SMTP).
+ * 1.3 added trellis_error_t.reason; streaming HTTP
+ * (trellis_http_service_t.stream); embeddings (trellis_provider_v1_t.embed);
+ * and, in the provider's JSON, tools, tool calls, stop, top_p and
+ * response_format.
  *
  * This header, with the three it includes — trellis_types.h (basic types),
  * trellis_services.h (the host's services) and trellis_interfaces.h (what a

@@ -133,6 +133,21 @@ typedef struct trellis_http_service {
                                 const trellis_http_request_t *request, void *user_data,
                                 void (*on_response)(void *user_data, const trellis_http_response_t *response),
                                 const trellis_reply_t *reply);
+    /* Since 1.3: performs the request and hands the response over as it
+     * arrives: `on_head` once with the status and headers (its body is
+     * empty) before any body, then `on_body` with each piece of the body as
+     * it comes off the wire. `on_body` returns nonzero to stop the transfer
+     * (the call then returns TRELLIS_ERR_CANCELLED). The call's
+     * cancellation and deadline stop it too, within about a second of an
+     * idle connection. A non-2xx body arrives the same way, so the plugin
+     * can read the service's error. Returns as `request` does.
+     * THREADING: [thread-safe]; blocks the calling thread; both callbacks
+     * run on it, and what they receive is valid only inside them. */
+    trellis_status_t (*stream)(const trellis_host_t *host, const trellis_call_context_t *context,
+                               const trellis_http_request_t *request, void *user_data,
+                               void (*on_head)(void *user_data, const trellis_http_response_t *head),
+                               int32_t (*on_body)(void *user_data, trellis_str_t bytes),
+                               const trellis_reply_t *reply);
 } trellis_http_service_t;
 
 /* trellis.mail/1 (since 1.2) — sends one message over SMTP (smtp:// with

@@ -15,7 +15,7 @@ extern "C" {
 #endif
 
 #define TRELLIS_ABI_MAJOR 1
-#define TRELLIS_ABI_MINOR 2
+#define TRELLIS_ABI_MINOR 3
 #define TRELLIS_ABI_PATCH 0
 
 /* The one exported symbol's name. */
@@ -78,6 +78,13 @@ typedef struct trellis_error {
     trellis_status_t code;       /* never TRELLIS_OK */
     uint64_t retry_after_ms;     /* meaningful for TRELLIS_ERR_RATE_LIMITED */
     trellis_str_t message;       /* what was wrong and what to do */
+    /* Since 1.3: why, within the class, in a word the host can act on
+     * (empty when there is nothing to add). Providers use
+     * "context_length" (the request does not fit the model's window),
+     * "content_policy" (the model or its service refused the content),
+     * "quota" (billing or spend limit), "overloaded", "stream_broken" (the
+     * answer was cut or carried a broken event after it began). */
+    trellis_str_t reason;
 } trellis_error_t;
 
 /* How results travel back to the host. The host owns this struct and
