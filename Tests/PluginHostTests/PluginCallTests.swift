@@ -155,6 +155,27 @@ import TrellisCore
         try frozen.checkHealth()
     }
 
+    @Test func aProviderBuiltAgainstTheFrozen12HeadersStillWorks() throws {
+        // Its provider table ends before `embed`, its errors before `reason`.
+        let frozen = try instance("TrellisFixtureFrozen12")
+        #expect(frozen.info.abi == ABIVersion(major: 1, minor: 2, patch: 0))
+        #expect(!frozen.embeds, "a 1.2 table has no embed function, and the host reads no further")
+        let refused = try #require(throws: PluginCallError.self) { try frozen.embed(["input": ["x"]]) }
+        #expect(refused.errorClass == .config)
+        let pieces = Mutex<[String]>([])
+        let answer = try frozen.complete(["messages": [["role": "user", "content": "hello"]]],
+                                         onChunk: { piece in pieces.withLock { $0.append(piece) }; return true })
+        #expect(answer["text"] == "frozen: hello")
+        #expect(pieces.withLock { $0 } == ["frozen:", " ", "hello"])
+        let failed = try #require(throws: PluginCallError.self) {
+            try frozen.complete(["messages": [["role": "user", "content": "fail"]]])
+        }
+        #expect(failed.errorClass == .retryable)
+        #expect(failed.message == "the frozen provider fails on request")
+        #expect(failed.reason == nil, "a 1.2 error has no reason, and the host reads none past its size")
+        #expect(try frozen.models()["models"] == [["id": "frozen-1-2"]])
+    }
+
     @Test func singleThreadedPluginsAreNeverCalledConcurrently() throws {
         // The same fixture body, once declaring itself single-threaded and once not;
         // it reports an error whenever two calls overlap on one instance.
