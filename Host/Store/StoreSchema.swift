@@ -115,6 +115,35 @@ package enum StoreSchema {
                 CREATE INDEX runs_by_lease ON runs (lease_owner) WHERE lease_owner IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v4-models") { db in
+            // The model router's response cache (answers by the hash of the
+            // normalized request, bounded and aged by the router) and the
+            // usage of every routed request, which budgets are checked
+            // against and `trellis ai usage` sums.
+            try db.execute(sql: """
+                CREATE TABLE model_cache (
+                    key TEXT PRIMARY KEY,
+                    answer BLOB NOT NULL,
+                    stored_at REAL NOT NULL
+                );
+                CREATE TABLE model_usage (
+                    id INTEGER PRIMARY KEY,
+                    at REAL NOT NULL,
+                    day TEXT NOT NULL,
+                    month TEXT NOT NULL,
+                    run_id TEXT,
+                    workflow TEXT,
+                    alias TEXT NOT NULL,
+                    deployment TEXT NOT NULL,
+                    input_tokens INTEGER NOT NULL,
+                    output_tokens INTEGER NOT NULL,
+                    cost REAL NOT NULL,
+                    cache_hit INTEGER NOT NULL,
+                    latency_ms REAL NOT NULL
+                );
+                CREATE INDEX model_usage_by_time ON model_usage (at);
+                """)
+        }
         return migrator
     }
 

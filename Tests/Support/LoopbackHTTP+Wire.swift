@@ -40,6 +40,12 @@ extension LoopbackHTTPServer {
             self.body = body
         }
 
+        /// Server-sent events as model APIs write them, one part each: an
+        /// `event:` line when named, a `data:` line, and a blank line.
+        public static func serverSentEvents(_ events: [(name: String?, data: String)]) -> [Part] {
+            events.map { event in .text((event.name.map { "event: \($0)\n" } ?? "") + "data: \(event.data)\n\n") }
+        }
+
         /// A chunked response whose body is `parts`, in order.
         public static func streamed(status: Int = 200, headers: [(name: String, value: String)] = [], _ parts: [Part]) -> Response {
             var response = Response(status: status, headers: headers)

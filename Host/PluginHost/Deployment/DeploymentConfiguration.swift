@@ -62,6 +62,8 @@ public struct DeploymentConfiguration: Sendable {
     public var recoveryDefaults: [String: [RecoveryEntry]] = [:]
     /// The `notifications:` section, read by the notification service.
     public var notifications: JSONValue?
+    /// The `models:` section (model groups, cache, budgets), read by the model router.
+    public var models: JSONValue?
     public var pluginPaths: [String]
     public var registryPaths: [String]
     public var plugins: [String: PluginSettings]
@@ -203,6 +205,7 @@ public struct DeploymentConfiguration: Sendable {
             }
         }
         configuration.notifications = root["notifications"]
+        configuration.models = root["models"]
         configuration.document = document
         return configuration
     }
@@ -276,6 +279,8 @@ let deploymentSchema: JSONSchema = {
             ]],
             // Its shape is checked by the notification service (docs/notifications.md).
             "notifications": ["type": "object"],
+            // Its shape is checked by the model router (docs/providers.md).
+            "models": ["type": "object"],
             "recovery_defaults": [
                 "type": "object",
                 "additionalProperties": false,

@@ -6,9 +6,35 @@ import TrellisJSON
 /// A flag the host sets to ask a running plugin call to stop.
 public final class CancellationToken: Sendable {
     private let flag = Atomic<Bool>(false)
-    public init() {}
+    /// A token this one follows: cancelling the parent cancels this one.
+    private let parent: CancellationToken?
+    /// Unix milliseconds after which the call counts as stalled (0: never);
+    /// a streamed call moves it on with each piece (see `stall(after:)`).
+    private let idleDeadline = Atomic<Int64>(0)
+
+    public init(parent: CancellationToken? = nil) {
+        self.parent = parent
+    }
+
     public func cancel() { flag.store(true, ordering: .releasing) }
-    public var isCancelled: Bool { flag.load(ordering: .acquiring) }
+
+    public var isCancelled: Bool {
+        if flag.load(ordering: .acquiring) || parent?.isCancelled == true { return true }
+        return isStalled
+    }
+
+    /// The idle deadline passed: nothing came for longer than allowed.
+    public var isStalled: Bool {
+        let deadline = idleDeadline.load(ordering: .relaxed)
+        return deadline > 0 && currentUnixMilliseconds() > deadline
+    }
+
+    /// Counts the call as stalled (and so cancelled) when `seconds` pass
+    /// without another call to this; nil clears it.
+    public func stall(after seconds: Double?) {
+        let deadline = seconds.map { currentUnixMilliseconds() + Int64(($0 * 1000).rounded(.up)) } ?? 0
+        idleDeadline.store(deadline, ordering: .relaxed)
+    }
 }
 
 /// What the host tells a plugin about one call: who is calling (run, step,

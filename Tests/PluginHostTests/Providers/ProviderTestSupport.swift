@@ -5,10 +5,9 @@ import TrellisCore
 import TrellisTestSupport
 @testable import TrellisPluginHost
 
-/// Server-sent events as a model API writes them: one `data:` line (and an
-/// `event:` line when named) and a blank line per event.
+/// Server-sent events (see `LoopbackHTTPServer.Response.serverSentEvents`).
 func sse(_ events: [(name: String?, data: String)]) -> [LoopbackHTTPServer.Response.Part] {
-    events.map { event in .text((event.name.map { "event: \($0)\n" } ?? "") + "data: \(event.data)\n\n") }
+    LoopbackHTTPServer.Response.serverSentEvents(events)
 }
 
 /// Collects streamed text pieces.
