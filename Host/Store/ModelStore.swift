@@ -20,6 +20,23 @@ public protocol ModelStore: Sendable {
 
     /// The summed usage of requests at or after `since` that match `scope`.
     func usageTotal(_ scope: ModelUsage.Scope, since: Double) throws(StoreError) -> ModelUsageTotal
+
+    /// Deployments' cooldowns (by `plugin/model`), so another process (a
+    /// restart, `trellis ai models`) sees them.
+    func cooldowns() throws(StoreError) -> [String: ModelCooldown]
+
+    func setCooldown(_ cooldown: ModelCooldown, deployment: String) throws(StoreError)
+}
+
+public struct ModelCooldown: Sendable, Equatable {
+    /// Unix seconds.
+    public var until: Double
+    public var reason: String
+
+    public init(until: Double, reason: String) {
+        self.until = until
+        self.reason = reason
+    }
 }
 
 /// One cached answer: the request's key and the answer's JSON.

@@ -100,6 +100,28 @@ extension SQLiteStore: ModelStore {
         }
     }
 
+    public func cooldowns() throws(StoreError) -> [String: ModelCooldown] {
+        do {
+            return try database.read { db in
+                var cooldowns: [String: ModelCooldown] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT key, value FROM key_values WHERE namespace = 'model-cooldown'") {
+                    let value = try JSONValue(json: Array(row["value"] as Data))
+                    if let until = value["until"]?.doubleValue {
+                        cooldowns[row["key"]] = ModelCooldown(until: until, reason: value["reason"]?.stringValue ?? "")
+                    }
+                }
+                return cooldowns
+            }
+        } catch {
+            throw StoreError(.unavailable, "reading model cooldowns failed: \(error)", cause: error)
+        }
+    }
+
+    public func setCooldown(_ cooldown: ModelCooldown, deployment: String) throws(StoreError) {
+        let value: JSONValue = ["until": .number(cooldown.until), "reason": .string(cooldown.reason)]
+        try setValue(value.jsonBytes(), namespace: "model-cooldown", key: deployment)
+    }
+
     private static func total(_ row: Row) -> ModelUsageTotal {
         ModelUsageTotal(key: row["key"] ?? "", requests: row["requests"] ?? 0, inputTokens: row["input"] ?? 0,
                         outputTokens: row["output"] ?? 0, cost: row["cost"] ?? 0, cacheHits: row["hits"] ?? 0)

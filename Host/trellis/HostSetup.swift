@@ -75,6 +75,28 @@ struct HostSetup {
         return service
     }
 
+    /// The deployment's `models:` section (no groups when it has none).
+    func routerSettings() throws -> RouterSettings {
+        do {
+            return try RouterSettings.parse(configuration)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// The model router, with the provider plugins and recovery strategies
+    /// its groups name loaded (a provider named directly is loaded by the
+    /// workflow that names it).
+    func modelRouter(store: SQLiteStore) throws -> ModelRouter {
+        let settings = try routerSettings()
+        let ids = Set(settings.groups.values.flatMap { $0.deployments.map(\.plugin) + $0.recovery.map(\.uses) })
+        for status in plugins.load(only: ids) where status.state != .ok {
+            warn("models: \(status.id) did not load: \(status.reason ?? "unknown")")
+        }
+        let plugins = plugins
+        return ModelRouter(settings: settings, plugins: { plugins.instance($0) }, store: store, logger: logger)
+    }
+
     /// An engine for a workflow's runs in the foreground. When its steps
     /// `uses` notify, a notification service delivers what they queue while
     /// the run lasts (what must wait is left to `trellis serve`); `finish` it
@@ -82,8 +104,9 @@ struct HostSetup {
     func foregroundEngine(store: SQLiteStore, catalog: any PluginCatalog,
                           uses: Set<String>) throws -> (RunEngine, NotificationService?) {
         let notifications = uses.contains("notify") ? try startNotifications(store: store, mode: .transient) : nil
+        let router = uses.contains("ai") ? try modelRouter(store: store) : nil
         let engine = RunEngine(store: store, plugins: plugins, configuration: try runtimeConfiguration(),
-                               catalog: catalog, notifications: notifications, logger: logger)
+                               catalog: catalog, notifications: notifications, router: router, logger: logger)
         return (engine, notifications)
     }
 
@@ -97,7 +120,7 @@ struct HostSetup {
             throw ExitCode(1)
         }
         let base = loadPlugins(for: source, file: file)
-        let catalog = NotifyingCatalog(base: base, settings: try notificationSettings())
+        let catalog = HostCatalog(base: base, settings: try notificationSettings(), models: try routerSettings())
         let defaultProblems = configuration.recoveryDefaultProblems(catalog: catalog)
         guard defaultProblems.isEmpty else {
             for problem in defaultProblems { warn(problem) }
@@ -113,7 +136,11 @@ struct HostSetup {
 
     /// Loads just the plugins `source` names (steps and recovery entries).
     func loadPlugins(for source: String, file: String) -> DeploymentCatalog {
-        let statuses = plugins.load(only: configuration.recoveryDefaultPlugins.union(Self.uses(source, file: file)))
+        var ids = configuration.recoveryDefaultPlugins.union(Self.uses(source, file: file))
+        if ids.contains("ai"), let settings = try? routerSettings() {
+            ids.formUnion(settings.groups.values.flatMap { $0.deployments.map(\.plugin) + $0.recovery.map(\.uses) })
+        }
+        let statuses = plugins.load(only: ids)
         return DeploymentCatalog(manager: plugins, statuses: statuses)
     }
 
@@ -123,6 +150,12 @@ struct HostSetup {
         if let document = try? YAMLDocument(text: source, file: file) {
             for step in document.value["steps"]?.arrayValue ?? [] {
                 if let uses = step["uses"]?.stringValue { ids.insert(uses) }
+                // An ai step may name a provider plugin as its model (`provider.openai/gpt-4o`).
+                let models = [step["with"]?["model"], step["with"]?["ensemble"]?["judge"]]
+                    + (step["with"]?["ensemble"]?["models"]?.arrayValue ?? [])
+                for model in models.compactMap({ $0?.stringValue }) where model.hasPrefix("provider.") {
+                    ids.insert(model.firstIndex(of: "/").map { String(model[..<$0]) } ?? model)
+                }
                 for entry in step["recovery"]?.arrayValue ?? [] {
                     if let uses = entry["uses"]?.stringValue { ids.insert(uses) }
                 }

@@ -37,8 +37,8 @@ struct Serve: AsyncParsableCommand {
         if statuses.contains(where: { $0.state == .error && $0.required }) {
             throw ValidationError("required plugins failed to load; see the log")
         }
-        let catalog = NotifyingCatalog(base: DeploymentCatalog(manager: setup.plugins, statuses: statuses),
-                                       settings: try setup.notificationSettings())
+        let catalog = HostCatalog(base: DeploymentCatalog(manager: setup.plugins, statuses: statuses),
+                                  settings: try setup.notificationSettings(), models: try setup.routerSettings())
         let pipelineProblems = setup.configuration.recoveryDefaultProblems(catalog: catalog)
             + setup.configuration.notificationRecoveryProblems(catalog: catalog)
         guard pipelineProblems.isEmpty else {
@@ -49,7 +49,8 @@ struct Serve: AsyncParsableCommand {
         // serve owns the notification queue: it delivers what waits.
         let notifications = try setup.startNotifications(store: store, mode: .owner)
         let engine = RunEngine(store: store, plugins: setup.plugins, configuration: try setup.runtimeConfiguration(),
-                               catalog: catalog, notifications: notifications, logger: logger)
+                               catalog: catalog, notifications: notifications, router: try setup.modelRouter(store: store),
+                               logger: logger)
         logRunEvents(of: engine, to: logger)
         let scheduler = Scheduler(engine: engine, store: store, logger: logger)
         scheduler.setWorkflows(entries)

@@ -38,7 +38,14 @@ struct Validate: ParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        let catalog = NotifyingCatalog(base: DeploymentCatalog(manager: manager, statuses: manager.loadAll()), settings: settings)
+        let models: RouterSettings
+        do {
+            models = try RouterSettings.parse(configuration)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let catalog = HostCatalog(base: DeploymentCatalog(manager: manager, statuses: manager.loadAll()), settings: settings,
+                                  models: models)
         let loader = WorkflowLoader(catalog: catalog, allowExec: configuration.allowExec)
         var reports: [Report] = []
         // The deployment's default recovery pipelines apply to these workflows too.

@@ -263,7 +263,7 @@ import TrellisStore
                 uses: notify
                 with: { to: ops, template: event, vars: { what: "${{ run.id }}" } }
             """
-        let catalog = NotifyingCatalog(base: EmptyPluginCatalog(), settings: harness.settings)
+        let catalog = HostCatalog(base: EmptyPluginCatalog(), settings: harness.settings)
         let problems = WorkflowLoader(catalog: catalog, allowExec: false).load(text: yaml, file: "bad.yaml").problems.map(\.description)
         #expect(problems.contains("bad.yaml:5:13: unknown recipient 'opz' (known: ops)"), "\(problems)")
         #expect(problems.contains("bad.yaml:5:24: unknown template 'evnt' (known: event, plain)"), "\(problems)")

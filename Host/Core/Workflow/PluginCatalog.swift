@@ -16,12 +16,16 @@ public protocol PluginCatalog: Sendable {
     /// Why a defined workflow secret cannot be resolved here (an unset
     /// variable), or nil; a workflow that uses it is refused with this.
     func secretProblem(_ name: String) -> String?
+    /// Why a `uses: ai` step's `model` names nothing this deployment
+    /// serves (no model group, no provider plugin), or nil.
+    func modelProblem(_ model: String) -> String?
 }
 
 extension PluginCatalog {
     public func notifyProblems(_ with: JSONValue) -> [(pointer: String, message: String)] { [] }
     public var secretNames: Set<String>? { nil }
     public func secretProblem(_ name: String) -> String? { nil }
+    public func modelProblem(_ model: String) -> String? { nil }
 }
 
 public struct PluginCatalogEntry: Sendable {

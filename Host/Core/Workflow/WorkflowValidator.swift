@@ -83,6 +83,27 @@ struct WorkflowValidator {
                 report("\(step.pointer)/with\(problem.pointer)", problem.message)
             }
             return
+        case "ai":
+            checkSchema(step.with, Self.aiSchema, at: "\(step.pointer)/with")
+            if step.with["prompt"] == nil, step.with["messages"] == nil {
+                report("\(step.pointer)/with", "an ai step needs `prompt` or `messages`")
+            }
+            let models = [("/model", step.with["model"])]
+                + (step.with["ensemble"]?["models"]?.arrayValue ?? []).enumerated().map { ("/ensemble/models/\($0.offset)", $0.element) }
+                + [("/ensemble/judge", step.with["ensemble"]?["judge"])]
+            for (pointer, value) in models {
+                guard let model = value?.stringValue, (try? Template(parsing: model))?.expressions.isEmpty != false,
+                      let problem = catalog.modelProblem(model) else { continue }
+                report("\(step.pointer)/with\(pointer)", problem)
+            }
+            if let schema = step.with["schema"], schema.objectValue != nil {
+                do {
+                    _ = try JSONSchema(schema)
+                } catch {
+                    report("\(step.pointer)/with/schema", "the schema is not usable: \(error)")
+                }
+            }
+            return
         default:
             break
         }

@@ -117,7 +117,8 @@ public final class RunEngine: @unchecked Sendable {
     }
 
     public init(store: any RunStore & StepCache, plugins: PluginManager?, configuration: RuntimeConfiguration = RuntimeConfiguration(),
-                catalog: any PluginCatalog = EmptyPluginCatalog(), notifications: NotificationService? = nil, logger: Logger,
+                catalog: any PluginCatalog = EmptyPluginCatalog(), notifications: NotificationService? = nil,
+                router: ModelRouter? = nil, logger: Logger,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.store = store
         self.plugins = plugins
@@ -127,7 +128,7 @@ public final class RunEngine: @unchecked Sendable {
         owner = LeaseOwner.current(leaseSeconds: configuration.leaseSeconds)
         pool = WorkerPool(threads: configuration.maxConcurrentSteps)
         invoker = StepInvoker(plugins: { [plugins] id in plugins?.instance(id) }, allowExec: configuration.allowExec,
-                              notifications: notifications)
+                              notifications: notifications, router: router)
         loader = WorkflowLoader(catalog: catalog, allowExec: configuration.allowExec)
         loop = OwnerLoop(name: "trellis-engine", handler: self)
     }

@@ -1,6 +1,7 @@
 import Synchronization
 import TrellisCore
 import TrellisPluginHost
+import TrellisStore
 
 /// What the router knows about each deployment (by plugin and model, so a
 /// deployment in two groups shares it): recent failures, a cooldown,
@@ -22,6 +23,15 @@ final class DeploymentHealth: Sendable {
 
     static let latencyWindow = 20
     private let states = Mutex<[String: State]>([:])
+
+    /// Starts with the cooldowns another process recorded.
+    init(cooldowns: [String: ModelCooldown] = [:]) {
+        states.withLock { states in
+            for (key, cooldown) in cooldowns {
+                states[key] = State(coolingUntil: cooldown.until, coolingReason: cooldown.reason)
+            }
+        }
+    }
 
     static func key(_ deployment: ModelDeployment) -> String { "\(deployment.plugin)/\(deployment.model)" }
 

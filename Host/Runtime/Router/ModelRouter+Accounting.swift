@@ -73,7 +73,7 @@ extension ModelRouter {
     }
 
     /// An amount with up to six decimals, without trailing zeros: 0.00006, 12.5.
-    static func money(_ value: Double) -> String {
+    public static func money(_ value: Double) -> String {
         var text = String(format: "%.6f", value)
         while text.hasSuffix("0") { text.removeLast() }
         if text.hasSuffix(".") { text.removeLast() }

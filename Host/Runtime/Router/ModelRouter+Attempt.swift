@@ -1,6 +1,7 @@
 import Foundation
 import TrellisCore
 import TrellisPluginHost
+import TrellisStore
 
 extension ModelRouter {
     /// Tries `group`'s deployments in the strategy's order, each through
@@ -103,6 +104,10 @@ extension ModelRouter {
                 throw route.failure(alias: route.request.model)
             case .failure(let error):
                 let cooled = health.failed(deployment, error: error, policy: group.cooldown, now: clock.now())
+                if let cooled {
+                    try? store?.setCooldown(ModelCooldown(until: cooled.until, reason: cooled.reason),
+                                            deployment: DeploymentHealth.key(deployment))
+                }
                 _ = pipeline.record(key: key, result: error.errorClass, duration: latency)
                 route.lastError = error
                 route.attempts.append(RouteAttempt(

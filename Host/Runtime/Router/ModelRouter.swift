@@ -20,7 +20,7 @@ import TrellisStore
 public final class ModelRouter: Sendable {
     public let settings: RouterSettings
     let plugins: @Sendable (String) -> PluginInstance?
-    let health = DeploymentHealth()
+    let health: DeploymentHealth
     let cache: ResponseCache?
     let store: (any ModelStore)?
     let clock: RouterClock
@@ -37,6 +37,7 @@ public final class ModelRouter: Sendable {
         self.random = random
         self.logger = logger
         cache = settings.cache.map { ResponseCache(settings: $0, store: store, redactor: redactor, now: clock.now()) }
+        health = DeploymentHealth(cooldowns: (try? store?.cooldowns()) ?? [:])
     }
 
     /// One request to route.
@@ -196,5 +197,30 @@ public final class ModelRouter: Sendable {
         /// Its deployments failed for a reason a fallback group may serve.
         case fallback(reason: String)
         case exhausted
+    }
+}
+
+extension ModelRouter {
+    /// A deployment as `trellis ai models` shows it.
+    public struct DeploymentStatus: Sendable {
+        public var group: String
+        public var deployment: ModelDeployment
+        /// Loaded and a provider.
+        public var available: Bool
+        public var coolingUntil: Double?
+        public var coolingReason: String?
+    }
+
+    /// Every group's deployments and whether each is cooling now.
+    public func statuses() -> [DeploymentStatus] {
+        let now = clock.now()
+        return settings.groups.keys.sorted().flatMap { alias in
+            (settings.groups[alias]?.deployments ?? []).map { deployment in
+                let cooling = health.cooling(deployment, now: now)
+                return DeploymentStatus(group: alias, deployment: deployment,
+                                        available: plugins(deployment.plugin)?.info.kind == .provider,
+                                        coolingUntil: cooling?.until, coolingReason: cooling?.reason)
+            }
+        }
     }
 }

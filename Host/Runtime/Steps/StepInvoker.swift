@@ -3,12 +3,13 @@ import TrellisCore
 import TrellisPluginHost
 
 /// Runs one attempt of a step on the calling (worker) thread: a plugin call,
-/// or one of the built-ins `noop`, `exec` and `notify` (`sleep` is a timer
-/// of the engine's, see `RunEngine.submitCall`).
+/// or one of the built-ins `noop`, `exec`, `notify` and `ai` (`sleep` is a
+/// timer of the engine's, see `RunEngine.submitCall`).
 struct StepInvoker: Sendable {
     let plugins: @Sendable (String) -> PluginInstance?
     let allowExec: Bool
     let notifications: NotificationService?
+    let router: ModelRouter?
 
     func invoke(_ uses: String, inputs: JSONValue, context: PluginCallContext) -> StepOutcome {
         switch uses {
@@ -21,6 +22,12 @@ struct StepInvoker: Sendable {
             return Exec.run(inputs, context: context)
         case "notify":
             return notify(inputs, context: context)
+        case "ai":
+            guard let router else {
+                return .failure(.config, message: "this host has no model router (it is built from the deployment config)",
+                                retryAfterMilliseconds: 0)
+            }
+            return AIStep(router: router).run(inputs, context: context)
         default:
             return callPlugin(uses, inputs: inputs, context: context)
         }

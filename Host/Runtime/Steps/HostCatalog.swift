@@ -1,16 +1,31 @@
 import TrellisCore
 import TrellisStore
 
-/// Workflow validation that also knows the deployment's notification
-/// settings, so a `uses: notify` step's recipients, template and variables
-/// are checked before a run starts.
-public struct NotifyingCatalog: PluginCatalog {
+/// Workflow validation that also knows the deployment's settings for the
+/// built-in steps: the notification settings, so a `uses: notify` step's
+/// recipients, template and variables are checked before a run starts,
+/// and the model groups, so a `uses: ai` step's model is.
+public struct HostCatalog: PluginCatalog {
     public let base: any PluginCatalog
     public let settings: NotificationSettings
+    public let models: RouterSettings
 
-    public init(base: any PluginCatalog, settings: NotificationSettings) {
+    public init(base: any PluginCatalog, settings: NotificationSettings, models: RouterSettings = RouterSettings()) {
         self.base = base
         self.settings = settings
+        self.models = models
+    }
+
+    public func modelProblem(_ model: String) -> String? {
+        if models.groups[model] != nil { return nil }
+        let plugin = model.firstIndex(of: "/").map { String(model[..<$0]) } ?? model
+        if plugin.hasPrefix("provider."), let entry = base.entry(for: plugin), entry.kind == "provider" {
+            return entry.available ? nil : "provider '\(plugin)' is not available: \(entry.unavailableReason ?? "it did not load")"
+        }
+        let groups = models.groups.keys.sorted()
+        return "no model group is named '\(model)', and it is not a provider plugin"
+            + (groups.isEmpty ? "; define groups under models.groups in the deployment config (docs/providers.md)"
+                              : "; the groups are \(groups.joined(separator: ", "))")
     }
 
     public func entry(for id: String) -> PluginCatalogEntry? { base.entry(for: id) }
