@@ -55,6 +55,14 @@ public struct JSONSchema: Sendable, Hashable {
                 throw SchemaError(message: "unsupported schema keyword '\(key)' at '\(path.isEmpty ? "/" : path)'")
             }
             switch key {
+            case "type":
+                let names = value.stringValue.map { [$0] } ?? value.arrayValue?.compactMap(\.stringValue) ?? []
+                let types: Set<String> = ["null", "boolean", "object", "array", "number", "integer", "string"]
+                guard !names.isEmpty, names.allSatisfy(types.contains),
+                      names.count == (value.arrayValue?.count ?? 1) else {
+                    throw SchemaError(message: "'type' at '\(path.isEmpty ? "/" : path)' must be one of "
+                                      + "\(types.sorted().joined(separator: ", ")) (or a list of them), not \(value.jsonString())")
+                }
             case "properties", "$defs", "definitions":
                 for (name, sub) in value.objectValue ?? [:] { try checkKeywords(sub, path: "\(path)/\(key)/\(name)") }
             case "items", "additionalProperties", "not":

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import TrellisCore
+import TrellisTestSupport
 
 /// Secrets are never stored or printed: distinctive secrets are seeded as a
 /// workflow secret and a plugin's config secret, then runs that echo them
@@ -18,12 +20,32 @@ import Testing
     func noSecretReachesTheStoreTheOutputOrTheLog() throws {
         let workspace = try Workspace()
         let environment = ["API_TOKEN": Self.token, "HOOK_URL": Self.url]
+        // A model API that repeats the prompt, and one that quotes the
+        // request's Authorization header (the API key) in its error.
+        let models = try LoopbackHTTPServer { request in
+            let body = (try? JSONValue(json: request.body)) ?? .null
+            if body["model"] == "quoter" {
+                return .init(status: 500, text: #"{"error":{"message":"bad header: \#(request.header("Authorization") ?? "")"}}"#)
+            }
+            let prompt = body["messages"]?.arrayValue?.last?["content"]?.stringValue ?? ""
+            let answer = JSONValue.string("you said: " + prompt).jsonString()
+            return .init(text: #"{"model":"echo","choices":[{"message":{"content":\#(answer)},"finish_reason":"stop"}]}"#)
+        }
         try workspace.config("""
               channel.webhook:
                 egress: [127.0.0.1]
                 config: { url: "http://127.0.0.1:9/hook" }
                 secrets: { signing_secret: "whsec_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=" }
               provider.offline:
+              provider.openai:
+                egress: [127.0.0.1]
+                config: { base_url: "\(models.url)/v1" }
+                secrets: { api_key: "${env:API_TOKEN}" }
+            models:
+              cache: { ttl: 1h }
+              groups:
+                talk:
+                  deployments: [{ plugin: provider.openai, model: quoter }, { plugin: provider.openai, model: echo }]
             """, extra: "store: trellis.db\nexec: true\nsecrets: { API_TOKEN: \"${env:API_TOKEN}\", HOOK_URL: \"${env:HOOK_URL}\" }\n")
         try workspace.write("leaky.yaml", """
             name: leaky
@@ -35,9 +57,13 @@ import Testing
                 uses: provider.offline
                 needs: [echo]
                 with: { messages: [{ role: user, content: "repeat ${{ steps.echo.output.token }}" }] }
+              - id: routed
+                uses: ai
+                needs: [ask]
+                with: { model: talk, prompt: "the key is ${{ secrets.API_TOKEN }}" }
               - id: shell
                 uses: exec
-                needs: [ask]
+                needs: [routed]
                 continue_on_error: true
                 with: { command: [sh, -c, "echo the token is ${{ secrets.API_TOKEN }} >&2; exit 3"] }
               - id: hook
@@ -52,7 +78,10 @@ import Testing
         outputs += [run.stdout, run.stderr]
         #expect(run.stdout.contains("\"step_succeeded\""), "the run did run: \(run.stderr)")
         #expect(run.stdout.contains("***"), "what was masked shows as ***")
-        for arguments in [["runs", "show", "r-leaky", "--json"], ["runs", "show", "r-leaky"], ["runs", "list", "--json"]] {
+        #expect(run.stdout.contains("you said: the key is ***"), "the routed step answered, masked: \(run.stdout.suffix(2000))")
+        for arguments in [["runs", "show", "r-leaky", "--json"], ["runs", "show", "r-leaky"], ["runs", "list", "--json"],
+                          ["ai", "ask", "--model", "talk", "repeat \(Self.token)"], ["ai", "ask", "--model", "talk", "--json", "again \(Self.token)"],
+                          ["ai", "usage", "--json"], ["ai", "models"]] {
             let shown = try CLI.trellis(arguments, in: workspace.path, environment: environment)
             outputs += [shown.stdout, shown.stderr]
         }

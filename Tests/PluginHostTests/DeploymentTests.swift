@@ -23,6 +23,8 @@ import TrellisCore
             "channel.slack": "{ secrets: { webhook_url: \"${file:\(hook)}\" } }",
             "channel.sms": "{ config: { account_sid: AC1, from: \"+15550001111\" }, secrets: { auth_token: \"${file:\(hook)}\" } }",
             "channel.teams": "{ secrets: { webhook_url: \"${file:\(hook)}\" } }",
+            "provider.anthropic": "{ secrets: { api_key: \"${file:\(hook)}\" } }",
+            "provider.gemini": "{ secrets: { api_key: \"${file:\(hook)}\" } }",
         ]
         let yaml = "plugins:\n" + Self.bundledIDs.map { "  \($0): \(settings[$0] ?? "")\n" }.joined()
         let statuses = PluginManager(configuration: try deployment.configuration(yaml), logger: testLogger).loadAll()

@@ -17,6 +17,8 @@ import TrellisTestSupport
 /// - `small` refuses as too long for its context window; `prude` on content grounds
 /// - `flaky-once` answers 503 once, then answers
 /// - `cutter` streams "Hel", "lo" and drops the connection; `staller` streams "Hel" and goes quiet
+/// - `say-TEXT` answers TEXT; `json-fixer` answers prose until told of the schema, then `{"n": 3}`;
+///   `json-wrong` answers `{"n": "three"}` whatever it is told
 final class ModelServer: @unchecked Sendable {
     /// What the server received: requests by model, and every body.
     final class Log: Sendable {
@@ -59,7 +61,14 @@ final class ModelServer: @unchecked Sendable {
                 return .streamed(sse([(nil, Self.chunk(text)), (nil, Self.chunk("", finish: "stop")),
                                       (nil, #"{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":4}}"#), (nil, "[DONE]")]))
             }
+            if model.hasPrefix("say-") { return answer(Self.escaped(String(model.dropFirst(4)))) }
             switch model {
+            case "json-fixer":
+                // Prose first; JSON once told what was wrong.
+                let told = body["messages"]?.arrayValue?.last?["content"]?.stringValue?.contains("does not match the JSON Schema") == true
+                return answer(told ? Self.escaped(#"{"n": 3}"#) : "three, I think")
+            case "json-wrong":
+                return answer(Self.escaped(#"{"n": "three"}"#))
             case "down": return .init(status: 500, text: #"{"error":{"message":"internal error","type":"server_error"}}"#)
             case "limited": return .init(status: 429, headers: [("Retry-After", "7")], text: #"{"error":{"message":"slow down"}}"#)
             case "limited-once" where count == 1:
@@ -78,6 +87,9 @@ final class ModelServer: @unchecked Sendable {
             }
         }
     }
+
+    /// `text` as it goes inside a JSON string (without the quotes).
+    static func escaped(_ text: String) -> String { String(JSONValue.string(text).jsonString().dropFirst().dropLast()) }
 
     static func chunk(_ text: String, finish: String? = nil) -> String {
         #"{"choices":[{"index":0,"delta":{"content":"\#(text)"},"finish_reason":\#(finish.map { "\"\($0)\"" } ?? "null")}]}"#
