@@ -90,8 +90,11 @@ struct HostSetup {
     func modelRouter(store: SQLiteStore) throws -> ModelRouter {
         let settings = try routerSettings()
         let ids = Set(settings.groups.values.flatMap { $0.deployments.map(\.plugin) + $0.recovery.map(\.uses) })
-        for status in plugins.load(only: ids) where status.state != .ok {
-            warn("models: \(status.id) did not load: \(status.reason ?? "unknown")")
+        if !ids.isEmpty {
+            for status in plugins.load(only: ids) where ids.contains(status.id) && status.state != .ok {
+                logger.warning("a plugin the model groups use did not load",
+                               metadata: ["plugin.id": "\(status.id)", "reason": "\(status.reason ?? "unknown")"])
+            }
         }
         let plugins = plugins
         return ModelRouter(settings: settings, plugins: { plugins.instance($0) }, store: store, logger: logger)

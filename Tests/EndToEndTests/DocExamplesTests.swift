@@ -40,6 +40,9 @@ import Testing
               provider.offline:
               recovery.fixed-delay:
               recovery.retry:
+            models:
+              groups:
+                fast: { deployments: [{ plugin: provider.offline, model: offline-echo }] }
             """, extra: "store: trellis.db\n")
         for (index, example) in examples.enumerated() {
             let file = try workspace.write("example-\(index).yaml", example.text)
@@ -47,6 +50,38 @@ import Testing
             #expect(validated.status == 0, "\(example.name) validates: \(validated.stdout)\(validated.stderr)")
             let run = try workspace.trellis("run", file)
             #expect(run.status == 0, "\(example.name) runs: \(run.stderr)")
+        }
+    }
+
+    /// Every deployment config the providers page shows (a ```yaml block
+    /// with a top-level `models:`) is one the host accepts: `trellis ai
+    /// models` reads it and lists its groups.
+    @Test func everyModelsSectionInTheProvidersPageIsAccepted() throws {
+        let page = try String(contentsOfFile: "\(CLI.packageRoot)/docs/providers.md", encoding: .utf8)
+        let blocks = page.components(separatedBy: "```yaml\n").dropFirst().compactMap { $0.components(separatedBy: "```").first }
+            .filter { $0.split(separator: "\n").contains { $0.hasPrefix("models:") } }
+        #expect(blocks.count >= 2, "the reference and the worked example")
+        let workspace = try Workspace()
+        for (index, block) in blocks.enumerated() {
+            // The reference block is a models: section alone; the example brings its plugins.
+            let plugins = block.contains("\nplugins:") || block.hasPrefix("plugins:") ? "" : """
+                plugins:
+                  provider.openai: { egress: [api.openai.com], secrets: { api_key: "${env:OPENAI_API_KEY}" } }
+                  provider.anthropic: { egress: [api.anthropic.com], secrets: { api_key: "${env:ANTHROPIC_API_KEY}" } }
+                  provider.gemini: { egress: [generativelanguage.googleapis.com], secrets: { api_key: "${env:GEMINI_API_KEY}" } }
+                  provider.ollama: { egress: ["127.0.0.1:11434"] }
+                  recovery.retry:
+
+                """
+            try workspace.write("config-\(index).yaml", "registry: [registry]\nstore: trellis.db\n" + plugins + block)
+            let keys = ["OPENAI_API_KEY": "sk-doc", "ANTHROPIC_API_KEY": "sk-ant-doc", "GEMINI_API_KEY": "AIza-doc"]
+            let listed = try CLI.trellis(["ai", "models", "--config", "config-\(index).yaml", "--json"], in: workspace.path,
+                                         environment: keys)
+            #expect(listed.status == 0, "providers.md block \(index): \(listed.stderr)")
+            let groups = Set(((try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [[String: Any]] ?? [])
+                .compactMap { $0["group"] as? String })
+            #expect(!groups.isEmpty, "providers.md block \(index) lists its groups: \(listed.stdout)")
+            #expect(!listed.stderr.contains("did not load"), "providers.md block \(index): \(listed.stderr)")
         }
     }
 }
