@@ -12,8 +12,8 @@ public protocol ModelStore: Sendable {
     /// Forgets the answers under `keys` (evicted or expired).
     func deleteAnswers(keys: [String]) throws(StoreError)
 
-    /// Records one request's usage.
-    func recordUsage(_ usage: ModelUsage) throws(StoreError)
+    /// Records requests' usage, in one transaction.
+    func recordUsage(_ usage: [ModelUsage]) throws(StoreError)
 
     /// Usage summed by `grouping`, for requests at or after `since`.
     func usageTotals(by grouping: ModelUsage.Grouping, since: Double) throws(StoreError) -> [ModelUsageTotal]

@@ -39,16 +39,21 @@ extension SQLiteStore: ModelStore {
         }
     }
 
-    public func recordUsage(_ usage: ModelUsage) throws(StoreError) {
+    public func recordUsage(_ usage: [ModelUsage]) throws(StoreError) {
+        guard !usage.isEmpty else { return }
         do {
             try database.write { db in
-                try db.execute(sql: """
+                let insert = try db.cachedStatement(sql: """
                     INSERT INTO model_usage (at, day, month, run_id, workflow, alias, deployment, input_tokens, output_tokens,
                         cost, cache_hit, latency_ms)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [usage.at, Self.day(usage.at), String(Self.day(usage.at).prefix(7)), usage.runID,
-                                     usage.workflow, usage.alias, usage.deployment, usage.inputTokens, usage.outputTokens,
-                                     usage.cost, usage.cacheHit, usage.latencyMilliseconds])
+                    """)
+                for usage in usage {
+                    let day = Self.day(usage.at)
+                    try insert.execute(arguments: [usage.at, day, String(day.prefix(7)), usage.runID, usage.workflow, usage.alias,
+                                                   usage.deployment, usage.inputTokens, usage.outputTokens, usage.cost,
+                                                   usage.cacheHit, usage.latencyMilliseconds])
+                }
             }
         } catch {
             throw StoreError(.unavailable, "recording model usage failed: \(error)", cause: error)

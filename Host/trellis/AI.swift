@@ -68,10 +68,12 @@ struct AI: ParsableCommand {
                         }
                     } : nil)
             } catch {
+                router.stop()
                 warn("error: \(Redactor.shared.redact(error.message))")
                 for attempt in error.attempts { warn("  \(Redactor.shared.redact(attempt.summary))") }
                 throw ExitCode(1)
             }
+            router.stop()   // the usage goes to the store before the command ends
             if json {
                 print(Redactor.shared.redact(answer.output).jsonString(pretty: true))
                 return

@@ -23,6 +23,8 @@ public final class RunEngine: @unchecked Sendable {
     let logger: Logger
     let pool: WorkerPool
     let invoker: StepInvoker
+    /// The model router `uses: ai` steps ask (nil: the host has none).
+    public let router: ModelRouter?
     let loader: WorkflowLoader
     let now: @Sendable () -> Double
     /// This process, as the holder of the leases of the runs it executes.
@@ -127,6 +129,7 @@ public final class RunEngine: @unchecked Sendable {
         self.now = now
         owner = LeaseOwner.current(leaseSeconds: configuration.leaseSeconds)
         pool = WorkerPool(threads: configuration.maxConcurrentSteps)
+        self.router = router
         invoker = StepInvoker(plugins: { [plugins] id in plugins?.instance(id) }, allowExec: configuration.allowExec,
                               notifications: notifications, router: router)
         loader = WorkflowLoader(catalog: catalog, allowExec: configuration.allowExec)

@@ -7,12 +7,12 @@ extension ModelRouter {
     /// what has been spent in the budget's period, plus this request's
     /// estimate on the group's first deployment, against the limit.
     func checkBudgets(_ request: Request, group: ModelGroup, estimatedTokens: Int) throws(RouterError) {
-        guard !settings.budgets.isEmpty, let store else { return }
+        guard !settings.budgets.isEmpty, let ledger else { return }
         let now = clock.now()
         let deployment = group.deployments.first
         let maxOutput = request.body["max_tokens"]?.doubleValue.map { Int($0) } ?? 0
         let estimatedCost = deployment?.cost(inputTokens: estimatedTokens, outputTokens: maxOutput) ?? 0
-        for budget in settings.budgets {
+        for (index, budget) in settings.budgets.enumerated() {
             switch budget.scope {
             case .all: break
             case .alias(let alias): guard alias == request.model else { continue }
@@ -20,10 +20,9 @@ extension ModelRouter {
             case .workflow(let workflow): guard workflow == request.workflow else { continue }
             case .run(let run): guard run == request.runID else { continue }
             }
-            let since = Self.periodStart(budget.period, now: now)
-            let spent: ModelUsageTotal
+            let spent: (cost: Double, tokens: Int)
             do {
-                spent = try store.usageTotal(budget.scope, since: since)
+                spent = try ledger.spent(index, now: now)
             } catch {
                 throw RouterError(.budget, "the budget at \(budget.place) cannot be checked: \(error)", errorClass: .retryable)
             }
@@ -35,30 +34,30 @@ extension ModelRouter {
                         + "and this request is estimated at \(Self.money(estimatedCost))",
                     errorClass: .permanent)
             }
-            if let limit = budget.maxTokens, spent.inputTokens + spent.outputTokens + estimatedTokens + maxOutput > limit {
-                let used = spent.inputTokens + spent.outputTokens
+            if let limit = budget.maxTokens, spent.tokens + estimatedTokens + maxOutput > limit {
                 throw RouterError(
                     .budget, "the request would pass the budget of \(limit) tokens \(period) for \(Self.describe(budget.scope)) "
-                        + "(\(budget.place)): \(used) are used, \(max(0, limit - used)) are left, "
+                        + "(\(budget.place)): \(spent.tokens) are used, \(max(0, limit - spent.tokens)) are left, "
                         + "and this request is estimated at \(estimatedTokens + maxOutput)",
                     errorClass: .permanent)
             }
         }
     }
 
-    /// Records a request's usage in the store (a failure to record is logged, not the request's).
+    /// Takes a request's usage into the ledger (written to the store in batches).
     func record(_ answer: RoutedAnswer, request: Request) {
-        guard let store else { return }
-        do {
-            try store.recordUsage(ModelUsage(
-                at: clock.now(), runID: request.runID, workflow: request.workflow, alias: request.model,
-                deployment: answer.cacheHit ? "cache" : answer.deployment, inputTokens: answer.inputTokens,
-                outputTokens: answer.outputTokens, cost: answer.cost, cacheHit: answer.cacheHit,
-                latencyMilliseconds: answer.latencySeconds * 1000))
-        } catch {
-            logger.warning("model usage was not recorded", metadata: ["error": "\(error)"])
-        }
+        ledger?.record(ModelUsage(
+            at: clock.now(), runID: request.runID, workflow: request.workflow, alias: request.model,
+            deployment: answer.cacheHit ? "cache" : answer.deployment, inputTokens: answer.inputTokens,
+            outputTokens: answer.outputTokens, cost: answer.cost, cacheHit: answer.cacheHit,
+            latencyMilliseconds: answer.latencySeconds * 1000))
     }
+
+    /// Writes the usage that waits to the store (a command calls it before it exits).
+    public func flushUsage() { ledger?.flush() }
+
+    /// Writes the usage that waits and stops the ledger's writer.
+    public func stop() { ledger?.stop() }
 
     static func periodStart(_ period: RouterSettings.Budget.Period, now: Double) -> Double {
         guard period != .total else { return 0 }

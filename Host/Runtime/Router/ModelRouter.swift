@@ -23,6 +23,7 @@ public final class ModelRouter: Sendable {
     let health: DeploymentHealth
     let cache: ResponseCache?
     let store: (any ModelStore)?
+    let ledger: UsageLedger?
     let clock: RouterClock
     let random: @Sendable () -> Double
     let logger: Logger
@@ -38,6 +39,7 @@ public final class ModelRouter: Sendable {
         self.logger = logger
         cache = settings.cache.map { ResponseCache(settings: $0, store: store, redactor: redactor, now: clock.now()) }
         health = DeploymentHealth(cooldowns: (try? store?.cooldowns()) ?? [:])
+        ledger = store.map { UsageLedger(store: $0, budgets: settings.budgets, logger: logger) }
     }
 
     /// One request to route.

@@ -55,6 +55,8 @@ extension ServiceGroup {
                             checkpointing store: SQLiteStore? = nil, logger: Logger) -> ServiceGroup {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let store { services.append(.init(service: StoreCheckpointService(store: store))) }
+        // The router's usage ledger stops after the engine, whose steps ask the router.
+        if let router = engine.router { services.append(.init(service: router)) }
         services.append(.init(service: LeaseHeartbeat(engine: engine)))
         if let notifications { services.append(.init(service: notifications)) }
         services.append(.init(service: engine))

@@ -31,6 +31,7 @@ import TrellisStore
         #expect(try !harness.ask("fast").0.cacheHit, "past its TTL")
         #expect(harness.models.hits("good-cache") == 3)
 
+        harness.router.flushUsage()
         let totals = try harness.store.usageTotals(by: .deployment, since: 0)
         #expect(totals.first { $0.key == "cache" }?.cacheHits == 2)
         #expect(totals.first { $0.key == "provider.openai/good-cache" }?.requests == 3)
@@ -72,6 +73,11 @@ import TrellisStore
         harness.clock.advance(86_400)
         _ = try harness.ask("fast", workflow: "nightly")
         #expect(harness.models.hits("good-budget") == 3, "a new day")
+
+        // A restarted host sums the store: the budget holds across it.
+        harness.router = try harness.makeRouter()
+        let again = try #require(throws: RouterError.self) { try harness.ask("fast", workflow: "nightly") }
+        #expect(again.code == .budget)
     }
 
     @Test func strategiesOrderTheDeployments() throws {
