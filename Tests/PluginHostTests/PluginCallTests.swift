@@ -174,6 +174,23 @@ import TrellisCore
         #expect(failed.message == "the frozen provider fails on request")
         #expect(failed.reason == nil, "a 1.2 error has no reason, and the host reads none past its size")
         #expect(try frozen.models()["models"] == [["id": "frozen-1-2"]])
+        let shapeless = try #require(throws: PluginCallError.self) {
+            try frozen.complete(["messages": [["role": "user", "content": "shape"]]])
+        }
+        #expect(shapeless.errorClass == .permanent)
+        #expect(shapeless.message.contains("its text is number, not a string"), "\(shapeless.message)")
+    }
+
+    @Test func aCompletionIsCheckedFieldByField() {
+        let good: JSONValue = ["model": "m", "text": "hi", "finish_reason": "stop", "usage": ["input_tokens": 1, "output_tokens": 2]]
+        #expect(PluginInstance.completionProblem(good) == nil)
+        #expect(PluginInstance.completionProblem("hi") == "it is string, not an object")
+        #expect(PluginInstance.completionProblem(["text": "hi", "usage": ["input_tokens": 1, "output_tokens": 1]]) == "it has no finish_reason")
+        #expect(PluginInstance.completionProblem(["text": "hi", "finish_reason": "stop"])?.contains("no usage") == true)
+        #expect(PluginInstance.completionProblem(["text": "", "finish_reason": "stop", "usage": ["input_tokens": -1, "output_tokens": 0]])?
+            .contains("usage.input_tokens") == true)
+        #expect(PluginInstance.completionProblem(["text": "", "finish_reason": "stop", "usage": ["input_tokens": 0, "output_tokens": 0],
+                                                  "tool_calls": [["name": "f"]]]) == "its tool_calls[0] has no string id and name")
     }
 
     @Test func singleThreadedPluginsAreNeverCalledConcurrently() throws {

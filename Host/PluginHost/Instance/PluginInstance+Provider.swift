@@ -52,7 +52,40 @@ extension PluginInstance {
             }
         }
         if status != TRELLIS_OK { throw failure(status, reply) }
-        return try parseOutput(reply)
+        let answer = try parseOutput(reply)
+        if let problem = Self.completionProblem(answer) {
+            throw PluginCallError(.permanent, "\(info.id) answered with something that is not a completion: \(problem)",
+                                  pluginID: info.id)
+        }
+        return answer
+    }
+
+    /// What is wrong with a provider's answer, or nil: an object with a
+    /// string `text` and `finish_reason`, `usage` with whole, non-negative
+    /// `input_tokens` and `output_tokens`, and, when given, a string `model`
+    /// and `tool_calls` of `{id, name, arguments}` (docs/abi.md, "Payloads").
+    static func completionProblem(_ answer: JSONValue) -> String? {
+        guard case .object(let fields) = answer else { return "it is \(answer.typeName), not an object" }
+        for name in ["text", "finish_reason"] {
+            guard let value = fields[name] else { return "it has no \(name)" }
+            if value.stringValue == nil { return "its \(name) is \(value.typeName), not a string" }
+        }
+        if let model = fields["model"], model.stringValue == nil { return "its model is \(model.typeName), not a string" }
+        guard let usage = fields["usage"] else { return "it has no usage ({input_tokens, output_tokens})" }
+        for name in ["input_tokens", "output_tokens"] {
+            guard let count = usage[name]?.doubleValue, count >= 0, count.rounded() == count else {
+                return "its usage.\(name) is \(usage[name]?.jsonString() ?? "missing"), not a whole number of tokens"
+            }
+        }
+        if let calls = fields["tool_calls"] {
+            guard let list = calls.arrayValue else { return "its tool_calls is \(calls.typeName), not an array" }
+            for (index, call) in list.enumerated() {
+                guard call["id"]?.stringValue != nil, call["name"]?.stringValue != nil else {
+                    return "its tool_calls[\(index)] has no string id and name"
+                }
+            }
+        }
+        return nil
     }
 
     /// Whether the provider embeds text (its table has `embed`, ABI 1.3 on).

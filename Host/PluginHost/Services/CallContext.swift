@@ -47,15 +47,18 @@ public struct PluginCallContext: Sendable {
     /// Unix time in milliseconds; nil means no deadline.
     public var deadlineUnixMilliseconds: Int64?
     public var cancellation: CancellationToken?
+    /// The run's workflow, for the host's own accounting (not passed to plugins).
+    public var workflow: String
 
     public init(idempotencyKey: String = "", runID: String = "", stepID: String = "", attempt: UInt32 = 1,
-                deadlineUnixMilliseconds: Int64? = nil, cancellation: CancellationToken? = nil) {
+                deadlineUnixMilliseconds: Int64? = nil, cancellation: CancellationToken? = nil, workflow: String = "") {
         self.idempotencyKey = idempotencyKey
         self.runID = runID
         self.stepID = stepID
         self.attempt = attempt
         self.deadlineUnixMilliseconds = deadlineUnixMilliseconds
         self.cancellation = cancellation
+        self.workflow = workflow
     }
 
     public static let none = PluginCallContext()

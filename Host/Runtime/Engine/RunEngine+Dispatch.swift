@@ -181,7 +181,8 @@ extension RunEngine {
             return
         }
         let context = PluginCallContext(idempotencyKey: "\(run.id)/\(stepID)", runID: run.id, stepID: stepID,
-                                        attempt: UInt32(attempt), deadlineUnixMilliseconds: deadline, cancellation: token)
+                                        attempt: UInt32(attempt), deadlineUnixMilliseconds: deadline, cancellation: token,
+                                        workflow: run.workflow.name)
         let invoker = self.invoker, runID = run.id, pipeline = run.pipelines[stepID], now = self.now
         jobsToSubmit.append((run.id, { [weak self] in
             let started = now()

@@ -43,7 +43,9 @@ struct AIStep: Sendable {
         var spent: (cost: Double, input: Int, output: Int) = (0, 0, 0)
         while true {
             var answer = try router.complete(
-                ModelRouter.Request(model: model, body: .object(body), useCache: useCache, runID: context.runID.isEmpty ? nil : context.runID),
+                ModelRouter.Request(model: model, body: .object(body), useCache: useCache,
+                                    runID: context.runID.isEmpty ? nil : context.runID,
+                                    workflow: context.workflow.isEmpty ? nil : context.workflow),
                 context: context, onStream: stream ? { _ in true } : nil)
             answer.cost += spent.cost
             answer.inputTokens += spent.input

@@ -103,8 +103,8 @@ public final class ModelRouter: Sendable {
         let tokens = estimatedTokens(request.body)
         try checkBudgets(request, group: first, estimatedTokens: tokens)
 
-        let cacheKey = ResponseCache.key(alias: request.model, request: request.body)
-        if request.useCache, let cache, let hit = cache.answer(cacheKey, now: started) {
+        let cacheKey = request.useCache && cache != nil ? ResponseCache.key(alias: request.model, request: request.body) : nil
+        if let cacheKey, let cache, let hit = cache.answer(cacheKey, now: started) {
             var answer = RoutedAnswer(cached: hit, alias: request.model)
             answer.latencySeconds = clock.now() - started
             if let onStream, !answer.text.isEmpty { _ = onStream(.text(answer.text, deployment: answer.deployment)) }
@@ -123,7 +123,7 @@ public final class ModelRouter: Sendable {
             case .answered(var answer):
                 answer.latencySeconds = clock.now() - started
                 answer.attempts = route.attempts
-                if request.useCache, let cache { cache.store(cacheKey, answer: answer.cacheable, now: clock.now()) }
+                if let cacheKey, let cache { cache.store(cacheKey, answer: answer.cacheable, now: clock.now()) }
                 record(answer, request: request)
                 Counter(label: "trellis_ai_requests_total", dimensions: [("alias", request.model), ("outcome", "answered")])
                     .increment()

@@ -5,7 +5,8 @@
  * tests prove that a 1.2 provider loads and answers in the current host.
  *
  * It streams the words of the last message's content back, as "frozen: …".
- * A content of "fail" fails retryable after streaming one word.
+ * A content of "fail" fails retryable after streaming one word; "shape"
+ * answers with something that is not a completion (text is a number).
  */
 #include <string.h>
 
@@ -48,6 +49,11 @@ static trellis_status_t complete(trellis_instance_t *instance, const trellis_cal
     if (content.len == 4 && memcmp(content.ptr, "fail", 4) == 0) {
         fail(reply, "the frozen provider fails on request");
         return TRELLIS_ERR_RETRYABLE;
+    }
+    if (content.len == 5 && memcmp(content.ptr, "shape", 5) == 0) {
+        static const char wrong[] = "{\"model\":\"frozen-1-2\",\"text\":5}";
+        reply->output(reply->host_data, (trellis_str_t){wrong, sizeof(wrong) - 1});
+        return TRELLIS_OK;
     }
     if (stream != NULL) {
         stream->chunk(stream->host_data, (trellis_str_t){" ", 1});
