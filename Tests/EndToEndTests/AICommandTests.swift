@@ -94,7 +94,7 @@ import TrellisTestSupport
         #expect(run.stdout.contains(#""city":"Oslo""#), "\(run.stdout)")
         #expect(run.stdout.contains(#""by":"provider.openai/json""#))
         let byWorkflow = try workspace.trellis("ai", "usage", "--by", "workflow", "--json")
-        #expect(byWorkflow.stdout.contains(#""key" : "trip""#), "the step's usage is counted for its workflow: \(byWorkflow.stdout)")
+        #expect(byWorkflow.stdout.contains(#""key": "trip""#), "the step's usage is counted for its workflow: \(byWorkflow.stdout)")
 
         try workspace.write("typo.yaml", """
             name: typo

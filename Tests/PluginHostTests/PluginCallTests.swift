@@ -178,7 +178,7 @@ import TrellisCore
             try frozen.complete(["messages": [["role": "user", "content": "shape"]]])
         }
         #expect(shapeless.errorClass == .permanent)
-        #expect(shapeless.message.contains("its text is number, not a string"), "\(shapeless.message)")
+        #expect(shapeless.message.contains("its text is integer, not a string"), "\(shapeless.message)")
     }
 
     @Test func aCompletionIsCheckedFieldByField() {
