@@ -89,7 +89,8 @@ struct HostSetup {
     /// workflow that names it).
     func modelRouter(store: SQLiteStore) throws -> ModelRouter {
         let settings = try routerSettings()
-        let ids = Set(settings.groups.values.flatMap { $0.deployments.map(\.plugin) + $0.recovery.map(\.uses) })
+        let ids = Set(settings.groups.values.flatMap { $0.deployments.map(\.plugin) + $0.recovery.map(\.uses) }
+                      + [settings.cache?.semantic?.plugin].compactMap { $0 })
         if !ids.isEmpty {
             for status in plugins.load(only: ids) where ids.contains(status.id) && status.state != .ok {
                 logger.warning("a plugin the model groups use did not load",

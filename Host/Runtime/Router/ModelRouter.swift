@@ -22,6 +22,7 @@ public final class ModelRouter: Sendable {
     let plugins: @Sendable (String) -> PluginInstance?
     let health: DeploymentHealth
     let cache: ResponseCache?
+    let semanticCache: SemanticCache?
     let store: (any ModelStore)?
     let ledger: UsageLedger?
     let clock: RouterClock
@@ -38,6 +39,9 @@ public final class ModelRouter: Sendable {
         self.random = random
         self.logger = logger
         cache = settings.cache.map { ResponseCache(settings: $0, store: store, redactor: redactor, now: clock.now()) }
+        semanticCache = settings.cache.flatMap { cache in
+            cache.semantic.map { SemanticCache(settings: $0, ttlSeconds: cache.ttlSeconds, redactor: redactor) }
+        }
         health = DeploymentHealth(cooldowns: (try? store?.cooldowns()) ?? [:])
         ledger = store.map { UsageLedger(store: $0, budgets: settings.budgets, logger: logger) }
     }
@@ -104,8 +108,18 @@ public final class ModelRouter: Sendable {
         try checkBudgets(request, group: first, estimatedTokens: tokens)
 
         let cacheKey = request.useCache && cache != nil ? ResponseCache.key(alias: request.model, request: request.body) : nil
-        if let cacheKey, let cache, let hit = cache.answer(cacheKey, now: started) {
-            var answer = RoutedAnswer(cached: hit, alias: request.model)
+        var hit = cacheKey.flatMap { key in cache?.answer(key, now: started) }.map { (answer: $0, similarity: Double?.none) }
+        // On an exact miss, the semantic cache: the prompt's embedding against earlier ones.
+        var semantic: (scope: String, vector: [Double])?
+        if hit == nil, request.useCache, let semanticCache,
+           let vector = semanticCache.embed(request.body, plugins: plugins, context: context) {
+            let scope = SemanticCache.scope(alias: request.model, request: request.body)
+            semantic = (scope, vector)
+            hit = semanticCache.answer(scope: scope, vector: vector, now: started).map { ($0.answer, $0.similarity) }
+        }
+        if let hit {
+            var answer = RoutedAnswer(cached: hit.answer, alias: request.model)
+            answer.similarity = hit.similarity
             answer.latencySeconds = clock.now() - started
             if let onStream, !answer.text.isEmpty { _ = onStream(.text(answer.text, deployment: answer.deployment)) }
             record(answer, request: request)
@@ -124,6 +138,9 @@ public final class ModelRouter: Sendable {
                 answer.latencySeconds = clock.now() - started
                 answer.attempts = route.attempts
                 if let cacheKey, let cache { cache.store(cacheKey, answer: answer.cacheable, now: clock.now()) }
+                if let semantic, let semanticCache {
+                    semanticCache.store(scope: semantic.scope, vector: semantic.vector, answer: answer.cacheable, now: clock.now())
+                }
                 record(answer, request: request)
                 Counter(label: "trellis_ai_requests_total", dimensions: [("alias", request.model), ("outcome", "answered")])
                     .increment()

@@ -16,6 +16,8 @@ public struct RoutedAnswer: Sendable {
     public var cost: Double = 0
     public var latencySeconds: Double = 0
     public var cacheHit = false
+    /// A semantic cache hit's cosine similarity to the prompt it answered.
+    public var similarity: Double?
     /// When a stream broke and the next deployment went on: who wrote what.
     public var parts: [(deployment: String, text: String)] = []
     public var attempts: [RouteAttempt] = []
@@ -69,6 +71,7 @@ public struct RoutedAnswer: Sendable {
         ]
         if let toolCalls { object["tool_calls"] = toolCalls }
         if let json { object["json"] = json }
+        if let similarity { object["cache_similarity"] = .number((similarity * 10_000).rounded() / 10_000) }
         if !parts.isEmpty {
             object["parts"] = .array(parts.map { ["deployment": .string($0.deployment), "text": .string($0.text)] })
         }

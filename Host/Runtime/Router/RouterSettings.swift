@@ -18,7 +18,7 @@ import TrellisStore
 ///       wait_for_cooldown: 5s
 ///       stream: { idle_timeout: 15s, on_failure: continue }   # or restart
 ///       recovery: [{ uses: recovery.retry, with: { max_attempts: 2 } }]
-///   cache: { max_bytes: 16777216, ttl: 1h }
+///   cache: { max_bytes: 16777216, ttl: 1h, semantic: { embedding: provider.openai/text-embedding-3-small, threshold: 0.95 } }
 ///   budgets:
 ///     - { scope: all, period: day, max_cost: 20 }
 ///     - { scope: workflow, name: nightly, period: month, max_tokens: 2000000 }
@@ -33,6 +33,18 @@ public struct RouterSettings: Sendable {
     public struct CacheSettings: Sendable, Equatable {
         public var maxBytes: Int
         public var ttlSeconds: Double
+        public var semantic: SemanticCacheSettings?
+    }
+
+    /// A cache keyed by the meaning of the prompt: an embedding of it, and
+    /// the answer of the most similar earlier prompt when its cosine
+    /// similarity reaches the threshold.
+    public struct SemanticCacheSettings: Sendable, Equatable {
+        /// The embedding provider and model: `provider.openai/text-embedding-3-small`.
+        public var plugin: String
+        public var model: String
+        public var threshold: Double
+        public var maxEntries: Int
     }
 
     /// A limit on spending, checked before a request is sent.
@@ -120,8 +132,17 @@ public struct RouterSettings: Sendable {
             }
         }
         if let cache = root["cache"], cache["enabled"]?.boolValue != false {
+            var semantic: SemanticCacheSettings?
+            if let config = cache["semantic"], let embedding = config["embedding"]?.stringValue {
+                let slash = embedding.firstIndex(of: "/")
+                semantic = SemanticCacheSettings(
+                    plugin: slash.map { String(embedding[..<$0]) } ?? embedding,
+                    model: slash.map { String(embedding[embedding.index(after: $0)...]) } ?? "",
+                    threshold: config["threshold"]?.doubleValue ?? 0.95,
+                    maxEntries: config["max_entries"]?.doubleValue.map { Int($0) } ?? 1000)
+            }
             settings.cache = CacheSettings(maxBytes: cache["max_bytes"]?.doubleValue.map { Int($0) } ?? 16 << 20,
-                                           ttlSeconds: seconds(cache["ttl"], "/cache/ttl", default: 3600))
+                                           ttlSeconds: seconds(cache["ttl"], "/cache/ttl", default: 3600), semantic: semantic)
         }
         for (index, entry) in (root["budgets"]?.arrayValue ?? []).enumerated() {
             let pointer = "/budgets/\(index)"
@@ -190,7 +211,12 @@ public struct RouterSettings: Sendable {
             "properties": [
                 "groups": ["type": "object", "additionalProperties": group],
                 "cache": ["type": "object", "additionalProperties": false, "properties": [
-                    "enabled": ["type": "boolean"], "max_bytes": ["type": "integer", "minimum": 1], "ttl": duration]],
+                    "enabled": ["type": "boolean"], "max_bytes": ["type": "integer", "minimum": 1], "ttl": duration,
+                    "semantic": ["type": "object", "additionalProperties": false, "required": ["embedding"], "properties": [
+                        "embedding": ["type": "string", "pattern": "^provider\\.[a-z0-9][a-z0-9-]*(/.+)?$"],
+                        "threshold": ["type": "number", "exclusiveMinimum": 0, "maximum": 1],
+                        "max_entries": ["type": "integer", "minimum": 1]]],
+                ]],
                 "budgets": ["type": "array", "items": [
                     "type": "object", "additionalProperties": false,
                     "properties": [

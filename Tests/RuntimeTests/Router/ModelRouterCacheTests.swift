@@ -37,6 +37,28 @@ import TrellisStore
         #expect(totals.first { $0.key == "provider.openai/good-cache" }?.requests == 3)
     }
 
+    @Test func theSemanticCacheAnswersAPromptThatMeansTheSame() throws {
+        let harness = try RouterHarness("""
+            models:
+              cache: { ttl: 1h, semantic: { embedding: provider.openai/letters, threshold: 0.99 } }
+              groups:
+                fast: { deployments: [{ plugin: provider.openai, model: good-meaning }] }
+            """)
+        let (first, _) = try harness.ask("fast", "What is the capital of France?")
+        #expect(!first.cacheHit)
+        // The same letters, so the same vector to the letter-count embedding.
+        let (same, _) = try harness.ask("fast", "what is the CAPITAL of france")
+        #expect(same.cacheHit)
+        #expect(same.similarity == 1)
+        #expect(same.text == "answer from good-meaning")
+        #expect(same.output["cache_similarity"] == 1)
+        let (other, _) = try harness.ask("fast", "Tell me a joke about databases")
+        #expect(!other.cacheHit, "a different prompt is below the threshold")
+        let (otherParameters, _) = try harness.ask("fast", "what is the capital of France", extra: ["temperature": 1.5])
+        #expect(!otherParameters.cacheHit, "other parameters are another scope")
+        #expect(harness.models.hits("good-meaning") == 3)
+    }
+
     @Test func theCacheEvictsTheLeastRecentlyUsedPastItsBytes() throws {
         let harness = try RouterHarness("""
             models:

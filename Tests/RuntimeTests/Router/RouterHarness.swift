@@ -41,6 +41,15 @@ final class ModelServer: @unchecked Sendable {
                 return hits[model]!
             }
             log.seen.withLock { $0.append(body) }
+            if request.target.hasSuffix("/embeddings") {
+                // Letter counts: prompts with the same letters are the same to it.
+                let rows = (body["input"]?.arrayValue ?? []).enumerated().map { index, text in
+                    var counts = [Int](repeating: 0, count: 26)
+                    for byte in (text.stringValue ?? "").lowercased().utf8 where (97...122).contains(byte) { counts[Int(byte) - 97] += 1 }
+                    return #"{"index":\#(index),"embedding":[\#(counts.map(String.init).joined(separator: ","))]}"#
+                }
+                return .init(text: #"{"model":"letters","data":[\#(rows.joined(separator: ","))],"usage":{"prompt_tokens":1}}"#)
+            }
             let anthropic = request.target == "/v1/messages"
             let stream = body["stream"] == true
             let continues = body["messages"]?.arrayValue?.last?["role"] == "assistant"
