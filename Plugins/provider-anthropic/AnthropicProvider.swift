@@ -163,7 +163,7 @@ struct AnthropicProvider: ProviderPlugin {
 
         init(model: String) { self.model = model }
 
-        mutating func take(_ event: EventStreamDecoder.Event, stream: TextStream) throws -> Bool {
+        mutating func take(_ event: EventStreamDecoder.Event, stream: TextStream) throws -> StreamStep {
             let data: JSON
             do {
                 data = try JSON(json: Array(event.data.utf8))
@@ -181,7 +181,7 @@ struct AnthropicProvider: ProviderPlugin {
                     calls[data["index"]?.intValue ?? 0] = (block?["id"]?.string ?? "", block?["name"]?.string ?? "", "")
                 } else if let piece = block?["text"]?.string, !piece.isEmpty {
                     text += piece
-                    guard stream(piece) else { return false }
+                    guard stream(piece) else { return .stop }
                 }
             case "content_block_delta":
                 let delta = data["delta"]
@@ -189,7 +189,7 @@ struct AnthropicProvider: ProviderPlugin {
                 case "text_delta"?:
                     let piece = delta?["text"]?.string ?? ""
                     text += piece
-                    if !piece.isEmpty { guard stream(piece) else { return false } }
+                    if !piece.isEmpty { guard stream(piece) else { return .stop } }
                 case "input_json_delta"?:
                     let index = data["index"]?.intValue ?? 0
                     calls[index]?.input += delta?["partial_json"]?.string ?? ""
@@ -200,14 +200,14 @@ struct AnthropicProvider: ProviderPlugin {
                 if let tokens = data["usage"]?["output_tokens"]?.intValue { outputTokens = tokens }
             case "message_stop":
                 stopped = true
-                return false
+                return .finished
             case "error":
                 throw ProviderFailure.streamError(service, type: data["error"]?["type"]?.string,
                                                   message: data["error"]?["message"]?.string, afterText: !text.isEmpty)
             default:
                 break   // ping, content_block_stop, and types added later
             }
-            return true
+            return .more
         }
 
         func finish() throws -> CompletionResponse {

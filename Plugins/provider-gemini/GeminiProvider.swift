@@ -134,7 +134,7 @@ struct GeminiProvider: ProviderPlugin {
 
         init(model: String) { self.model = model }
 
-        mutating func take(_ chunk: JSON, stream: TextStream?) throws -> Bool {
+        mutating func take(_ chunk: JSON, stream: TextStream?) throws -> StreamStep {
             if let blocked = chunk["promptFeedback"]?["blockReason"]?.string {
                 throw PluginError(.permanent, "\(service): the prompt was blocked (\(blocked))", reason: "content_policy")
             }
@@ -147,11 +147,11 @@ struct GeminiProvider: ProviderPlugin {
                 usage = TokenUsage(inputTokens: metadata["promptTokenCount"]?.intValue ?? usage.inputTokens,
                                    outputTokens: metadata["candidatesTokenCount"]?.intValue ?? usage.outputTokens)
             }
-            guard let candidate = chunk["candidates"]?.arrayValue?.first else { return true }
+            guard let candidate = chunk["candidates"]?.arrayValue?.first else { return .more }
             for part in candidate["content"]?["parts"]?.arrayValue ?? [] {
                 if let piece = part["text"]?.string, !piece.isEmpty, part["thought"]?.boolValue != true {
                     text += piece
-                    if let stream { guard stream(piece) else { return false } }
+                    if let stream { guard stream(piece) else { return .stop } }
                 }
                 if let call = part["functionCall"] {
                     let name = call["name"]?.string ?? ""
@@ -160,7 +160,7 @@ struct GeminiProvider: ProviderPlugin {
                 }
             }
             if let reason = candidate["finishReason"]?.string { finishReason = reason }
-            return true
+            return .more
         }
 
         func finish() throws -> CompletionResponse {

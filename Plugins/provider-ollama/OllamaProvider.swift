@@ -93,14 +93,14 @@ struct OllamaProvider: ProviderPlugin {
 
         init(model: String) { self.model = model }
 
-        mutating func take(_ chunk: JSON, stream: TextStream?) throws -> Bool {
+        mutating func take(_ chunk: JSON, stream: TextStream?) throws -> StreamStep {
             if let error = chunk["error"]?.string {
                 throw ProviderFailure.streamError(service, type: nil, message: error, afterText: !text.isEmpty)
             }
             if let name = chunk["model"]?.string { model = name }
             if let piece = chunk["message"]?["content"]?.string, !piece.isEmpty {
                 text += piece
-                if let stream { guard stream(piece) else { return false } }
+                if let stream { guard stream(piece) else { return .stop } }
             }
             for call in chunk["message"]?["tool_calls"]?.arrayValue ?? [] {
                 let name = call["function"]?["name"]?.string ?? ""
@@ -116,9 +116,9 @@ struct OllamaProvider: ProviderPlugin {
                 }
                 usage = TokenUsage(inputTokens: chunk["prompt_eval_count"]?.intValue ?? 0,
                                    outputTokens: chunk["eval_count"]?.intValue ?? 0)
-                return false
+                return .finished
             }
-            return true
+            return .more
         }
 
         func finish() throws -> CompletionResponse {

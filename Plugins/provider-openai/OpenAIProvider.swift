@@ -174,10 +174,10 @@ struct OpenAIProvider: ProviderPlugin {
 
         init(model: String) { self.model = model }
 
-        mutating func take(_ event: EventStreamDecoder.Event, stream: TextStream) throws -> Bool {
+        mutating func take(_ event: EventStreamDecoder.Event, stream: TextStream) throws -> StreamStep {
             if event.data == "[DONE]" {
                 done = true
-                return false
+                return .finished
             }
             let chunk: JSON
             do {
@@ -196,7 +196,7 @@ struct OpenAIProvider: ProviderPlugin {
                 let delta = choice["delta"]
                 if let piece = delta?["content"]?.string, !piece.isEmpty {
                     text += piece
-                    guard stream(piece) else { return false }
+                    guard stream(piece) else { return .stop }
                 }
                 for call in delta?["tool_calls"]?.arrayValue ?? [] {
                     let index = call["index"]?.intValue ?? 0
@@ -208,7 +208,7 @@ struct OpenAIProvider: ProviderPlugin {
                 }
                 if let reason = choice["finish_reason"]?.string { finishReason = reason }
             }
-            return true
+            return .more
         }
 
         func finish() throws -> CompletionResponse {

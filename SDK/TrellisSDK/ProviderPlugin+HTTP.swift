@@ -24,24 +24,31 @@ extension CallContext {
     }
 
     /// POSTs `body` and reads the answer as a stream of events (`format`),
-    /// handing each to `onEvent`, which returns false to stop early. A
+    /// handing each to `onEvent`, which says whether to go on: `more`,
+    /// `finished` (the stream's last event came: the rest of the body is
+    /// read and dropped, so the connection can be used again) or `stop`
+    /// (the reader wants no more: the transfer is cut). A
     /// non-2xx status throws the classified failure. A transfer that breaks
     /// after an event arrived throws a retryable error with the reason
     /// `stream_broken`; an error `onEvent` throws is rethrown as it is.
     public func modelStream(_ service: String, url: String, body: JSON, headers: [(name: String, value: String)],
                             format: EventStreamDecoder.Format, errorFields: ErrorFields,
-                            onEvent: (EventStreamDecoder.Event) throws -> Bool) throws {
+                            onEvent: (EventStreamDecoder.Event) throws -> StreamStep) throws {
         var decoder = EventStreamDecoder(format)
         var head: HTTPResponse?
         var errorBody: [UInt8] = []
         var failure: (any Error)?
         var stoppedByEvent = false
+        var finished = false
         var events = 0
         func deliver(_ decoded: [EventStreamDecoder.Event]) -> Bool {
-            for event in decoded {
+            for event in decoded where !finished {
                 events += 1
                 do {
-                    guard try onEvent(event) else {
+                    switch try onEvent(event) {
+                    case .more: continue
+                    case .finished: finished = true
+                    case .stop:
                         stoppedByEvent = true
                         return false
                     }
@@ -59,6 +66,7 @@ extension CallContext {
                     if errorBody.count < 65536 { errorBody += bytes.prefix(65536 - errorBody.count) }
                     return true
                 }
+                guard !finished else { return true }
                 do {
                     return deliver(try decoder.feed(bytes))
                 } catch {
@@ -81,9 +89,19 @@ extension CallContext {
             let fields = errorFields(try? JSON(json: errorBody))
             throw ProviderFailure.error(service, response: failed, type: fields.type, code: fields.code, message: fields.message)
         }
-        if !stoppedByEvent { _ = deliver(decoder.finish()) }
+        if !stoppedByEvent, !finished { _ = deliver(decoder.finish()) }
         if let failure { throw failure }
     }
+}
+
+/// What a streamed answer's reader says after each event.
+public enum StreamStep: Sendable {
+    /// Go on reading.
+    case more
+    /// That was the stream's last event.
+    case finished
+    /// The reader wants no more: cut the transfer.
+    case stop
 }
 
 extension JSON {

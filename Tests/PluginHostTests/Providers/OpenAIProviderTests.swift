@@ -219,6 +219,18 @@ import TrellisTestSupport
         #expect(answer == ["model": "emb-test", "embeddings": [[0.5, 1, 0], [1.5, 1, 0]], "usage": ["input_tokens": 4]])
     }
 
+    @Test func aFinishedStreamLeavesItsConnectionForTheNextRequest() throws {
+        // Events in a kept-alive response: once [DONE] came, the rest is read, not cut.
+        let events = #"data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}"# + "\n\n" + "data: [DONE]\n\n"
+        let server = try LoopbackHTTPServer { _ in .init(headers: [("Content-Type", "text/event-stream")], text: events) }
+        let openai = try StampedDeployment().load("provider.openai", config: "{ base_url: \"\(server.url)/v1\", model: m }")
+        for _ in 0..<3 { #expect(try openai.complete(userHi, onChunk: { _ in true })["text"] == "hi") }
+        #expect(server.connectionsAccepted == 1, "one connection for three streamed answers")
+        // A reader that stops early cuts the transfer (and so its connection).
+        _ = try? openai.complete(userHi, onChunk: { _ in false })
+        #expect(try openai.complete(userHi, onChunk: { _ in true })["text"] == "hi")
+    }
+
     @Test func aLocalServerNeedsNoKey() throws {
         let seen = ReceivedRequests()
         let server = try LoopbackHTTPServer { request in
