@@ -104,6 +104,10 @@ func resumeOrExplain(_ engine: RunEngine, runID: String) throws {
         engine.shutdown()
         warn("error: \(held)")
         throw ExitCode(1)
+    } catch let missing as RunCannotResumeHere {
+        engine.shutdown()
+        warn("error: \(missing)")
+        throw ExitCode(1)
     }
 }
 

@@ -338,6 +338,42 @@ import TrellisStore
     }
 }
 
+extension RunEngineTests {
+    @Test func aRunWhosePluginThisDeploymentLacksIsLeftForOneThatHasIt() async throws {
+        let harness = try Harness()
+        let (workflow, source) = try harness.workflow("""
+            name: needs-flaky
+            steps:
+              - { id: slow, uses: fixture.flaky, with: { sleep_first_ms: 2000 } }
+            """)
+        let drained = DispatchSemaphore(value: 0)
+        let engine = harness.engine
+        engine.observe { _, event, _ in
+            if case .stepStarted("slow", _, _, _) = event { engine.beginDrain(graceSeconds: 0.05) { drained.signal() } }
+        }
+        let id = try engine.start(workflow: workflow, source: source)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread { drained.wait(); done.resume() }.start()
+        }
+        let before = try #require(try harness.store.loadState(run: id))
+        #expect(before.status == .interrupted)
+
+        // A host whose deployment does not offer fixture.flaky.
+        harness.restart(catalog: EmptyPluginCatalog())
+        #expect(try harness.engine.resumeUnfinished() == [], "not resumed here")
+        let refused = try #require(throws: RunCannotResumeHere.self) { try harness.engine.resume(runID: id) }
+        #expect(refused.description.contains("unknown plugin 'fixture.flaky'"), "\(refused)")
+        let after = try #require(try harness.store.loadState(run: id))
+        #expect(after.status == .interrupted, "the run was not failed")
+        #expect(after.version == before.version, "nothing was appended")
+
+        // The deployment offers it again: the same run resumes and finishes.
+        harness.restart()
+        #expect(try harness.engine.resumeUnfinished() == [id], "its lease was given back")
+        #expect(await harness.engine.wait(for: id).status == .succeeded)
+    }
+}
+
 @Suite struct WorkflowLimitTests {
     @Test func maxActiveRunsHoldsFurtherRunsUntilOneEnds() async throws {
         let harness = try Harness { $0.maxConcurrentSteps = 8 }

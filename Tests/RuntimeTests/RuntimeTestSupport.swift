@@ -65,9 +65,9 @@ final class Harness: @unchecked Sendable {
     }
 
     /// A fresh engine over the same store and plugins (a host restart).
-    func restart() {
+    func restart(catalog: any PluginCatalog = AnyCatalog()) {
         engine.shutdown()
-        engine = RunEngine(store: store, plugins: plugins, configuration: configuration, catalog: AnyCatalog(),
+        engine = RunEngine(store: store, plugins: plugins, configuration: configuration, catalog: catalog,
                            logger: logger, now: now)
     }
 

@@ -52,3 +52,18 @@ public struct EmptyPluginCatalog: PluginCatalog {
     public func entry(for id: String) -> PluginCatalogEntry? { nil }
     public var knownIDs: [String] { [] }
 }
+
+/// A catalog that offers every plugin id, of the kind its prefix names
+/// (`recovery.…`, `provider.…`, `analyzer.…`, else a channel), with no
+/// schemas: what a workflow validates against when the question is whether
+/// it is sound in itself, apart from what one deployment offers.
+public struct PermissiveCatalog: PluginCatalog {
+    public init() {}
+
+    public func entry(for id: String) -> PluginCatalogEntry? {
+        let kind = ["recovery", "provider", "analyzer"].first { id.hasPrefix($0 + ".") } ?? "channel"
+        return PluginCatalogEntry(id: id, kind: kind, available: true)
+    }
+
+    public var knownIDs: [String] { [] }
+}

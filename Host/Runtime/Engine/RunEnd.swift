@@ -30,3 +30,22 @@ public struct RunHeldElsewhere: Error, Sendable, CustomStringConvertible {
             + "and at once when the process is gone (on this machine)"
     }
 }
+
+/// A run whose recorded workflow is sound but asks for what this
+/// deployment does not offer now (a plugin not enabled or not loaded, a
+/// secret, a model group): it is left as it was, for a host that can.
+public struct RunCannotResumeHere: Error, Sendable, CustomStringConvertible {
+    public var runID: String
+    public var problems: [String]
+
+    public init(runID: String, problems: [String]) {
+        self.runID = runID
+        self.problems = problems
+    }
+
+    public var description: String {
+        "run \(runID) cannot resume in this deployment, and was left as it was:\n"
+            + problems.map { "  - \($0)" }.joined(separator: "\n")
+            + "\nFix the deployment config (enable or install what is missing), then run `trellis runs resume \(runID)`"
+    }
+}

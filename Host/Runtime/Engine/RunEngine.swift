@@ -197,7 +197,15 @@ public final class RunEngine: @unchecked Sendable {
     /// Takes over every unfinished run in the store that no live process
     /// holds (up to `limit`); returns the ids it resumed.
     public func resumeUnfinished(limit: Int = .max) throws -> [String] {
-        try store.claimUnfinishedRuns(owner: owner, limit: limit, now: now()).filter { try resumeLeased($0) }
+        try store.claimUnfinishedRuns(owner: owner, limit: limit, now: now()).filter { runID in
+            do {
+                return try resumeLeased(runID)
+            } catch let error as RunCannotResumeHere {
+                logger.warning("a run cannot resume in this deployment; it was left as it was",
+                               metadata: ["run.id": "\(runID)", "problems": "\(error.problems.joined(separator: "; "))"])
+                return false
+            }
+        }
     }
 
     /// Resumes a run whose lease this process has just taken.
@@ -209,6 +217,12 @@ public final class RunEngine: @unchecked Sendable {
         }
         let result = loader.load(text: state.source, file: state.file)
         guard let workflow = result.workflow else {
+            // Sound in itself, so what is missing is this deployment's to give:
+            // leave the run for a host (or a config) that has it.
+            if WorkflowLoader(catalog: PermissiveCatalog(), allowExec: true).load(text: state.source, file: state.file).workflow != nil {
+                try? store.releaseLease(run: runID, owner: owner)
+                throw RunCannotResumeHere(runID: runID, problems: result.problems.map(\.description))
+            }
             var failed = state
             let event = RunEvent.runFinished(status: .failed, message: "the run cannot resume: its workflow no longer validates: "
                                              + result.problems.map(\.description).joined(separator: "; ")).redacted()
