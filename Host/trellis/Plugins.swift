@@ -139,7 +139,7 @@ struct Plugins: ParsableCommand {
                 print("  config schema:")
                 for line in manifest.configSchema.jsonString(pretty: true).split(separator: "\n") { print("    \(line)") }
             }
-            if let error = report.error { print("error: \(error)") }
+            if let error = report.error { warn("error: \(error)") }
         }
     }
 }
