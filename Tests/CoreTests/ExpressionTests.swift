@@ -38,6 +38,22 @@ import TrellisCore
         }
     }
 
+    /// Found by the expression and template fuzzers: 20,000 '(' (or '!')
+    /// overflowed the stack; a chain of as many operators would overflow
+    /// it when evaluated. Both are refused with the limit.
+    @Test func nestingAndLengthAreBounded() throws {
+        let deep = String(repeating: "(", count: 20_000) + "inputs.x" + String(repeating: ")", count: 20_000)
+        let error = try #require(throws: ExpressionError.self) { try Expression.parse(deep) }
+        #expect(error.message.contains("deeper than 64 levels"))
+        #expect(throws: ExpressionError.self) { try Expression.parse(String(repeating: "!", count: 20_000) + "inputs.x") }
+        #expect(throws: ExpressionError.self) { try Template(parsing: "${{ " + String(repeating: "(", count: 20_000) + " }}") }
+        let long = Array(repeating: "inputs.x", count: 5_000).joined(separator: " && ")
+        #expect(try #require(throws: ExpressionError.self) { try Expression.parse(long) }.message.contains("more than 512 operators"))
+        // Within the limits, nesting still works.
+        let fine = String(repeating: "(", count: 60) + "!inputs.x" + String(repeating: ")", count: 60)
+        #expect(try Expression.parse(fine).evaluate { _ in ["x": false] } == true)
+    }
+
     @Test func templates() throws {
         let lookup: (String) -> JSONValue? = { data[$0] }
         #expect(try Template(parsing: "${{ steps.fetch.output.items }}").render(lookup) == [10, 20], "a lone expression keeps its type")

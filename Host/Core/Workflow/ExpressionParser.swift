@@ -1,9 +1,18 @@
 import TrellisJSON
 
-/// A recursive-descent parser for ``Expression``.
+/// A recursive-descent parser for ``Expression``. Its recursion, and the
+/// depth of the trees it builds (which evaluating them recurses through),
+/// are bounded: at most `maxDepth` parentheses and `!` inside one another,
+/// and at most `maxOperators` operators in all, so no text can drive it past
+/// the stack.
 struct ExpressionParser {
     private let characters: [Character]
     private var index = 0
+    private var depth = 0
+    private var operators = 0
+
+    static let maxDepth = 64
+    static let maxOperators = 512
 
     init(_ text: String) { characters = Array(text) }
 
@@ -28,21 +37,44 @@ struct ExpressionParser {
         if index < characters.count { throw fail("unexpected '\(characters[index])'") }
     }
 
+    /// Counts one operator against the limit.
+    private mutating func countOperator() throws(ExpressionError) {
+        operators += 1
+        if operators > Self.maxOperators {
+            throw fail("the expression has more than \(Self.maxOperators) operators; split it across steps or inputs")
+        }
+    }
+
+    /// Goes one level deeper (a parenthesis or a `!`), within the limit.
+    private mutating func descend() throws(ExpressionError) {
+        depth += 1
+        if depth > Self.maxDepth {
+            throw fail("the expression nests parentheses and '!' deeper than \(Self.maxDepth) levels")
+        }
+    }
+
     mutating func parseOr() throws(ExpressionError) -> Expression {
         var left = try parseAnd()
-        while take("||") { left = .or(left, try parseAnd()) }
+        while take("||") {
+            try countOperator()
+            left = .or(left, try parseAnd())
+        }
         return left
     }
 
     private mutating func parseAnd() throws(ExpressionError) -> Expression {
         var left = try parseComparison()
-        while take("&&") { left = .and(left, try parseComparison()) }
+        while take("&&") {
+            try countOperator()
+            left = .and(left, try parseComparison())
+        }
         return left
     }
 
     private mutating func parseComparison() throws(ExpressionError) -> Expression {
         let left = try parseUnary()
         for op in ["==", "!=", "<=", ">=", "<", ">"] where take(op) {
+            try countOperator()
             return .compare(left, Expression.Comparison(rawValue: op)!, try parseUnary())
         }
         return left
@@ -53,6 +85,9 @@ struct ExpressionParser {
         if index < characters.count, characters[index] == "!",
            !(index + 1 < characters.count && characters[index + 1] == "=") {
             index += 1
+            try descend()
+            try countOperator()
+            defer { depth -= 1 }
             return .not(try parseUnary())
         }
         return try parsePrimary()
@@ -64,6 +99,8 @@ struct ExpressionParser {
         let character = characters[index]
         if character == "(" {
             index += 1
+            try descend()
+            defer { depth -= 1 }
             let inner = try parseOr()
             guard take(")") else { throw fail("missing ')'") }
             return inner
