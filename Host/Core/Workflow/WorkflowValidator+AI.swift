@@ -29,7 +29,7 @@ extension WorkflowValidator {
                 "ensemble": [
                     "type": "object", "additionalProperties": false, "required": ["models"],
                     "properties": [
-                        "models": ["type": "array", "minItems": 2, "items": ["type": "string", "minLength": 1]],
+                        "models": ["type": "array", "minItems": 2, "maxItems": 16, "items": ["type": "string", "minLength": 1]],
                         "pick": ["enum": ["majority", "first-k", "judge"]],
                         "k": ["type": "integer", "minimum": 1],
                         "judge": ["type": "string", "minLength": 1],

@@ -44,6 +44,10 @@ extension ModelRouter {
         }
     }
 
+    /// The most attempts one deployment gets in one request, whatever its
+    /// recovery pipeline asks (a strategy that always says retry cannot hold a request).
+    static let maxAttemptsPerDeployment = 10
+
     enum DeploymentResult {
         case answered(RoutedAnswer)
         case next
@@ -132,6 +136,8 @@ extension ModelRouter {
                                               elapsedMilliseconds: UInt64(max(0, clock.now() - route.started) * 1000), key: key)
                 guard !pipeline.isEmpty, case .decided(.retry(afterMilliseconds: let delay), _) = pipeline.decide(failure, context: route.context).verdict
                 else { return .next }
+                // However a strategy answers, a deployment gets a bounded number of attempts.
+                guard attemptNumber < Self.maxAttemptsPerDeployment else { return .next }
                 let seconds = Double(delay) / 1000
                 guard !pastDeadline(route, after: seconds), clock.sleep(seconds, route.context.cancellation) else {
                     throw route.failure(alias: route.request.model)

@@ -138,6 +138,19 @@ import TrellisStore
         #expect(harness.clock.now - before >= 0.5, "after the strategy's delay")
     }
 
+    @Test func aStrategyThatAlwaysRetriesCannotHoldARequest() throws {
+        let harness = try RouterHarness("""
+            models:
+              groups:
+                stuck:
+                  recovery: [{ uses: recovery.retry, with: { max_attempts: 1000, delay_ms: 0, jitter: none } }]
+                  deployments: [{ plugin: provider.openai, model: down }, { plugin: provider.openai, model: good-after }]
+            """)
+        let (answer, _) = try harness.ask("stuck")
+        #expect(answer.deployment == "provider.openai/good-after")
+        #expect(harness.models.hits("down") == ModelRouter.maxAttemptsPerDeployment)
+    }
+
     @Test func anUnknownModelSaysWhatThereIs() throws {
         let harness = try RouterHarness("""
             models:
