@@ -93,7 +93,7 @@ public final class PluginManager: @unchecked Sendable {
     /// The manifest the deployment selects for a plugin (nil for a library
     /// loaded without one).
     public func manifest(of id: String) -> PluginManifest? {
-        registry.manifest(for: id, in: configuration.plugins[id]?.version)
+        registry.manifest(for: PluginInstanceName.pluginID(id), in: configuration.plugins[id]?.version)
     }
 
     /// The status of a plugin after `loadAll`.
@@ -134,9 +134,10 @@ public final class PluginManager: @unchecked Sendable {
     private func open(id: String, settings: DeploymentConfiguration.PluginSettings,
                       manifest: PluginManifest?) throws(PluginLoadError) -> PluginInstance {
         guard let manifest else {
-            let versions = registry.manifests[id]?.map(\.version).sorted() ?? []
+            let pluginID = PluginInstanceName.pluginID(id)
+            let versions = registry.manifests[pluginID]?.map(\.version).sorted() ?? []
             // A manifest that is there but cannot be read says why, not "missing".
-            if versions.isEmpty, let invalid = registry.problems.first(where: { $0.pluginID == id }) { throw invalid }
+            if versions.isEmpty, let invalid = registry.problems.first(where: { $0.pluginID == pluginID }) { throw invalid }
             throw PluginLoadError(
                 .manifestMissing, pluginID: id,
                 message: versions.isEmpty
@@ -175,7 +176,7 @@ public final class PluginManager: @unchecked Sendable {
         let library = try openVerified(manifest: manifest, explicitPath: settings.path)
         try checkDuplicate(library)
         // 3. Create.
-        return try create(library, config: config, secrets: grantedSecrets,
+        return try create(library, name: id, config: config, secrets: grantedSecrets,
                           egress: EgressPolicy(pluginID: id, declared: manifest.permissions.egress, allowed: settings.egress))
     }
 
@@ -245,7 +246,7 @@ public final class PluginManager: @unchecked Sendable {
         }
     }
 
-    private func create(_ library: PluginLibrary, config: JSONValue, secrets: [String: String],
+    private func create(_ library: PluginLibrary, name: String? = nil, config: JSONValue, secrets: [String: String],
                         egress: EgressPolicy) throws(PluginLoadError) -> PluginInstance {
         do {
             try library.validateChannelConfig(config)
@@ -254,8 +255,8 @@ public final class PluginManager: @unchecked Sendable {
                                   message: "the plugin rejected its config: \(error.message)",
                                   remedy: "Fix `plugins.\(library.info.id).config` in the deployment config")
         }
-        return try PluginInstance(library: library, configuration: config, secrets: secrets, logger: logger, clock: clock,
-                                  state: lock.withLock { stateStore },
+        return try PluginInstance(library: library, name: name, configuration: config, secrets: secrets, logger: logger,
+                                  clock: clock, state: lock.withLock { stateStore },
                                   network: PluginNetwork(http: http, mail: mail, egress: egress))
     }
 

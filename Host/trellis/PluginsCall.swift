@@ -24,8 +24,9 @@ extension Plugins {
         var id: String
 
         func validate() throws {
-            guard isValidPluginID(id) else {
-                throw ValidationError("'\(id)' is not a plugin id: write kind.name in lower-case letters, digits, '-' and '_' (e.g. channel.stdout)")
+            guard PluginInstanceName.isValid(id) else {
+                throw ValidationError("'\(id)' is not a plugin id: write kind.name in lower-case letters, digits, '-' and '_' (e.g. channel.stdout), "
+                                      + "or kind.name@instance")
             }
         }
 

@@ -74,7 +74,8 @@ import Testing
 
                 """
             try workspace.write("config-\(index).yaml", "registry: [registry]\nstore: trellis.db\n" + plugins + block)
-            let keys = ["OPENAI_API_KEY": "sk-doc", "ANTHROPIC_API_KEY": "sk-ant-doc", "GEMINI_API_KEY": "AIza-doc"]
+            let keys = ["OPENAI_API_KEY": "sk-doc", "ANTHROPIC_API_KEY": "sk-ant-doc", "GEMINI_API_KEY": "AIza-doc",
+                        "AZURE_OPENAI_KEY": "az-doc"]
             let listed = try CLI.trellis(["ai", "models", "--config", "config-\(index).yaml", "--json"], in: workspace.path,
                                          environment: keys)
             #expect(listed.status == 0, "providers.md block \(index): \(listed.stderr)")

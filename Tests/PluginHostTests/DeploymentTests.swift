@@ -32,6 +32,28 @@ import TrellisCore
         for status in statuses { #expect(status.state == .ok, "\(status)") }
     }
 
+    @Test func aPluginMayHaveNamedInstancesAndABadNameIsRefused() throws {
+        let deployment = try StampedDeployment()
+        let manager = PluginManager(configuration: try deployment.configuration("""
+            plugins:
+              channel.stdout:
+              channel.stdout@audit:
+                config: { label: audit }
+            """), logger: testLogger)
+        let statuses = manager.loadAll()
+        #expect(statuses.first { $0.id == "channel.stdout@audit" }?.state == .ok, "\(statuses)")
+        let audit = try #require(manager.instance("channel.stdout@audit"))
+        #expect(audit.info.id == "channel.stdout", "the same library, under another name")
+        #expect(manager.instance("channel.stdout") !== audit, "each instance of its own")
+        #expect(manager.manifest(of: "channel.stdout@audit")?.id == "channel.stdout")
+        for bad in ["Channel.stdout", "channel.stdout@", "channel.stdout@EU", "channel.stdout@a@b", "stdout"] {
+            let error = try #require(throws: DeploymentConfigurationError.self) {
+                try deployment.configuration("plugins:\n  \"\(bad)\":\n")
+            }
+            #expect(error.description.contains("is not a plugin id"), "\(bad): \(error)")
+        }
+    }
+
     @Test func yamlSyntaxErrorsPointAtTheLine() throws {
         do {
             _ = try DeploymentConfiguration.parse(text: "plugins:\n  channel.stdout: [\n", file: "bad.yaml",

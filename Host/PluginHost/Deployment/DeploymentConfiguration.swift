@@ -12,6 +12,8 @@ import TrellisCore
 /// runtime: { max_concurrent_steps: 16, drain_grace: 10s, lease: 15s }
 /// secrets: { GITHUB_TOKEN: "${env:GITHUB_TOKEN}" }   # for ${{ secrets.NAME }}
 /// plugins:
+///   provider.openai@azure-eu:            # a second instance of a plugin, with its own settings
+///     config: { base_url: "https://eu.example.com/openai/deployments/gpt4o" }
 ///   channel.stdout:
 ///     version: "^1.0"                    # optional version range
 ///     config: { path: /var/log/trellis/notifications.jsonl }
@@ -133,6 +135,11 @@ public struct DeploymentConfiguration: Sendable {
         var problems: [String] = []
         for (id, entry) in root["plugins"]?.objectValue ?? [:] {
             let pointer = "/plugins/\(YAMLDocument.escape(id))"
+            guard PluginInstanceName.isValid(id) else {
+                problems.append("\(document.location(of: pointer)): '\(id)' is not a plugin id: write kind.name (channel.slack), "
+                                + "or kind.name@instance (provider.openai@azure-eu) for another instance of a plugin")
+                continue
+            }
             var settings = PluginSettings(id: id, configPointer: pointer + "/config")
             settings.enabled = entry["enabled"]?.boolValue ?? true
             settings.required = entry["required"]?.boolValue ?? true

@@ -22,11 +22,14 @@ public final class PluginInstance: @unchecked Sendable {
 
     /// Creates an instance with `configuration` (JSON). `secrets` are the
     /// resolved secrets the plugin may look up by name.
-    public init(library: PluginLibrary, configuration: JSONValue = .object([:]), secrets: [String: String] = [:],
-                logger: Logger, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+    /// `name` is the instance's place in the deployment (`provider.openai@eu`;
+    /// nil: the plugin's id): its log lines, metrics and kept state go by it.
+    public init(library: PluginLibrary, name: String? = nil, configuration: JSONValue = .object([:]),
+                secrets: [String: String] = [:], logger: Logger,
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
                 state: (any PluginStateStore)? = nil, network: PluginNetwork? = nil) throws(PluginLoadError) {
         self.library = library
-        let services = HostServices(pluginID: library.info.id, logger: logger, secrets: secrets, clock: clock, state: state,
+        let services = HostServices(pluginID: name ?? library.info.id, logger: logger, secrets: secrets, clock: clock, state: state,
                                     network: network)
         self.services = services
         serial = library.info.isSingleThreaded ? NSLock() : nil

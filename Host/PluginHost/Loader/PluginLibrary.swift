@@ -172,6 +172,25 @@ public func isValidPluginID(_ id: String) -> Bool {
     }
 }
 
+/// A plugin's place in a deployment: its id (`provider.openai`), or its id
+/// and an instance name (`provider.openai@azure-eu`) for a second instance
+/// of the same plugin with its own config, secrets and egress.
+public enum PluginInstanceName {
+    /// The plugin id a name is an instance of.
+    public static func pluginID(_ name: String) -> String {
+        name.firstIndex(of: "@").map { String(name[..<$0]) } ?? name
+    }
+
+    /// Whether `name` is a plugin id, or one followed by `@` and an instance
+    /// name of lower-case letters, digits, `-` and `_` (at most 64).
+    public static func isValid(_ name: String) -> Bool {
+        guard let at = name.firstIndex(of: "@") else { return isValidPluginID(name) }
+        let instance = name[name.index(after: at)...]
+        return isValidPluginID(String(name[..<at])) && !instance.isEmpty && instance.count <= 64
+            && instance.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") }
+    }
+}
+
 /// Checks an interface table's size and required functions.
 enum InterfaceCheck {
     typealias Result = (size: Int, minimum: Int, nullFunction: String?)

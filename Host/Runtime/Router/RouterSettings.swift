@@ -177,7 +177,7 @@ public struct RouterSettings: Sendable {
             "type": "object", "additionalProperties": false, "required": ["plugin", "model"],
             "properties": [
                 "name": ["type": "string", "minLength": 1],
-                "plugin": ["type": "string", "pattern": "^provider\\.[a-z0-9][a-z0-9-]*$"],
+                "plugin": ["type": "string", "pattern": "^provider\\.[a-z0-9][a-z0-9-]*(@[a-z0-9_-]+)?$"],
                 "model": ["type": "string", "minLength": 1],
                 "weight": ["type": "number", "exclusiveMinimum": 0],
                 "rpm": ["type": "integer", "minimum": 1],
@@ -213,7 +213,7 @@ public struct RouterSettings: Sendable {
                 "cache": ["type": "object", "additionalProperties": false, "properties": [
                     "enabled": ["type": "boolean"], "max_bytes": ["type": "integer", "minimum": 1], "ttl": duration,
                     "semantic": ["type": "object", "additionalProperties": false, "required": ["embedding"], "properties": [
-                        "embedding": ["type": "string", "pattern": "^provider\\.[a-z0-9][a-z0-9-]*(/.+)?$"],
+                        "embedding": ["type": "string", "pattern": "^provider\\.[a-z0-9][a-z0-9-]*(@[a-z0-9_-]+)?(/.+)?$"],
                         "threshold": ["type": "number", "exclusiveMinimum": 0, "maximum": 1],
                         "max_entries": ["type": "integer", "minimum": 1]]],
                 ]],

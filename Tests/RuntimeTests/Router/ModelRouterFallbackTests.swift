@@ -151,6 +151,29 @@ import TrellisStore
         #expect(harness.models.hits("down") == ModelRouter.maxAttemptsPerDeployment)
     }
 
+    @Test func twoInstancesOfOneProviderServeOneGroup() throws {
+        // A second OpenAI-compatible endpoint: its own base URL, key and egress.
+        let backup = try ModelServer()
+        let harness = try RouterHarness("""
+            models:
+              groups:
+                fast:
+                  deployments:
+                    - { plugin: provider.openai, model: down }
+                    - { plugin: provider.openai@backup, model: good-backup }
+            """, plugins: """
+              provider.openai@backup:
+                egress: [127.0.0.1]
+                config: { base_url: "\(backup.url)/v1" }
+            """)
+        let (answer, _) = try harness.ask("fast")
+        #expect(answer.deployment == "provider.openai@backup/good-backup")
+        #expect(harness.models.hits("down") == 1)
+        #expect(harness.models.hits("good-backup") == 0, "the first instance's server was not asked for it")
+        #expect(backup.hits("good-backup") == 1, "the second instance went to its own base URL")
+        #expect(try harness.ask("provider.openai@backup/good-direct").0.text == "answer from good-direct")
+    }
+
     @Test func anUnknownModelSaysWhatThereIs() throws {
         let harness = try RouterHarness("""
             models:

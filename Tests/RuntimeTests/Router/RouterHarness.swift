@@ -125,7 +125,8 @@ final class RouterHarness: @unchecked Sendable {
     let configuration: DeploymentConfiguration
     var router: ModelRouter!
 
-    init(_ modelsYAML: String, random: @escaping @Sendable () -> Double = { 0 }) throws {
+    /// `plugins` adds entries under the config's `plugins:` (two-space indented, as written there).
+    init(_ modelsYAML: String, plugins extraPlugins: String = "", random: @escaping @Sendable () -> Double = { 0 }) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-router-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let registry = "\(directory)/registry"
@@ -145,6 +146,7 @@ final class RouterHarness: @unchecked Sendable {
                 secrets: { api_key: "${file:\(directory)/key}" }
               provider.offline:
               recovery.retry:
+            \(extraPlugins)
             \(modelsYAML)
             """
         configuration = try DeploymentConfiguration.parse(text: yaml, file: "\(directory)/trellis.yaml",
