@@ -207,13 +207,34 @@ public final class PluginManager: @unchecked Sendable {
         }
         let library = try PluginLibrary.open(path: path)
         let info = library.info
-        for (field, fromManifest, fromLibrary) in [("id", manifest.id, info.id), ("kind", manifest.kind.rawValue, info.kind.rawValue),
-                                                   ("version", manifest.version, info.version)] where fromManifest != fromLibrary {
-            throw PluginLoadError(.manifestMismatch, path: path, pluginID: id,
-                                  message: "the library's \(field) is '\(fromLibrary)', but its manifest says '\(fromManifest)'",
-                                  remedy: "Install the manifest that belongs to this library")
+        if let problem = Self.disagreement(manifest, info) {
+            throw PluginLoadError(.manifestMismatch, path: path, pluginID: id, message: problem,
+                                  remedy: "Install the manifest that belongs to this library (or correct the manifest and stamp it again)")
         }
         return library
+    }
+
+    /// Where a manifest and its library's descriptor disagree, or nil: id,
+    /// kind, version, the ABI it was built for (major and minor), and the
+    /// interfaces it offers (the same set the manifest lists).
+    public static func disagreement(_ manifest: PluginManifest, _ info: PluginInfo) -> String? {
+        for (field, fromManifest, fromLibrary) in [("id", manifest.id, info.id), ("kind", manifest.kind.rawValue, info.kind.rawValue),
+                                                   ("version", manifest.version, info.version)] where fromManifest != fromLibrary {
+            return "the library's \(field) is '\(fromLibrary)', but its manifest says '\(fromManifest)'"
+        }
+        if manifest.abi.major != info.abi.major || manifest.abi.minor != info.abi.minor {
+            return "the library is built for plugin ABI \(info.abi.major).\(info.abi.minor), but its manifest says "
+                + "\(manifest.abi.major).\(manifest.abi.minor)"
+        }
+        let declared = Set(manifest.interfaces), offered = Set(info.interfaces)
+        if declared != offered {
+            let missing = declared.subtracting(offered).sorted(), unlisted = offered.subtracting(declared).sorted()
+            return "the manifest's interfaces differ from the library's: "
+                + [missing.isEmpty ? nil : "the library does not offer \(missing.joined(separator: ", "))",
+                   unlisted.isEmpty ? nil : "the manifest does not list \(unlisted.joined(separator: ", "))"]
+                    .compactMap { $0 }.joined(separator: "; ")
+        }
+        return nil
     }
 
     private func loadUnlisted(path: String) -> PluginStatus {

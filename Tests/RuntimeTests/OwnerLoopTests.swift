@@ -27,6 +27,7 @@ import TrellisCore
     @Test func inputsFromManyThreadsAllArriveInOrderOnTheLoopThread() {
         let collector = Collector()
         collector.loop = OwnerLoop(name: "test-loop", handler: collector)
+        collector.loop.start()
         #expect(!collector.loop.isOnLoop, "the test's thread is not the loop's")
         DispatchQueue.concurrentPerform(iterations: 4) { sender in
             for number in 0..<2_000 { collector.loop.send((sender, number)) }
@@ -38,11 +39,39 @@ import TrellisCore
         #expect(collector.turns > 0)
     }
 
+    /// A handler that has a turn due at once, and whose turn touches its
+    /// loop property: the loop must not run before that property is set
+    /// (the engine and the notification service crashed on it under load).
+    final class Eager: OwnerLoopHandler, @unchecked Sendable {
+        var loop: OwnerLoop<Eager>!
+        var turns = 0
+        let turned = DispatchSemaphore(value: 0)
+        func turn(_ inputs: [Int]) {
+            loop.preconditionOnLoop()
+            turns += 1
+            turned.signal()
+        }
+        func park(stopping: Bool) -> OwnerLoop<Eager>.Park { turns == 0 ? .turnNow : .wait(seconds: nil) }
+    }
+
+    @Test func theLoopRunsOnlyOnceStarted() {
+        let eager = Eager()
+        let loop = OwnerLoop(name: "test-eager", handler: eager)
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(eager.turns == 0, "no turn before start()")
+        eager.loop = loop
+        loop.start()
+        #expect(eager.turned.wait(timeout: .now() + 10) == .success, "its due turn came once started")
+        loop.stop()
+        #expect(eager.turns == 1)
+    }
+
     /// Touching loop-owned state from another thread traps (in its own process).
     @Test func touchingOwnedStateFromAnotherThreadTraps() async {
         await #expect(processExitsWith: .failure) {
             let collector = Collector()
             collector.loop = OwnerLoop(name: "test-loop", handler: collector)
+            collector.loop.start()
             collector.loop.preconditionOnLoop()
         }
     }

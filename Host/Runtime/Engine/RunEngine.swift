@@ -134,6 +134,8 @@ public final class RunEngine: @unchecked Sendable {
                               notifications: notifications, router: router)
         loader = WorkflowLoader(catalog: catalog, allowExec: configuration.allowExec)
         loop = OwnerLoop(name: "trellis-engine", handler: self)
+        // Only now: its first turn may come at once, and touches `loop`.
+        loop.start()
     }
 
     deinit { pool.shutdown() }

@@ -41,10 +41,16 @@ final class OwnerLoop<Handler: OwnerLoopHandler>: @unchecked Sendable {
     /// Held strongly while the loop runs (the thread uses it), let go when it ends.
     private var handler: Handler!
 
-    /// Starts the loop thread. The loop keeps `handler` alive until `stop()`.
+    /// A loop for `handler`, which it keeps alive until `stop()`. Its thread
+    /// starts with `start()`: a handler keeps the loop in a property first,
+    /// so a turn that comes at once finds it there.
     init(name: String, handler: Handler) {
         self.name = name
         self.handler = handler
+    }
+
+    /// Starts the loop thread (once).
+    func start() {
         let thread = Thread { [self] in run() }
         thread.name = name
         thread.start()

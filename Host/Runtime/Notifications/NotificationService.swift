@@ -117,6 +117,8 @@ public final class NotificationService: @unchecked Sendable {
         self.now = now
         pool = WorkerPool(threads: settings.workers, name: "trellis-notify")
         loop = OwnerLoop(name: "trellis-notifications", handler: self)
+        // Only now: its first turn may come at once, and touches `loop`.
+        loop.start()
     }
 
     deinit { pool.shutdown() }
