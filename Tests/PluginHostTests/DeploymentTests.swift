@@ -32,6 +32,33 @@ import TrellisCore
         for status in statuses { #expect(status.state == .ok, "\(status)") }
     }
 
+    /// A manifest that does not describe its library is refused, naming the field.
+    @Test(arguments: [
+        (#""abi": {"major": 1, "minor": 3}"#, #""abi": {"major": 1, "minor": 2}"#, "built for plugin ABI 1.3, but its manifest says 1.2"),
+        (#""interfaces": ["trellis.channel/1", "trellis.health/1"]"#, #""interfaces": ["trellis.channel/1"]"#,
+         "the manifest does not list trellis.health/1"),
+        (#""interfaces": ["trellis.channel/1", "trellis.health/1"]"#,
+         #""interfaces": ["trellis.channel/1", "trellis.health/1", "trellis.provider/1"]"#, "the library does not offer trellis.provider/1"),
+        (#""version": "1.0.0""#, #""version": "1.0.1""#, "the library's version is '1.0.0', but its manifest says '1.0.1'"),
+    ])
+    func aManifestThatDisagreesWithItsLibraryIsRefused(field: String, replacement: String, message: String) throws {
+        let deployment = try StampedDeployment()
+        let file = "\(deployment.registry)/channel.stdout/1.0.0.json"
+        let original = try String(contentsOfFile: file, encoding: .utf8)
+        let compact = try JSONValue(json: Array(original.utf8)).jsonString()
+        #expect(compact.contains(field.replacingOccurrences(of: " ", with: "")), "the stamped manifest has \(field)")
+        let changed = compact.replacingOccurrences(of: field.replacingOccurrences(of: " ", with: ""),
+                                                   with: replacement.replacingOccurrences(of: " ", with: ""))
+        try changed.write(toFile: file.replacingOccurrences(of: "1.0.0.json", with: changed.contains("1.0.1") ? "1.0.1.json" : "1.0.0.json"),
+                          atomically: true, encoding: .utf8)
+        if changed.contains("1.0.1") { try FileManager.default.removeItem(atPath: file) }
+        let manager = PluginManager(configuration: try deployment.configuration("plugins:\n  channel.stdout:\n"), logger: testLogger)
+        let status = try #require(manager.loadAll().first { $0.id == "channel.stdout" })
+        #expect(status.state == .error)
+        #expect(status.errorCode == "manifest_mismatch", "\(status)")
+        #expect(status.reason?.contains(message) == true, "\(status.reason ?? "")")
+    }
+
     @Test func aPluginMayHaveNamedInstancesAndABadNameIsRefused() throws {
         let deployment = try StampedDeployment()
         let manager = PluginManager(configuration: try deployment.configuration("""
