@@ -17,10 +17,13 @@ public struct PluginStatus: Sendable, Codable, Hashable {
     /// Why it is disabled or failed, and what to do.
     public var reason: String?
     public var errorCode: String?
+    /// Loaded without a signature the deployment otherwise requires (`allow_unsigned: true`).
+    public var unsignedAllowed = false
 
     enum CodingKeys: String, CodingKey {
         case id, kind, version, path, state, required, reason
         case errorCode = "error_code"
+        case unsignedAllowed = "unsigned_allowed"
     }
 }
 
@@ -121,6 +124,10 @@ public final class PluginManager: @unchecked Sendable {
             let instance = try open(id: id, settings: settings, manifest: manifest)
             status.path = instance.library.path
             status.state = .ok
+            if configuration.trust.requiresSignatures, manifest?.publisher?.signature == nil {
+                status.unsignedAllowed = true
+                logger.warning("plugin loaded without a signature (allow_unsigned: true)", metadata: ["plugin.id": "\(id)"])
+            }
             lock.withLock { instances[id] = instance }
         } catch {
             status.state = .error
@@ -173,7 +180,7 @@ public final class PluginManager: @unchecked Sendable {
                 of: "/plugins/\(YAMLDocument.escape(id))/secrets/\(YAMLDocument.escape(name))"))
         }
         // 2. The library: its checksum before dlopen, then its descriptor.
-        let library = try openVerified(manifest: manifest, explicitPath: settings.path)
+        let library = try openVerified(manifest: manifest, explicitPath: settings.path, allowUnsigned: settings.allowUnsigned)
         try checkDuplicate(library)
         // 3. Create.
         return try create(library, name: id, config: config, secrets: grantedSecrets,
@@ -183,10 +190,13 @@ public final class PluginManager: @unchecked Sendable {
     /// Finds the library a manifest names, checks its sha256 and only then
     /// opens it, and holds its descriptor to the manifest. Nothing in the
     /// library runs before the checksum matches.
-    public func openVerified(manifest: PluginManifest, explicitPath: String? = nil) throws(PluginLoadError) -> PluginLibrary {
+    public func openVerified(manifest: PluginManifest, explicitPath: String? = nil,
+                             allowUnsigned: Bool = false) throws(PluginLoadError) -> PluginLibrary {
         let id = manifest.id
         let path: String
         if let explicitPath { path = explicitPath } else { path = try locateLibrary(manifest: manifest) }
+        // The signature first: it covers the sha256 that the library is then checked against.
+        if let refusal = configuration.trust.refusal(manifest, allowUnsigned: allowUnsigned, path: path) { throw refusal }
         guard let expected = manifest.library.sha256 else {
             throw PluginLoadError(.checksumMismatch, path: path, pluginID: id,
                                   message: "its manifest records no sha256, so the library cannot be verified",

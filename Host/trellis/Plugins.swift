@@ -6,7 +6,7 @@ import TrellisPluginHost
 struct Plugins: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List and inspect plugins.",
-        subcommands: [List.self, Inspect.self, Call.self])
+        subcommands: [List.self, Inspect.self, Call.self, Sign.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -50,7 +50,8 @@ struct Plugins: ParsableCommand {
             }
             let rows = statuses.map { status in
                 [status.id, status.kind?.rawValue ?? "-", status.version ?? "-", status.state.rawValue,
-                 status.state == .ok ? (status.path ?? "") : (status.reason ?? "")]
+                 status.state == .ok ? (status.path ?? "") + (status.unsignedAllowed ? "  (UNSIGNED: allow_unsigned)" : "")
+                     : (status.reason ?? "")]
             }
             printColumns(header: ["ID", "KIND", "VERSION", "STATUS", "PATH / REASON"], rows: rows)
         }
@@ -109,7 +110,8 @@ struct Plugins: ParsableCommand {
                 report.manifest = manifest
                 do {
                     let library = try manager.openVerified(manifest: manifest,
-                                                           explicitPath: manager.configuration.plugins[target]?.path)
+                                                           explicitPath: manager.configuration.plugins[target]?.path,
+                                                           allowUnsigned: manager.configuration.plugins[target]?.allowUnsigned ?? false)
                     report.descriptor = library.info
                     report.path = library.path
                 } catch {

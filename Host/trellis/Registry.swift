@@ -26,15 +26,34 @@ struct Registry: ParsableCommand {
         @Option(help: ArgumentHelp("Where to write the manifests. Default: <libraries>/registry.", valueName: "dir"))
         var output: String?
 
+        @Option(help: ArgumentHelp("Also sign each manifest with this private key (from `trellis keys generate`).", valueName: "file"))
+        var key: String?
+
+        @Option(help: "With --key: the publisher's name, as deployments list it under trust.publishers.")
+        var publisher: String?
+
+        func validate() throws {
+            if (key == nil) != (publisher == nil) { throw ValidationError("--key and --publisher go together") }
+        }
+
         func run() throws {
             let libraries = libraries ?? DeploymentOptions.binaryDirectory
             let output = output ?? URL(fileURLWithPath: libraries).appendingPathComponent("registry").path
             guard FileManager.default.fileExists(atPath: source) else {
                 throw ValidationError("no manifest directory at '\(source)': run from the Trellis checkout or pass --source")
             }
-            let written = try PluginRegistry.stamp(source: source, libraries: libraries, output: output)
+            var signer: (key: PluginSignature.PrivateKey, publisher: String)?
+            if let key, let publisher {
+                do {
+                    signer = (try PluginSignature.privateKey(try String(contentsOfFile: key, encoding: .utf8)), publisher)
+                } catch {
+                    throw ValidationError("\(key): \(error)")
+                }
+            }
+            let written = try PluginRegistry.stamp(source: source, libraries: libraries, output: output, signer: signer)
             for (manifest, path) in written {
-                print("\(manifest.id) \(manifest.version)  sha256 \(manifest.library.sha256 ?? "")  → \(path)")
+                print("\(manifest.id) \(manifest.version)  sha256 \(manifest.library.sha256 ?? "")"
+                      + (signer.map { " signed by \($0.publisher)" } ?? "") + "  → \(path)")
             }
             print("stamped \(written.count) manifest\(written.count == 1 ? "" : "s") into \(output)")
         }

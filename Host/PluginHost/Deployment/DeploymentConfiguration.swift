@@ -41,6 +41,8 @@ public struct DeploymentConfiguration: Sendable {
         public var egress: [String]?
         /// Where the plugin's `config:` was written, for error messages.
         public var configPointer: String
+        /// Loads without a signature where the deployment requires one (local development).
+        public var allowUnsigned = false
     }
 
     /// The file it was read from, if any.
@@ -62,6 +64,8 @@ public struct DeploymentConfiguration: Sendable {
     /// Recovery pipelines for steps that declare none, by the kind of the
     /// plugin the step uses (`channel`, `provider`); outermost first.
     public var recoveryDefaults: [String: [RecoveryEntry]] = [:]
+    /// Which plugin publishers the deployment trusts (`trust:`).
+    public var trust = TrustSettings()
     /// The `notifications:` section, read by the notification service.
     public var notifications: JSONValue?
     /// The `models:` section (model groups, cache, budgets), read by the model router.
@@ -148,6 +152,7 @@ public struct DeploymentConfiguration: Sendable {
             settings.secrets = (entry["secrets"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
             settings.pool = entry["pool"]?.doubleValue.map { Int($0) }
             settings.egress = entry["egress"]?.arrayValue?.compactMap(\.stringValue)
+            settings.allowUnsigned = entry["allow_unsigned"]?.boolValue ?? false
             for (index, host) in (settings.egress ?? []).enumerated() {
                 if let problem = EgressPolicy.entryProblem(host) {
                     problems.append("\(document.location(of: pointer + "/egress/\(index)")): egress entry '\(host)' \(problem)")
@@ -212,6 +217,18 @@ public struct DeploymentConfiguration: Sendable {
             }
         }
         configuration.notifications = root["notifications"]
+        if let trust = root["trust"] {
+            for (name, key) in trust["publishers"]?.objectValue ?? [:] {
+                guard let text = key.stringValue, PluginSignature.publicKey(text) != nil else {
+                    throw DeploymentConfigurationError(
+                        file: file, problems: ["\(document.location(of: "/trust/publishers/\(YAMLDocument.escape(name))")): "
+                                               + "'\(key.interpolated)' is not an Ed25519 public key (ed25519:BASE64)"],
+                        remedy: "Copy the publisher's key as `trellis keys generate` prints it")
+                }
+                configuration.trust.publishers[name] = text
+            }
+            configuration.trust.revoked = Set((trust["revoked"]?.arrayValue ?? []).compactMap(\.stringValue))
+        }
         configuration.models = root["models"]
         configuration.document = document
         return configuration
@@ -250,6 +267,7 @@ let deploymentSchema: JSONSchema = {
             "secrets": ["type": "object", "additionalProperties": ["type": "string"]],
             "pool": ["type": "integer", "minimum": 1],
             "egress": stringList,
+            "allow_unsigned": ["type": "boolean"],
         ],
     ]
     let pipeline: JSONValue = [
@@ -288,6 +306,10 @@ let deploymentSchema: JSONSchema = {
             "notifications": ["type": "object"],
             // Its shape is checked by the model router (docs/providers.md).
             "models": ["type": "object"],
+            "trust": ["type": "object", "additionalProperties": false, "properties": [
+                "publishers": ["type": "object", "additionalProperties": ["type": "string"]],
+                "revoked": stringList,
+            ]],
             "recovery_defaults": [
                 "type": "object",
                 "additionalProperties": false,

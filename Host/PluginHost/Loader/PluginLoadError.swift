@@ -25,6 +25,14 @@ public struct PluginLoadError: Error, Sendable, CustomStringConvertible {
         public static let manifestMismatch = Code("manifest_mismatch")
         public static let configInvalid = Code("config_invalid")
         public static let secretMissing = Code("secret_missing")
+        /// The deployment trusts publishers, and the manifest carries no signature.
+        public static let unsigned = Code("unsigned")
+        /// The manifest's publisher is not one the deployment trusts.
+        public static let untrustedPublisher = Code("untrusted_publisher")
+        /// The key the manifest was signed with is revoked.
+        public static let revokedKey = Code("revoked_key")
+        /// The signature does not match the manifest (it was changed after signing, or signed by another key).
+        public static let badSignature = Code("bad_signature")
     }
 
     public var code: Code

@@ -37,7 +37,17 @@ public struct PluginManifest: Sendable, Codable, Hashable {
 
     public struct Publisher: Sendable, Codable, Hashable {
         public var name: String
+        /// The public key the manifest was signed with: `ed25519:BASE64`.
+        public var key: String?
+        /// The Ed25519 signature (base64) of the manifest's canonical form
+        /// (see `PluginSignature`), which includes the library's sha256.
         public var signature: String?
+
+        public init(name: String, key: String? = nil, signature: String? = nil) {
+            self.name = name
+            self.key = key
+            self.signature = signature
+        }
     }
 
     public var id: String

@@ -49,8 +49,10 @@ public struct PluginRegistry: Sendable {
     /// Writes a copy of every manifest under `source` into `output` with the
     /// sha256 of its library as found in `libraries`. This is how a build
     /// publishes the bundled plugins. Returns the manifests written.
+    /// With `signer`, each manifest is also signed by its key, as its publisher.
     @discardableResult
-    public static func stamp(source: String, libraries: String, output: String) throws -> [(PluginManifest, String)] {
+    public static func stamp(source: String, libraries: String, output: String,
+                             signer: (key: Curve25519.Signing.PrivateKey, publisher: String)? = nil) throws -> [(PluginManifest, String)] {
         let registry = PluginRegistry(directories: [source])
         if let problem = registry.problems.first { throw problem }
         var written: [(PluginManifest, String)] = []
@@ -63,16 +65,24 @@ public struct PluginRegistry: Sendable {
                                           remedy: "Build the plugins first (`swift build`), or pass --libraries")
                 }
                 manifest.library.sha256 = try sha256(ofFile: library)
+                if let signer { manifest = try PluginSignature.sign(manifest, key: signer.key, publisher: signer.publisher) }
                 let directory = URL(fileURLWithPath: output).appendingPathComponent(id)
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 let target = directory.appendingPathComponent("\(manifest.version).json")
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                try encoder.encode(manifest).write(to: target, options: .atomic)
+                try write(manifest, to: target.path)
                 written.append((manifest, target.path))
             }
         }
         return written
+    }
+}
+
+extension PluginRegistry {
+    /// Writes a manifest as the registry keeps it: pretty JSON, sorted keys.
+    public static func write(_ manifest: PluginManifest, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(manifest).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }
 

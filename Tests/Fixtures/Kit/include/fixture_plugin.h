@@ -11,6 +11,9 @@
  *   FIXTURE_FAIL_CREATE     create fails with FIXTURE_FAIL_MESSAGE
  *   FIXTURE_UNDEFINED_SYMBOL it calls a function no library defines
  *   FIXTURE_FLAGS           descriptor flags (e.g. single-threaded)
+ *   FIXTURE_MARKER          when the library is opened, its constructor writes
+ *                           "opened" to the file $TRELLIS_FIXTURE_MARKER names
+ *                           (a test sees whether a refused library was ever opened)
  *
  * Its tokenize emits one token per call ("fixture") after checking that no
  * other call is in flight on the same instance; with FIXTURE_FLAGS set to
@@ -48,6 +51,20 @@ typedef struct fixture_instance {
 
 #ifdef FIXTURE_UNDEFINED_SYMBOL
 extern int trellis_fixture_symbol_defined_nowhere(void);
+#endif
+
+#ifdef FIXTURE_MARKER
+#include <stdio.h>
+#include <stdlib.h>
+__attribute__((constructor)) static void fixture_mark_opened(void) {
+    const char *path = getenv("TRELLIS_FIXTURE_MARKER");
+    if (!path || !*path) return;
+    FILE *file = fopen(path, "w");
+    if (file) {
+        fputs("opened\n", file);
+        fclose(file);
+    }
+}
 #endif
 
 static trellis_status_t fixture_fail(const trellis_reply_t *reply, trellis_status_t code, const char *message) {

@@ -1,0 +1,3 @@
+#define FIXTURE_ID "analyzer.marker"
+#define FIXTURE_MARKER
+#include "fixture_plugin.h"

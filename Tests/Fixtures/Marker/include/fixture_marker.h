@@ -1,0 +1,1 @@
+/* Fixture target Marker: see Kit/include/fixture_plugin.h. */
