@@ -6,7 +6,7 @@ import TrellisPluginHost
 struct Plugins: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List and inspect plugins.",
-        subcommands: [List.self, Inspect.self, Call.self, Check.self, Sign.self])
+        subcommands: [List.self, Inspect.self, Call.self, Check.self, New.self, Sign.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
