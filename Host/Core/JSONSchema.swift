@@ -227,9 +227,13 @@ public struct JSONSchema: Sendable, Hashable {
         if let negated = schema["not"], passes(negated) { fail("must not match the schema under 'not'") }
     }
 
-    private func format(_ number: Double) -> String {
-        number.rounded() == number ? String(Int64(number)) : String(number)
+    /// A bound as people read it: 3, not 3.0; a number past Int64 (or not
+    /// finite) as Swift writes a Double, never converted (that would trap).
+    static func format(_ number: Double) -> String {
+        number.rounded() == number && abs(number) < 9e18 ? String(Int64(number)) : String(number)
     }
+
+    private func format(_ number: Double) -> String { Self.format(number) }
 }
 
 public struct SchemaError: Error, Sendable, CustomStringConvertible {

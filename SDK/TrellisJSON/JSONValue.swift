@@ -38,6 +38,13 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// The value as an `Int`, when it is an integer by ``JSONNumber``'s rule
+    /// (whole, below 2^53); nil otherwise, so converting it never traps.
+    public var intValue: Int? {
+        guard case .number(let value) = self, JSONNumber.isInteger(value) else { return nil }
+        return Int(value)
+    }
+
     /// The JSON Schema type name of this value (`integer` for whole numbers).
     public var typeName: String {
         switch self {

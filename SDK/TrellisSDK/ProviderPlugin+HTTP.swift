@@ -103,8 +103,3 @@ public enum StreamStep: Sendable {
     /// The reader wants no more: cut the transfer.
     case stop
 }
-
-extension JSON {
-    /// The value as an Int, when it is a whole number.
-    public var intValue: Int? { doubleValue.flatMap { $0.rounded() == $0 && abs($0) < 9e15 ? Int($0) : nil } }
-}

@@ -69,4 +69,13 @@ import TrellisCore
         #expect(closest(to: "colour", in: ["path", "label"]) == nil)
         #expect(editDistance("kitten", "sitting") == 3)
     }
+
+    /// Found by the manifest fuzzer: a bound past Int64 trapped when its
+    /// violation was described (a hostile manifest could stop the host).
+    @Test func aBoundPastInt64IsDescribedNotConverted() throws {
+        let schema = try JSONSchema(["type": "array", "minItems": 2e58])
+        let violations = schema.validate([1, 2])
+        #expect(violations.first?.message.contains("2e+58") == true, "\(violations)")
+        #expect(try JSONSchema(["type": "string", "maxLength": -1e300]).validate("x").count == 1)
+    }
 }

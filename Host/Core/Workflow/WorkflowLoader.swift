@@ -110,7 +110,7 @@ public struct WorkflowLoader: Sendable {
             }
         }
 
-        let maxActive = root["concurrency"]?["max_active_runs"]?.doubleValue.map { Int($0) }
+        let maxActive = root["concurrency"]?["max_active_runs"]?.intValue
         return Workflow(name: root["name"]?.stringValue ?? "", inputs: inputs, triggers: triggers, steps: steps,
                         maxActiveRuns: maxActive, file: document.file)
     }

@@ -150,7 +150,7 @@ public struct DeploymentConfiguration: Sendable {
             settings.path = entry["path"]?.stringValue.map(absolute)
             settings.config = entry["config"] ?? .object([:])
             settings.secrets = (entry["secrets"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
-            settings.pool = entry["pool"]?.doubleValue.map { Int($0) }
+            settings.pool = entry["pool"]?.intValue
             settings.egress = entry["egress"]?.arrayValue?.compactMap(\.stringValue)
             settings.allowUnsigned = entry["allow_unsigned"]?.boolValue ?? false
             for (index, host) in (settings.egress ?? []).enumerated() {
@@ -176,7 +176,7 @@ public struct DeploymentConfiguration: Sendable {
         configuration.allowExec = root["exec"]?.boolValue ?? false
         configuration.workflowSecrets = (root["secrets"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
         if let runtime = root["runtime"] {
-            configuration.maxConcurrentSteps = runtime["max_concurrent_steps"]?.doubleValue.map { Int($0) } ?? 16
+            configuration.maxConcurrentSteps = runtime["max_concurrent_steps"]?.intValue ?? 16
             for (key, keyPath) in [("drain_grace", \DeploymentConfiguration.drainGraceSeconds),
                                    ("lease", \DeploymentConfiguration.leaseSeconds)] {
                 guard let value = runtime[key] else { continue }

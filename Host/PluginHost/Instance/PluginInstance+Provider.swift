@@ -73,7 +73,7 @@ extension PluginInstance {
         if let model = fields["model"], model.stringValue == nil { return "its model is \(model.typeName), not a string" }
         guard let usage = fields["usage"] else { return "it has no usage ({input_tokens, output_tokens})" }
         for name in ["input_tokens", "output_tokens"] {
-            guard let count = usage[name]?.doubleValue, count >= 0, count.rounded() == count else {
+            guard let count = usage[name]?.intValue, count >= 0 else {
                 return "its usage.\(name) is \(usage[name]?.jsonString() ?? "missing"), not a whole number of tokens"
             }
         }

@@ -38,7 +38,7 @@ struct AIStep: Sendable {
         }
         let stream = with["stream"]?.boolValue == true
         var useCache = with["cache"]?.boolValue ?? true
-        let repairs = with["repair_attempts"]?.doubleValue.map { Int($0) } ?? 2
+        let repairs = with["repair_attempts"]?.intValue ?? 2
         var repaired = 0
         var spent: (cost: Double, input: Int, output: Int) = (0, 0, 0)
         while true {

@@ -20,7 +20,7 @@ struct Ensemble {
         self.router = router
         models = config["models"]?.arrayValue?.compactMap(\.stringValue) ?? []
         pick = config["pick"]?.stringValue.flatMap(Pick.init(rawValue:)) ?? .majority
-        k = config["k"]?.doubleValue.map { Int($0) } ?? 2
+        k = config["k"]?.intValue ?? 2
         judge = config["judge"]?.stringValue
         guard models.count >= 2 else {
             throw RouterError(.invalidRequest, "an ensemble needs at least two models", errorClass: .config)

@@ -10,7 +10,7 @@ extension ModelRouter {
         guard !settings.budgets.isEmpty, let ledger else { return }
         let now = clock.now()
         let deployment = group.deployments.first
-        let maxOutput = request.body["max_tokens"]?.doubleValue.map { Int($0) } ?? 0
+        let maxOutput = request.body["max_tokens"]?.intValue ?? 0
         let estimatedCost = deployment?.cost(inputTokens: estimatedTokens, outputTokens: maxOutput) ?? 0
         for (index, budget) in settings.budgets.enumerated() {
             switch budget.scope {

@@ -92,8 +92,8 @@ extension ModelRouter {
             switch outcome {
             case .success(let response):
                 let usage = response["usage"]
-                let input = usage?["input_tokens"]?.doubleValue.map { Int($0) } ?? 0
-                let output = usage?["output_tokens"]?.doubleValue.map { Int($0) } ?? 0
+                let input = usage?["input_tokens"]?.intValue ?? 0
+                let output = usage?["output_tokens"]?.intValue ?? 0
                 health.succeeded(deployment, latency: latency, tokens: input + output)
                 _ = pipeline.record(key: key, result: nil, duration: latency)
                 route.attempts.append(RouteAttempt(group: group.alias, deployment: deployment.name, errorClass: nil, reason: nil,

@@ -32,8 +32,8 @@ public struct RoutedAnswer: Sendable {
         text = parts.map(\.text).joined() + answered
         toolCalls = response["tool_calls"]
         finishReason = response["finish_reason"]?.stringValue ?? "stop"
-        inputTokens = response["usage"]?["input_tokens"]?.doubleValue.map { Int($0) } ?? 0
-        outputTokens = response["usage"]?["output_tokens"]?.doubleValue.map { Int($0) } ?? 0
+        inputTokens = response["usage"]?["input_tokens"]?.intValue ?? 0
+        outputTokens = response["usage"]?["output_tokens"]?.intValue ?? 0
         self.parts = parts.isEmpty ? [] : parts + [(deployment.name, answered)]
     }
 

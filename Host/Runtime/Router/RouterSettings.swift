@@ -89,10 +89,10 @@ public struct RouterSettings: Sendable {
                 let model = entry["model"]?.stringValue ?? ""
                 let deployment = ModelDeployment(
                     name: entry["name"]?.stringValue ?? "\(plugin)/\(model)", plugin: plugin, model: model,
-                    weight: entry["weight"]?.doubleValue ?? 1, rpm: entry["rpm"]?.doubleValue.map { Int($0) },
-                    tpm: entry["tpm"]?.doubleValue.map { Int($0) },
+                    weight: entry["weight"]?.doubleValue ?? 1, rpm: entry["rpm"]?.intValue,
+                    tpm: entry["tpm"]?.intValue,
                     inputPrice: entry["price"]?["input"]?.doubleValue ?? 0, outputPrice: entry["price"]?["output"]?.doubleValue ?? 0,
-                    contextWindow: entry["context_window"]?.doubleValue.map { Int($0) })
+                    contextWindow: entry["context_window"]?.intValue)
                 if !names.insert(deployment.name).inserted {
                     problems.append("\(place(pointer + "/deployments/\(index)")): two deployments are named '\(deployment.name)'; "
                                     + "give one a `name`")
@@ -104,7 +104,7 @@ public struct RouterSettings: Sendable {
                 group.fallbacks[reason] = targets
             }
             if let cooldown = config["cooldown"] {
-                group.cooldown.failures = cooldown["failures"]?.doubleValue.map { Int($0) } ?? group.cooldown.failures
+                group.cooldown.failures = cooldown["failures"]?.intValue ?? group.cooldown.failures
                 group.cooldown.windowSeconds = seconds(cooldown["window"], pointer + "/cooldown/window",
                                                        default: group.cooldown.windowSeconds)
                 group.cooldown.durationSeconds = seconds(cooldown["duration"], pointer + "/cooldown/duration",
@@ -139,9 +139,9 @@ public struct RouterSettings: Sendable {
                     plugin: slash.map { String(embedding[..<$0]) } ?? embedding,
                     model: slash.map { String(embedding[embedding.index(after: $0)...]) } ?? "",
                     threshold: config["threshold"]?.doubleValue ?? 0.95,
-                    maxEntries: config["max_entries"]?.doubleValue.map { Int($0) } ?? 1000)
+                    maxEntries: config["max_entries"]?.intValue ?? 1000)
             }
-            settings.cache = CacheSettings(maxBytes: cache["max_bytes"]?.doubleValue.map { Int($0) } ?? 16 << 20,
+            settings.cache = CacheSettings(maxBytes: cache["max_bytes"]?.intValue ?? 16 << 20,
                                            ttlSeconds: seconds(cache["ttl"], "/cache/ttl", default: 3600), semantic: semantic)
         }
         for (index, entry) in (root["budgets"]?.arrayValue ?? []).enumerated() {
@@ -158,7 +158,7 @@ public struct RouterSettings: Sendable {
                 problems.append("\(place(pointer)): a budget scoped to one \(entry["scope"]?.stringValue ?? "") needs its `name`")
             }
             let budget = Budget(scope: scope, period: Budget.Period(rawValue: entry["period"]?.stringValue ?? "day") ?? .day,
-                                maxCost: entry["max_cost"]?.doubleValue, maxTokens: entry["max_tokens"]?.doubleValue.map { Int($0) },
+                                maxCost: entry["max_cost"]?.doubleValue, maxTokens: entry["max_tokens"]?.intValue,
                                 place: place(pointer))
             if budget.maxCost == nil, budget.maxTokens == nil {
                 problems.append("\(place(pointer)): give max_cost or max_tokens")
