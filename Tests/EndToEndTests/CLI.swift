@@ -24,6 +24,18 @@ enum CLI {
         try run("\(buildDirectory)/trellis", arguments, in: directory, environment: environment)
     }
 
+    /// `run`, waiting on a thread of its own rather than on one of Swift's
+    /// cooperative threads: a long build must not starve the async tests
+    /// running beside it (with 2 cores, the pool has 2 threads).
+    static func runOffPool(_ executable: String, _ arguments: [String], in directory: String,
+                           environment: [String: String] = [:]) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try run(executable, arguments, in: directory, environment: environment) })
+            }.start()
+        }
+    }
+
     static func run(_ executable: String, _ arguments: [String], in directory: String,
                     environment: [String: String] = [:]) throws -> Output {
         let process = Process()
