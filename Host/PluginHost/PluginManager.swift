@@ -256,10 +256,20 @@ public final class PluginManager: @unchecked Sendable {
             status.version = library.info.version
             status.path = library.path
             try checkDuplicate(library)
-            // Without a manifest, only what the deployment lists may be reached.
-            let egress = EgressPolicy(pluginID: library.info.id, declared: ["*"],
-                                      allowed: configuration.plugins[library.info.id]?.egress)
-            let instance = try create(library, config: .object([:]), secrets: [:], egress: egress)
+            // Without a manifest, only what the deployment lists may be reached;
+            // its config and secrets for the plugin's id apply as to a listed plugin.
+            let settings = configuration.plugins[library.info.id]
+            let egress = EgressPolicy(pluginID: library.info.id, declared: ["*"], allowed: settings?.egress)
+            let id = library.info.id
+            let config = try settings.map { settings throws(PluginLoadError) in
+                try secrets.resolve(settings.config, pluginID: id, at: settings.configPointer, locate: configuration.location(of:))
+            } ?? .object([:])
+            var granted: [String: String] = [:]
+            for (name, reference) in settings?.secrets ?? [:] {
+                granted[name] = try secrets.resolve(reference, pluginID: id, at: configuration.location(
+                    of: "/plugins/\(YAMLDocument.escape(id))/secrets/\(YAMLDocument.escape(name))"))
+            }
+            let instance = try create(library, config: config, secrets: granted, egress: egress)
             lock.withLock { instances[library.info.id] = instance }
             status.state = .ok
         } catch {

@@ -36,6 +36,11 @@ extension Plugins {
         @Option(help: ArgumentHelp("The idempotency key the call carries.", valueName: "key"))
         var idempotencyKey = ""
 
+        @Option(name: .customLong("plugin"), help: ArgumentHelp(
+            "Also load this library without a manifest (a plugin under development); its settings under plugins.<id> apply.",
+            valueName: "path"))
+        var extraLibraries: [String] = []
+
         func run() throws {
             let logger = deployment.makeLogger()
             let value: JSONValue
@@ -45,7 +50,7 @@ extension Plugins {
                 throw ValidationError("--input is not valid JSON: \(error)")
             }
             let manager = PluginManager(configuration: try deployment.load(), logger: logger)
-            manager.loadAll()
+            manager.loadAll(extraLibraries: extraLibraries)
             guard let plugin = manager.instance(id) else {
                 let reason = manager.status(id)?.reason
                     ?? "no plugin '\(id)' in the registry" + (closest(to: id, in: manager.registry.ids).map { "; did you mean '\($0)'?" } ?? "")

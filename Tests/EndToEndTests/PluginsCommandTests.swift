@@ -130,6 +130,19 @@ import Testing
         #expect(!broken.stdout.contains("newer than"))
     }
 
+    /// A plugin under development, loaded by path, gets the deployment's
+    /// settings for its id (it used to get `{}`, and was then told to fix a
+    /// config that was set).
+    @Test func aLibraryGivenByPathGetsTheDeploymentsSettingsForItsID() throws {
+        let workspace = try Workspace()
+        try FileManager.default.createDirectory(atPath: "\(workspace.path)/empty", withIntermediateDirectories: true)
+        try workspace.write("trellis.yaml", "registry: [empty]\nplugins:\n  analyzer.whitespace:\n    config: { max_token_length: 3 }\n")
+        let library = "\(CLI.buildDirectory)/libTrellisAnalyzerWhitespace.so"
+        let called = try workspace.trellis("plugins", "call", "analyzer.whitespace", "--plugin", library, "--input", #"{"text": "abcdef gh"}"#)
+        #expect(called.status == 0, "\(called.stderr)")
+        #expect(called.stdout.contains(#""term": "abc""#), "the config's max_token_length cut the token: \(called.stdout)")
+    }
+
     @Test func callEachKindFromTheCommandLine() throws {
         let workspace = try Workspace()
         try workspace.config(allFour)
