@@ -11,8 +11,9 @@ struct Registry: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Publish manifests for locally built plugins, recording each library's sha256.",
             discussion: """
-                Reads every manifest under --source, computes the sha256 of the library it names in \
-                --libraries, and writes the completed manifest to --output/<id>/<version>.json. \
+                Reads every manifest under --source (or those of --only), opens the library it names in \
+                --libraries and checks that the manifest describes it (id, kind, version, ABI, interfaces), \
+                computes its sha256, and writes the completed manifest to --output/<id>/<version>.json. \
                 The host refuses a library whose sha256 differs from its manifest, so run this \
                 again after every build of the bundled plugins.
                 """)
@@ -32,6 +33,9 @@ struct Registry: ParsableCommand {
         @Option(help: "With --key: the publisher's name, as deployments list it under trust.publishers.")
         var publisher: String?
 
+        @Option(help: ArgumentHelp("Stamp only this plugin (repeatable).", valueName: "id"))
+        var only: [String] = []
+
         func validate() throws {
             if (key == nil) != (publisher == nil) { throw ValidationError("--key and --publisher go together") }
         }
@@ -50,7 +54,14 @@ struct Registry: ParsableCommand {
                     throw ValidationError("\(key): \(error)")
                 }
             }
-            let written = try PluginRegistry.stamp(source: source, libraries: libraries, output: output, signer: signer)
+            let written: [(PluginManifest, String)]
+            do {
+                written = try PluginRegistry.stamp(source: source, libraries: libraries, output: output, signer: signer,
+                                                   only: only.isEmpty ? nil : Set(only))
+            } catch let error as PluginLoadError {
+                warn("error: \(error.description)")
+                throw ExitCode(1)
+            }
             for (manifest, path) in written {
                 print("\(manifest.id) \(manifest.version)  sha256 \(manifest.library.sha256 ?? "")"
                       + (signer.map { " signed by \($0.publisher)" } ?? "") + "  → \(path)")

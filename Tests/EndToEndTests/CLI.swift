@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TrellisPluginHost
 
 /// Runs the real `trellis` binary built by this package.
 enum CLI {
@@ -89,16 +90,16 @@ final class Workspace {
     }
 
     /// Adds a manifest for a fixture library (an analyzer with an empty
-    /// config schema) to this registry, stamped with the library's sha256.
+    /// config schema) to this registry, with the library's sha256 written
+    /// in by hand: `registry stamp` refuses a broken library, and these are.
     func addFixtureManifest(id: String, library: String) throws {
-        try FileManager.default.createDirectory(atPath: "\(path)/fixture-source/\(id)", withIntermediateDirectories: true)
-        try write("fixture-source/\(id)/0.0.1.json", """
+        try FileManager.default.createDirectory(atPath: "\(path)/registry/\(id)", withIntermediateDirectories: true)
+        let sha = try sha256(ofFile: "\(CLI.buildDirectory)/\(library)")
+        try write("registry/\(id)/0.0.1.json", """
             {"id": "\(id)", "kind": "analyzer", "version": "0.0.1", "description": "fixture",
              "abi": {"major": 1, "minor": 0}, "interfaces": ["trellis.analyzer/1"],
-             "library": {"file": "\(library)"}, "config_schema": {"type": "object"}, "permissions": {}}
+             "library": {"file": "\(library)", "sha256": "\(sha)"}, "config_schema": {"type": "object"}, "permissions": {}}
             """)
-        let stamp = try CLI.trellis(["registry", "stamp", "--source", "fixture-source", "--output", "registry"], in: path)
-        guard stamp.status == 0 else { throw WorkspaceError(message: stamp.stderr) }
     }
 
     /// Writes `trellis.yaml` with this registry and the given plugins block.

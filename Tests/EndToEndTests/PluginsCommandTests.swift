@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrellisPluginHost
 
 /// `trellis plugins …`, `version`, `registry stamp` and `demo`, run as a user would.
 @Suite struct PluginsCommandTests {
@@ -86,11 +87,18 @@ import Testing
         try FileManager.default.createDirectory(atPath: libraries, withIntermediateDirectories: true)
         let original = try Data(contentsOf: URL(fileURLWithPath: "\(CLI.buildDirectory)/libTrellisChannelNull.so"))
         try original.prefix(4096).write(to: URL(fileURLWithPath: "\(libraries)/libTrellisChannelNull.so"))
-        // Its manifest, stamped with the sha256 of the cut file.
-        try FileManager.default.createDirectory(atPath: "\(workspace.path)/source", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: "\(CLI.packageRoot)/registry/channel.null", toPath: "\(workspace.path)/source/channel.null")
-        let stamp = try workspace.trellis("registry", "stamp", "--source", "source", "--libraries", libraries, "--output", "cut-registry")
-        #expect(stamp.status == 0, "\(stamp.stderr)")
+        // Its manifest, with the sha256 of the cut file written in by hand
+        // (`registry stamp` opens a library first, and refuses this one).
+        let stamp = try workspace.trellis("registry", "stamp", "--source", "\(CLI.packageRoot)/registry", "--libraries", libraries,
+                                          "--output", "cut-registry", "--only", "channel.null")
+        #expect(stamp.status == 1, "stamping refuses the cut library")
+        #expect(stamp.stderr.contains("cut short or damaged"), "\(stamp.stderr)")
+        try FileManager.default.createDirectory(atPath: "\(workspace.path)/cut-registry/channel.null", withIntermediateDirectories: true)
+        let source = try String(contentsOfFile: "\(CLI.packageRoot)/registry/channel.null/1.0.0.json", encoding: .utf8)
+        let sha = try sha256(ofFile: "\(libraries)/libTrellisChannelNull.so")
+        try source.replacingOccurrences(of: #""file": "libTrellisChannelNull.so""#,
+                                        with: #""file": "libTrellisChannelNull.so", "sha256": "\#(sha)""#)
+            .write(toFile: "\(workspace.path)/cut-registry/channel.null/1.0.0.json", atomically: true, encoding: .utf8)
         try workspace.write("trellis.yaml", "plugin_paths: [lib]\nregistry: [cut-registry]\nplugins:\n  channel.null:\n")
         let list = try workspace.trellis("plugins", "list")
         #expect(list.status != 0 || list.stdout.contains("error"), "\(list.stdout)\(list.stderr)")
@@ -141,6 +149,41 @@ import Testing
         let called = try workspace.trellis("plugins", "call", "analyzer.whitespace", "--plugin", library, "--input", #"{"text": "abcdef gh"}"#)
         #expect(called.status == 0, "\(called.stderr)")
         #expect(called.stdout.contains(#""term": "abc""#), "the config's max_token_length cut the token: \(called.stdout)")
+    }
+
+    /// Stamping opens the library first: one built for another ABI, or one
+    /// its manifest does not describe, is never stamped.
+    @Test func stampingChecksTheLibraryAndCanTakeOnePlugin() throws {
+        let workspace = try Workspace()
+        func manifest(_ id: String, file: String, interfaces: String = #"["trellis.analyzer/1"]"#) throws {
+            try FileManager.default.createDirectory(atPath: "\(workspace.path)/src/\(id)", withIntermediateDirectories: true)
+            try workspace.write("src/\(id)/0.0.1.json", """
+                {"id": "\(id)", "kind": "analyzer", "version": "0.0.1", "description": "fixture",
+                 "abi": {"major": 1, "minor": 3}, "interfaces": \(interfaces),
+                 "library": {"file": "\(file)"}, "config_schema": {"type": "object"}, "permissions": {}}
+                """)
+        }
+        func stamp(_ extra: String...) throws -> CLI.Output {
+            try CLI.trellis(["registry", "stamp", "--source", "src", "--libraries", CLI.buildDirectory, "--output", "out"] + extra,
+                            in: workspace.path)
+        }
+        try manifest("analyzer.wrong-major", file: "libTrellisFixtureWrongMajor.so")
+        let wrong = try stamp()
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains("2.0"), "the library's ABI is named: \(wrong.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(workspace.path)/out/analyzer.wrong-major"))
+
+        try manifest("analyzer.marker", file: "libTrellisFixtureMarker.so", interfaces: #"["trellis.analyzer/1", "trellis.health/1"]"#)
+        let mismatch = try stamp("--only", "analyzer.marker")
+        #expect(mismatch.status == 1)
+        #expect(mismatch.stderr.contains("the library does not offer trellis.health/1"), "\(mismatch.stderr)")
+
+        try manifest("analyzer.marker", file: "libTrellisFixtureMarker.so")
+        let one = try stamp("--only", "analyzer.marker")
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(one.stdout.contains("stamped 1 manifest"))
+        let unknown = try stamp("--only", "analyzer.nope")
+        #expect(unknown.stderr.contains("no manifest for it under src"))
     }
 
     @Test func callEachKindFromTheCommandLine() throws {

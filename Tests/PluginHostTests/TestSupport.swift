@@ -75,16 +75,17 @@ struct StampedDeployment {
                                  output: registry)
     }
 
-    /// Adds a stamped manifest for a fixture library (an analyzer that takes
-    /// any config) to this deployment's registry.
+    /// Adds a manifest for a fixture library (an analyzer that takes any
+    /// config) to this deployment's registry, with the library's sha256
+    /// written in by hand: `stamp` refuses a broken library, and these are.
     func addFixtureManifest(id: String, product: String) throws {
-        let source = directory.file("fixture-source-\(id)")
-        try directory.write("fixture-source-\(id)/\(id)/0.0.1.json", """
+        let file = "lib\(product).so"
+        let sha = try sha256(ofFile: "\(BuildProducts.directory)/\(file)")
+        try directory.write("registry/\(id)/0.0.1.json", """
             {"id": "\(id)", "kind": "analyzer", "version": "0.0.1", "description": "fixture",
              "abi": {"major": 1, "minor": 0}, "interfaces": ["trellis.analyzer/1"],
-             "library": {"file": "lib\(product).so"}, "config_schema": {"type": "object"}, "permissions": {}}
+             "library": {"file": "\(file)", "sha256": "\(sha)"}, "config_schema": {"type": "object"}, "permissions": {}}
             """)
-        try PluginRegistry.stamp(source: source, libraries: BuildProducts.directory, output: registry)
     }
 
     /// Parses `yaml` as the deployment config, with this registry and the build's plugin path.

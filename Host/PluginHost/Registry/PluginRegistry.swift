@@ -51,18 +51,31 @@ public struct PluginRegistry: Sendable {
     /// publishes the bundled plugins. Returns the manifests written.
     /// With `signer`, each manifest is also signed by its key, as its publisher.
     @discardableResult
+    /// Each library is opened first, and refused when its manifest does not
+    /// describe it (so a library built for another ABI is never stamped).
+    /// `only` stamps just those plugin ids.
     public static func stamp(source: String, libraries: String, output: String,
-                             signer: (key: Curve25519.Signing.PrivateKey, publisher: String)? = nil) throws -> [(PluginManifest, String)] {
+                             signer: (key: Curve25519.Signing.PrivateKey, publisher: String)? = nil,
+                             only: Set<String>? = nil) throws -> [(PluginManifest, String)] {
         let registry = PluginRegistry(directories: [source])
         if let problem = registry.problems.first { throw problem }
+        if let only, let unknown = only.subtracting(registry.ids).sorted().first {
+            throw PluginLoadError(.manifestMissing, pluginID: unknown, message: "no manifest for it under \(source)",
+                                  remedy: "Write registry/\(unknown)/<version>.json there, or check the id")
+        }
         var written: [(PluginManifest, String)] = []
-        for id in registry.ids {
+        for id in registry.ids where only?.contains(id) ?? true {
             for var manifest in registry.manifests[id] ?? [] {
                 let library = URL(fileURLWithPath: libraries).appendingPathComponent(manifest.library.file).path
                 guard FileManager.default.fileExists(atPath: library) else {
                     throw PluginLoadError(.fileMissing, path: library, pluginID: id,
                                           message: "the manifest names \(manifest.library.file), which is not in \(libraries)",
-                                          remedy: "Build the plugins first (`swift build`), or pass --libraries")
+                                          remedy: "Build the plugin first (`swift build`, `make`), pass --libraries, or stamp others with --only")
+                }
+                let opened = try PluginLibrary.open(path: library)
+                if let problem = PluginManager.disagreement(manifest, opened.info) {
+                    throw PluginLoadError(.manifestMismatch, path: library, pluginID: id, message: problem,
+                                          remedy: "Correct the manifest (or rebuild the library) so they agree, then stamp again")
                 }
                 manifest.library.sha256 = try sha256(ofFile: library)
                 if let signer { manifest = try PluginSignature.sign(manifest, key: signer.key, publisher: signer.publisher) }
