@@ -10,15 +10,13 @@ struct AIStep: Sendable {
     let router: ModelRouter
 
     func run(_ with: JSONValue, context: PluginCallContext) -> StepOutcome {
-        do {
+        do throws(RouterError) {
             if let ensemble = with["ensemble"] {
                 return .success(try Ensemble(router: router, config: ensemble).run(with, context: context))
             }
             return .success(try answer(with, model: with["model"]?.stringValue ?? "", context: context).output)
-        } catch let error as RouterError {
-            return .failure(error.errorClass, message: error.message, retryAfterMilliseconds: error.retryAfterMilliseconds)
         } catch {
-            return .failure(.permanent, message: "\(error)", retryAfterMilliseconds: 0)
+            return .failure(error.errorClass, message: error.message, retryAfterMilliseconds: error.retryAfterMilliseconds)
         }
     }
 
