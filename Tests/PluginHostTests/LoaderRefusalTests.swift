@@ -165,13 +165,19 @@ import Testing
     @Test func manifestThatDoesNotMatchTheLibrary() throws {
         let deployment = try StampedDeployment()
         // A manifest for "analyzer.other" that points at the whitespace library.
+        // Stamping refuses it; a registry can still hold one (copied, or stamped by
+        // another tool), so it is written here with the library's sha256 by hand.
         let source = deployment.directory.file("other-source")
         let original = try String(contentsOfFile: "\(BuildProducts.packageRoot)/registry/analyzer.whitespace/1.0.0.json",
                                   encoding: .utf8)
-        try deployment.directory.write("other-source/analyzer.other/1.0.0.json",
-                                       original.replacingOccurrences(of: "\"analyzer.whitespace\"", with: "\"analyzer.other\""))
-        try PluginRegistry.stamp(source: source, libraries: BuildProducts.directory,
-                                 output: deployment.directory.file("other-registry"))
+        let other = original.replacingOccurrences(of: "\"analyzer.whitespace\"", with: "\"analyzer.other\"")
+        try deployment.directory.write("other-source/analyzer.other/1.0.0.json", other)
+        #expect(throws: PluginLoadError.self) {
+            try PluginRegistry.stamp(source: source, libraries: BuildProducts.directory, output: deployment.directory.file("other-registry"))
+        }
+        let sha = try sha256(ofFile: "\(BuildProducts.directory)/libTrellisAnalyzerWhitespace.so")
+        try deployment.directory.write("other-registry/analyzer.other/1.0.0.json", other.replacingOccurrences(
+            of: #""file": "libTrellisAnalyzerWhitespace.so""#, with: #""file": "libTrellisAnalyzerWhitespace.so", "sha256": "\#(sha)""#))
         let manager = PluginManager(configuration: try deployment.configuration("""
             registry: [other-registry]
             plugins:
