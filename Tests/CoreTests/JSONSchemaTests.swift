@@ -78,4 +78,13 @@ import TrellisCore
         #expect(violations.first?.message.contains("2e+58") == true, "\(violations)")
         #expect(try JSONSchema(["type": "string", "maxLength": -1e300]).validate("x").count == 1)
     }
+
+    @Test func propertyCountsAreEnforcedAndFormatIsAnAnnotation() throws {
+        let schema = try JSONSchema(["type": "object", "minProperties": 1, "maxProperties": 2])
+        #expect(schema.validate([:]).first?.message.contains("at least 1") == true)
+        #expect(schema.validate(["a": 1, "b": 2, "c": 3]).first?.message.contains("at most 2") == true)
+        #expect(schema.validate(["a": 1]).isEmpty)
+        // `format` is read and not checked (an annotation, as the schema page says).
+        #expect(try JSONSchema(["type": "string", "format": "email"]).validate("not an address").isEmpty)
+    }
 }
