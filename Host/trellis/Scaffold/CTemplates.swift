@@ -187,10 +187,12 @@ enum CTemplates {
         """
 
     static let makefile = """
-        # Builds lib@NAME@.so against the Trellis ABI headers in include/.
+        # Builds lib@NAME@.so against the Trellis ABI headers (a copy in include/;
+        # TRELLIS_INCLUDE names another folder of them).
         CFLAGS ?= -O2 -Wall -Wextra -Werror
-        lib@NAME@.so: @NAME@.c include/trellis_plugin.h
-        \t$(CC) $(CFLAGS) -std=c11 -fPIC -shared -fvisibility=hidden -Iinclude -o $@ @NAME@.c
+        TRELLIS_INCLUDE ?= include
+        lib@NAME@.so: @NAME@.c $(TRELLIS_INCLUDE)/trellis_plugin.h
+        \t$(CC) $(CFLAGS) -std=c11 -fPIC -shared -fvisibility=hidden -I$(TRELLIS_INCLUDE) -o $@ @NAME@.c
 
         clean:
         \trm -f lib@NAME@.so

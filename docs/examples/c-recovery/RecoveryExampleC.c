@@ -1,0 +1,81 @@
+/*
+ * recovery.example-c — An example C recovery strategy: retries transient failures twice, 100 ms apart.
+ * Written against the Trellis plugin ABI headers in include/ (docs/abi.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trellis_plugin.h"
+
+__attribute__((unused)) static trellis_status_t fail(const trellis_reply_t *reply, trellis_status_t code, const char *message) {
+    if (reply && reply->error) {
+        trellis_error_t error = {sizeof(trellis_error_t), code, 0, {message, strlen(message)}, {NULL, 0}};
+        reply->error(reply->host_data, &error);
+    }
+    return code;
+}
+
+__attribute__((unused)) static void output(const trellis_reply_t *reply, const char *json, size_t length) {
+    if (reply && reply->output) reply->output(reply->host_data, (trellis_str_t){json, length});
+}
+/* Retries transient failures twice, 100 ms apart; other failures stand. */
+static trellis_status_t decide(trellis_instance_t *instance, const trellis_call_context_t *context,
+                               const trellis_failure_t *failure, trellis_decision_t *decision,
+                               const trellis_reply_t *reply) {
+    (void)instance;
+    (void)context;
+    (void)reply;
+    int transient = failure->error_class == TRELLIS_ERR_RETRYABLE || failure->error_class == TRELLIS_ERR_RATE_LIMITED;
+    if (transient && failure->attempt < 3) {
+        decision->action = TRELLIS_RECOVERY_RETRY;
+        decision->delay_ms = failure->retry_after_ms > 100 ? failure->retry_after_ms : 100;
+    } else {
+        decision->action = TRELLIS_RECOVERY_PASS;
+    }
+    return TRELLIS_OK;
+}
+
+static const trellis_recovery_v1_t table = {sizeof(trellis_recovery_v1_t), decide, NULL, NULL};
+#define KIND TRELLIS_KIND_RECOVERY
+#define INTERFACE TRELLIS_INTERFACE_RECOVERY_V1
+static const void *get_interface(const trellis_plugin_descriptor_t *self, trellis_str_t id) {
+    (void)self;
+    size_t n = strlen(INTERFACE);
+    return id.len == n && memcmp(id.ptr, INTERFACE, n) == 0 ? &table : NULL;
+}
+
+static trellis_status_t create(const trellis_plugin_descriptor_t *self, const trellis_host_t *host,
+                               trellis_str_t config_json, trellis_instance_t **out, const trellis_reply_t *reply) {
+    (void)self;
+    (void)host;
+    (void)config_json;   /* checked against the manifest's config_schema by the host */
+    int *instance = calloc(1, sizeof(int));
+    if (!instance) return fail(reply, TRELLIS_ERR_RETRYABLE, "out of memory");
+    *out = (trellis_instance_t *)instance;
+    return TRELLIS_OK;
+}
+
+static void destroy(const trellis_plugin_descriptor_t *self, trellis_instance_t *instance) {
+    (void)self;
+    free(instance);
+}
+
+static const char id[] = "recovery.example-c";
+static const char version[] = "0.1.0";
+static const char description[] = "An example C recovery strategy: retries transient failures twice, 100 ms apart.";
+
+static const trellis_plugin_descriptor_t descriptor = {
+    {TRELLIS_ABI_MAJOR, TRELLIS_ABI_MINOR, TRELLIS_ABI_PATCH},
+    sizeof(trellis_plugin_descriptor_t),
+    {id, sizeof(id) - 1},
+    KIND,
+    {version, sizeof(version) - 1},
+    {description, sizeof(description) - 1},
+    0,
+    get_interface,
+    create,
+    destroy,
+};
+
+TRELLIS_EXPORT const trellis_plugin_descriptor_t *trellis_plugin_entry(void) { return &descriptor; }
