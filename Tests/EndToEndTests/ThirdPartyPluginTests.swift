@@ -8,27 +8,36 @@ import Testing
     static let examplePackage = "\(CLI.packageRoot)/docs/examples/hello-plugin"
     static let scratch = "\(CLI.packageRoot)/.build-example"
 
-    /// Builds the example package (once per test run) and returns its build folder.
-    static let built: Result<String, WorkspaceError> = {
-        do {
+    /// Builds the example package (once per test run) and returns its build
+    /// folder. The build waits on a thread of its own, not on one of Swift's
+    /// cooperative threads, which the async tests beside it need.
+    actor Build {
+        static let shared = Build()
+        private var result: Result<String, WorkspaceError>?
+
+        func get() async throws -> String {
+            if let result { return try result.get() }
             let swift = ProcessInfo.processInfo.environment["SWIFT_EXEC_TRELLIS"] ?? "/usr/bin/env"
-            let build = try CLI.run(swift, ["swift", "build", "--package-path", examplePackage,
-                                            "--scratch-path", scratch], in: CLI.packageRoot)
-            guard build.status == 0 else {
-                return .failure(WorkspaceError(message: "swift build of the example failed:\n\(build.stdout)\n\(build.stderr)"))
+            let outcome: Result<String, WorkspaceError>
+            do {
+                let build = try await CLI.runOffPool(swift, ["swift", "build", "--package-path", examplePackage,
+                                                             "--scratch-path", scratch], in: CLI.packageRoot)
+                outcome = build.status == 0 ? .success("\(scratch)/debug")
+                    : .failure(WorkspaceError(message: "swift build of the example failed:\n\(build.stdout)\n\(build.stderr)"))
+            } catch {
+                outcome = .failure(WorkspaceError(message: "\(error)"))
             }
-            return .success("\(scratch)/debug")
-        } catch {
-            return .failure(WorkspaceError(message: "\(error)"))
+            result = outcome
+            return try outcome.get()
         }
-    }()
+    }
 
     /// A plugin author resolves the SDK package and nothing else: none of
     /// the host's dependencies (GRDB, Yams, swift-crypto, …) reach a plugin.
-    @Test func theExamplePluginDependsOnTheSDKPackageAlone() throws {
+    @Test func theExamplePluginDependsOnTheSDKPackageAlone() async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-deps-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let shown = try CLI.run("/usr/bin/env", ["swift", "package", "--package-path", Self.examplePackage, "--scratch-path", scratch,
+        let shown = try await CLI.runOffPool("/usr/bin/env", ["swift", "package", "--package-path", Self.examplePackage, "--scratch-path", scratch,
                                                  "show-dependencies", "--format", "json"], in: CLI.packageRoot)
         #expect(shown.status == 0, "\(shown.stderr)")
         let root = try #require(try json(shown.stdout) as? [String: Any])
@@ -37,8 +46,8 @@ import Testing
         #expect((dependencies.first?["dependencies"] as? [Any])?.isEmpty == true, "and the SDK depends on nothing")
     }
 
-    func workspace(granting secret: String?, greeting: String = "Hi") throws -> Workspace {
-        let libraries = try Self.built.get()
+    func workspace(granting secret: String?, greeting: String = "Hi") async throws -> Workspace {
+        let libraries = try await Build.shared.get()
         let workspace = try Workspace()
         let stamp = try workspace.trellis("registry", "stamp", "--source", "\(Self.examplePackage)/registry",
                                           "--libraries", libraries, "--output", "\(workspace.path)/example-registry")
@@ -55,8 +64,8 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(10)))
-    func theExamplePluginBuildsLoadsAndDelivers() throws {
-        let workspace = try workspace(granting: "api_key")
+    func theExamplePluginBuildsLoadsAndDelivers() async throws {
+        let workspace = try await workspace(granting: "api_key")
         let key = "key-\(UUID().uuidString)"
         let list = try workspace.trellis("plugins", "list", "--json", environment: ["HELLO_API_KEY": key])
         #expect(list.status == 0, "\(list.stdout)\n\(list.stderr)")
@@ -72,23 +81,23 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(10)))
-    func theExamplePluginWithoutItsSecret() throws {
-        let unset = try workspace(granting: "api_key")
+    func theExamplePluginWithoutItsSecret() async throws {
+        let unset = try await workspace(granting: "api_key")
         let missing = try unset.trellis("plugins", "list")
         #expect(missing.status == 1)
         #expect(missing.stdout.contains("${env:HELLO_API_KEY}, which is not set"))
 
-        let ungranted = try workspace(granting: nil)
+        let ungranted = try await workspace(granting: nil)
         let refused = try ungranted.trellis("plugins", "list", environment: ["HELLO_API_KEY": "long-enough-key"])
         #expect(refused.status == 1)
         #expect(refused.stdout.contains("api_key' is not granted"), "\(refused.stdout)")
 
-        let empty = try workspace(granting: "api_key", greeting: "")
+        let empty = try await workspace(granting: "api_key", greeting: "")
         let rejected = try empty.trellis("plugins", "list", environment: ["HELLO_API_KEY": "long-enough-key"])
         #expect(rejected.status == 1)
         #expect(rejected.stdout.contains("the plugin rejected its config: `greeting` is empty"), "\(rejected.stdout)")
 
-        let wrong = try workspace(granting: "token")
+        let wrong = try await workspace(granting: "token")
         let undeclared = try wrong.trellis("plugins", "list", environment: ["HELLO_API_KEY": "long-enough-key"])
         #expect(undeclared.status == 1)
         #expect(undeclared.stdout.contains("does not ask for"))
