@@ -66,7 +66,7 @@ import TrellisPluginHost
         #expect(texts(events) == ["Hel", " (continued)"])
         #expect(answer.attempts.first?.reason == "stream_broken")
         #expect(answer.attempts.first?.message.contains("stalled") == true)
-        #expect(Date().timeIntervalSince(started) < 3.9, "it did not wait for the server's 4 s silence to end")
+        #expect(Date().timeIntervalSince(started) < 20, "it did not wait for the server's 30 s silence to end")
     }
 
     @Test func aFailureBeforeTheFirstTokenFallsBackToo() throws {

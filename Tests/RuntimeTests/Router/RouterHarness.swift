@@ -90,7 +90,7 @@ final class ModelServer: @unchecked Sendable {
             case "cutter" where stream:
                 return .streamed(sse([(nil, Self.chunk("Hel")), (nil, Self.chunk("lo"))]) + [.cut])
             case "staller" where stream:
-                return .streamed(sse([(nil, Self.chunk("Hel"))]) + [.pause(4), .cut])
+                return .streamed(sse([(nil, Self.chunk("Hel"))]) + [.pause(30), .cut])
             default:
                 return answer(continues ? " (continued)" : "answer from \(model)")
             }
