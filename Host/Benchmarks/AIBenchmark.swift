@@ -139,19 +139,30 @@ public struct AIBenchmark: Sendable {
         _ = try router.complete(cached, context: .none)
         let hits = try median { _ = try router.complete(cached, context: .none) }
 
-        func throughput(_ body: @escaping @Sendable () throws -> Void) -> Double {
+        // `inFlight` threads, each making requests one after another for 2 s;
+        // a failed request is counted, and fails the benchmark (a rate of errors measures nothing).
+        func throughput(_ body: @escaping @Sendable () throws -> Void) throws -> Double {
             let done = Atomic<Int>(0)
+            let failures = Mutex<[String]>([])
             let end = DispatchTime.now().uptimeNanoseconds + 2_000_000_000
             let started = DispatchTime.now().uptimeNanoseconds
             DispatchQueue.concurrentPerform(iterations: inFlight) { _ in
                 while DispatchTime.now().uptimeNanoseconds < end {
-                    if (try? body()) != nil { done.add(1, ordering: .relaxed) }
+                    do {
+                        try body()
+                        done.add(1, ordering: .relaxed)
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
                 }
+            }
+            if let failure = failures.withLock({ $0.first }) {
+                throw BenchmarkError("\(failures.withLock { $0.count }) of the requests in flight failed, the first with: \(failure)")
             }
             return Double(done.load(ordering: .relaxed)) / (Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         }
-        let routerRate = throughput { _ = try router.complete(request, context: .none) }
-        let rawRate = throughput {
+        let routerRate = try throughput { _ = try router.complete(request, context: .none) }
+        let rawRate = try throughput {
             let response = try client.perform(HTTPRequest(method: "POST", url: "\(server.url)/v1/chat/completions",
                                                           headers: [HTTPHeader("Content-Type", "application/json")], body: wireBytes))
             _ = try JSONValue(json: response.body)

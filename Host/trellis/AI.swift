@@ -41,9 +41,7 @@ struct AI: ParsableCommand {
         func run() throws {
             let (setup, store) = try options.open()
             let router = try setup.modelRouter(store: store)
-            if model.hasPrefix("provider.") {
-                _ = setup.plugins.load(only: [model.firstIndex(of: "/").map { String(model[..<$0]) } ?? model])
-            }
+            if let plugin = RouterSettings.directProvider(model)?.plugin { _ = setup.plugins.load(only: [plugin]) }
             var body: [String: JSONValue] = ["messages": .array(
                 (system.map { [["role": "system", "content": .string($0)]] } ?? []) + [["role": "user", "content": .string(prompt)]])]
             if let maxTokens { body["max_tokens"] = .number(Double(maxTokens)) }

@@ -157,8 +157,8 @@ struct HostSetup {
                 // An ai step may name a provider plugin as its model (`provider.openai/gpt-4o`).
                 let models = [step["with"]?["model"], step["with"]?["ensemble"]?["judge"]]
                     + (step["with"]?["ensemble"]?["models"]?.arrayValue ?? [])
-                for model in models.compactMap({ $0?.stringValue }) where model.hasPrefix("provider.") {
-                    ids.insert(model.firstIndex(of: "/").map { String(model[..<$0]) } ?? model)
+                for model in models.compactMap({ $0?.stringValue }) {
+                    if let plugin = RouterSettings.directProvider(model)?.plugin { ids.insert(plugin) }
                 }
                 for entry in step["recovery"]?.arrayValue ?? [] {
                     if let uses = entry["uses"]?.stringValue { ids.insert(uses) }

@@ -167,8 +167,8 @@ public struct ConformanceCheck: Sendable {
                     let receipt = try instance.send(input ?? ["text": "conformance check"], context: context)
                     return .success("send answered a receipt: \(receipt.jsonString())")
                 } catch {
-                    // The host's own checks of the receipt come back as permanent errors naming it.
-                    return error.message.contains("a receipt that is not one") ? .wrong(error.message) : .classified(error)
+                    // The host's own check of the receipt's shape comes back as an error of its own reason.
+                    return error.reason == PluginCallError.malformedAnswer ? .wrong(error.message) : .classified(error)
                 }
             }
         case .provider:
@@ -179,7 +179,7 @@ public struct ConformanceCheck: Sendable {
                     return .success("complete answered \(answer["finish_reason"]?.stringValue ?? "?") with "
                                     + "\(answer["text"]?.stringValue?.count ?? 0) characters of text")
                 } catch {
-                    return error.message.contains("not a completion") ? .wrong(error.message) : .classified(error)
+                    return error.reason == PluginCallError.malformedAnswer ? .wrong(error.message) : .classified(error)
                 }
             }
         case .recovery:

@@ -11,6 +11,10 @@ public struct PluginCallError: Error, Sendable, CustomStringConvertible {
     /// `content_policy`, `quota`, `stream_broken`…); nil when the plugin gave none.
     public var reason: String?
 
+    /// The reason of an answer the host refused for its shape (a receipt or
+    /// a completion that is not one): the plugin's fault, not its service's.
+    public static let malformedAnswer = "malformed_answer"
+
     public init(_ errorClass: ErrorClass, _ message: String, retryAfterMilliseconds: UInt64 = 0, pluginID: String,
                 reason: String? = nil) {
         self.errorClass = errorClass

@@ -20,7 +20,8 @@ extension PluginInstance {
         if status != TRELLIS_OK { throw failure(status, reply) }
         let receipt = try parseOutput(reply)
         if let problem = Self.receiptProblem(receipt) {
-            throw PluginCallError(.permanent, "\(info.id) answered with a receipt that is not one: \(problem)", pluginID: info.id)
+            throw PluginCallError(.permanent, "\(info.id) answered with a receipt that is not one: \(problem)", pluginID: info.id,
+                                  reason: PluginCallError.malformedAnswer)
         }
         return receipt
     }

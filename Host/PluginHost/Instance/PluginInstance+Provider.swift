@@ -55,7 +55,7 @@ extension PluginInstance {
         let answer = try parseOutput(reply)
         if let problem = Self.completionProblem(answer) {
             throw PluginCallError(.permanent, "\(info.id) answered with something that is not a completion: \(problem)",
-                                  pluginID: info.id)
+                                  pluginID: info.id, reason: PluginCallError.malformedAnswer)
         }
         return answer
     }

@@ -39,19 +39,14 @@ final class DeploymentHealth: Sendable {
         states.withLock { $0[Self.key(deployment)] ?? State() }
     }
 
-    /// When the deployment is cooling at `now`: until when, and why.
-    func cooling(_ deployment: ModelDeployment, now: Double) -> (until: Double, reason: String)? {
-        let state = state(deployment)
-        return state.coolingUntil > now ? (state.coolingUntil, state.coolingReason) : nil
+    /// The states of `deployments`, in order, read under one lock.
+    func snapshot(_ deployments: [ModelDeployment]) -> [State] {
+        states.withLock { states in deployments.map { states[Self.key($0)] ?? State() } }
     }
 
-    /// Why the deployment cannot take a request now for its rpm/tpm limit, if so.
-    func overLimit(_ deployment: ModelDeployment, now: Double, estimatedTokens: Int) -> String? {
-        let state = state(deployment)
-        guard now - state.minuteStart < 60 else { return nil }
-        if let rpm = deployment.rpm, state.minuteRequests >= rpm { return "at its limit of \(rpm) requests a minute" }
-        if let tpm = deployment.tpm, state.minuteTokens + estimatedTokens > tpm { return "at its limit of \(tpm) tokens a minute" }
-        return nil
+    /// When the deployment is cooling at `now`: until when, and why.
+    func cooling(_ deployment: ModelDeployment, now: Double) -> (until: Double, reason: String)? {
+        state(deployment).cooling(now: now)
     }
 
     func started(_ deployment: ModelDeployment, now: Double) {
@@ -119,9 +114,22 @@ final class DeploymentHealth: Sendable {
         }
     }
 
-    /// The mean of the latency window; nil before the first success.
-    func meanLatency(_ deployment: ModelDeployment) -> Double? {
-        let latencies = state(deployment).latencies
-        return latencies.isEmpty ? nil : latencies.reduce(0, +) / Double(latencies.count)
+}
+
+extension DeploymentHealth.State {
+    /// Until when, and why, it is cooling at `now`; nil when it is not.
+    func cooling(now: Double) -> (until: Double, reason: String)? {
+        coolingUntil > now ? (coolingUntil, coolingReason) : nil
     }
+
+    /// Why `deployment` cannot take a request now for its rpm/tpm limit, if so.
+    func overLimit(_ deployment: ModelDeployment, now: Double, estimatedTokens: Int) -> String? {
+        guard now - minuteStart < 60 else { return nil }
+        if let rpm = deployment.rpm, minuteRequests >= rpm { return "at its limit of \(rpm) requests a minute" }
+        if let tpm = deployment.tpm, minuteTokens + estimatedTokens > tpm { return "at its limit of \(tpm) tokens a minute" }
+        return nil
+    }
+
+    /// The mean of the latency window; nil before the first success.
+    var meanLatency: Double? { latencies.isEmpty ? nil : latencies.reduce(0, +) / Double(latencies.count) }
 }

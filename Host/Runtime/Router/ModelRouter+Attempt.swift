@@ -7,7 +7,8 @@ extension ModelRouter {
     /// Tries `group`'s deployments in the strategy's order, each through
     /// the group's recovery pipeline, waiting (within bounds) when all cool.
     func attempt(_ group: ModelGroup, route: inout Route, estimatedTokens: Int) throws(RouterError) -> GroupResult {
-        let pipeline = RecoveryPipeline(group.recovery, plugins: plugins)
+        // A provider named directly is a group of one, with no pipeline.
+        let pipeline = pipelines[group.alias] ?? RecoveryPipeline([], plugins: plugins)
         var waited = 0.0
         while true {
             let now = clock.now()
@@ -109,8 +110,13 @@ extension ModelRouter {
             case .failure(let error):
                 let cooled = health.failed(deployment, error: error, policy: group.cooldown, now: clock.now())
                 if let cooled {
-                    try? store?.setCooldown(ModelCooldown(until: cooled.until, reason: cooled.reason),
-                                            deployment: DeploymentHealth.key(deployment))
+                    do {
+                        try store?.setCooldown(ModelCooldown(until: cooled.until, reason: cooled.reason),
+                                               deployment: DeploymentHealth.key(deployment))
+                    } catch {
+                        logger.warning("a cooldown was not kept in the store (this process still honours it)",
+                                       metadata: ["ai.deployment": "\(deployment.name)", "error": "\(error)"])
+                    }
                 }
                 _ = pipeline.record(key: key, result: error.errorClass, duration: latency)
                 route.lastError = error

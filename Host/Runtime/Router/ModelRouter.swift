@@ -21,6 +21,8 @@ public final class ModelRouter: Sendable {
     public let settings: RouterSettings
     let plugins: @Sendable (String) -> PluginInstance?
     let health: DeploymentHealth
+    /// Each group's recovery pipeline, built once.
+    let pipelines: [String: RecoveryPipeline]
     let cache: ResponseCache?
     let semanticCache: SemanticCache?
     let store: (any ModelStore)?
@@ -38,11 +40,18 @@ public final class ModelRouter: Sendable {
         self.clock = clock
         self.random = random
         self.logger = logger
-        cache = settings.cache.map { ResponseCache(settings: $0, store: store, redactor: redactor, now: clock.now()) }
+        cache = settings.cache.map { ResponseCache(settings: $0, store: store, redactor: redactor, logger: logger, now: clock.now()) }
         semanticCache = settings.cache.flatMap { cache in
             cache.semantic.map { SemanticCache(settings: $0, ttlSeconds: cache.ttlSeconds, redactor: redactor) }
         }
-        health = DeploymentHealth(cooldowns: (try? store?.cooldowns()) ?? [:])
+        var cooldowns: [String: ModelCooldown] = [:]
+        do {
+            cooldowns = try store?.cooldowns() ?? [:]
+        } catch {
+            logger.warning("deployments' cooldowns cannot be read from the store; none is assumed", metadata: ["error": "\(error)"])
+        }
+        health = DeploymentHealth(cooldowns: cooldowns)
+        pipelines = settings.groups.mapValues { RecoveryPipeline($0.recovery, plugins: plugins) }
         ledger = store.map { UsageLedger(store: $0, budgets: settings.budgets, logger: logger) }
     }
 
@@ -79,10 +88,8 @@ public final class ModelRouter: Sendable {
     /// group for a provider plugin named directly.
     public func group(for model: String) throws(RouterError) -> ModelGroup {
         if let group = settings.groups[model] { return group }
-        let (plugin, name): (String, String) = model.firstIndex(of: "/").map {
-            (String(model[..<$0]), String(model[model.index(after: $0)...]))
-        } ?? (model, "")
-        guard plugin.hasPrefix("provider."), let instance = plugins(plugin), instance.info.kind == .provider else {
+        guard let (plugin, name) = RouterSettings.directProvider(model), let instance = plugins(plugin),
+              instance.info.kind == .provider else {
             let known = settings.groups.keys.sorted()
             throw RouterError(.unknownModel,
                               "no model group is named '\(model)', and it is not a loaded provider plugin"

@@ -1,4 +1,5 @@
 import Crypto
+import Logging
 import Synchronization
 import TrellisCore
 import TrellisStore
@@ -57,14 +58,23 @@ final class ResponseCache: Sendable {
     private let table = Mutex(Table())
     private let store: (any ModelStore)?
     private let redactor: Redactor
+    private let logger: Logger
     private let counters = Mutex((hits: 0, misses: 0, evictions: 0))
 
-    init(settings: RouterSettings.CacheSettings, store: (any ModelStore)?, redactor: Redactor, now: Double) {
+    init(settings: RouterSettings.CacheSettings, store: (any ModelStore)?, redactor: Redactor, logger: Logger, now: Double) {
         self.settings = settings
         self.store = store
         self.redactor = redactor
+        self.logger = logger
         // Reload what the store kept, newest first, within the bound.
-        guard let kept = try? store?.cachedAnswers(since: now - settings.ttlSeconds) else { return }
+        guard let store else { return }
+        let kept: [CachedAnswer]
+        do {
+            kept = try store.cachedAnswers(since: now - settings.ttlSeconds)
+        } catch {
+            logger.warning("the model cache starts empty: the store's answers cannot be read", metadata: ["error": "\(error)"])
+            return
+        }
         var dropped: [String] = []
         table.withLock { table in
             for answer in kept.reversed() {   // oldest first, so the newest end up most recent
@@ -76,7 +86,17 @@ final class ResponseCache: Sendable {
                             limit: settings.maxBytes, evicted: &dropped)
             }
         }
-        try? store?.deleteAnswers(keys: dropped)
+        persist { try $0.deleteAnswers(keys: dropped) }
+    }
+
+    /// Writes to the store; a failure costs a cached answer, not a request, and is logged.
+    private func persist(_ write: (any ModelStore) throws -> Void) {
+        guard let store else { return }
+        do {
+            try write(store)
+        } catch {
+            logger.warning("the model cache could not keep its change in the store", metadata: ["error": "\(error)"])
+        }
     }
 
     /// The key of a normalized request.
@@ -104,7 +124,7 @@ final class ResponseCache: Sendable {
             return entry.answer
         }
         counters.withLock { found == nil ? ($0.misses += 1) : ($0.hits += 1) }
-        if let expired { try? store?.deleteAnswers(keys: [expired.key]) }
+        if let expired { persist { try $0.deleteAnswers(keys: [expired.key]) } }
         return found
     }
 
@@ -119,8 +139,8 @@ final class ResponseCache: Sendable {
                         evicted: &evicted)
         }
         counters.withLock { $0.evictions += evicted.count }
-        try? store?.storeAnswer(CachedAnswer(key: key, answer: bytes, storedAt: now))
-        try? store?.deleteAnswers(keys: evicted)
+        persist { try $0.storeAnswer(CachedAnswer(key: key, answer: bytes, storedAt: now)) }
+        persist { try $0.deleteAnswers(keys: evicted) }
     }
 
     private static func insert(_ table: inout Table, key: String, answer: JSONValue, bytes: Int, storedAt: Double, limit: Int,

@@ -10,14 +10,15 @@ struct RouteOrder {
     var skipped: [(deployment: ModelDeployment, until: Double, reason: String)] = []
 
     init(_ group: ModelGroup, health: DeploymentHealth, now: Double, estimatedTokens: Int, random: () -> Double) {
-        var candidates: [ModelDeployment] = []
-        for deployment in group.deployments {
-            if let cooling = health.cooling(deployment, now: now) {
+        // One read of the health, so the order is of one moment.
+        var candidates: [(deployment: ModelDeployment, state: DeploymentHealth.State)] = []
+        for (deployment, state) in zip(group.deployments, health.snapshot(group.deployments)) {
+            if let cooling = state.cooling(now: now) {
                 skipped.append((deployment, cooling.until, cooling.reason))
-            } else if let limit = health.overLimit(deployment, now: now, estimatedTokens: estimatedTokens) {
-                skipped.append((deployment, health.state(deployment).minuteStart + 60, limit))
+            } else if let limit = state.overLimit(deployment, now: now, estimatedTokens: estimatedTokens) {
+                skipped.append((deployment, state.minuteStart + 60, limit))
             } else {
-                candidates.append(deployment)
+                candidates.append((deployment, state))
             }
         }
         switch group.strategy {
@@ -28,11 +29,11 @@ struct RouteOrder {
             var rest = candidates
             candidates = []
             while !rest.isEmpty {
-                let total = rest.reduce(0) { $0 + $1.weight }
+                let total = rest.reduce(0) { $0 + $1.deployment.weight }
                 var point = random() * total
                 var index = rest.count - 1
-                for (offset, deployment) in rest.enumerated() {
-                    point -= deployment.weight
+                for (offset, candidate) in rest.enumerated() {
+                    point -= candidate.deployment.weight
                     if point < 0 {
                         index = offset
                         break
@@ -41,20 +42,19 @@ struct RouteOrder {
                 candidates.append(rest.remove(at: index))
             }
         case .leastBusy:
-            candidates = stableSorted(candidates) { health.state($0).inFlight < health.state($1).inFlight }
+            candidates = stableSorted(candidates) { $0.state.inFlight < $1.state.inFlight }
         case .lowestLatency:
             // Unmeasured first, so each gets measured.
-            candidates = stableSorted(candidates) {
-                (health.meanLatency($0) ?? -1) < (health.meanLatency($1) ?? -1)
-            }
+            candidates = stableSorted(candidates) { ($0.state.meanLatency ?? -1) < ($1.state.meanLatency ?? -1) }
         case .cheapest:
-            candidates = stableSorted(candidates) {
-                $0.cost(inputTokens: estimatedTokens, outputTokens: estimatedTokens / 2)
-                    < $1.cost(inputTokens: estimatedTokens, outputTokens: estimatedTokens / 2)
+            func price(_ deployment: ModelDeployment) -> Double {
+                deployment.cost(inputTokens: estimatedTokens, outputTokens: estimatedTokens / 2)
             }
+            candidates = stableSorted(candidates) { price($0.deployment) < price($1.deployment) }
         }
-        let fits = candidates.filter { ($0.contextWindow ?? .max) >= estimatedTokens }
-        ready = fits + candidates.filter { ($0.contextWindow ?? .max) < estimatedTokens }
+        let ordered = candidates.map(\.deployment)
+        let fits = ordered.filter { ($0.contextWindow ?? .max) >= estimatedTokens }
+        ready = fits + ordered.filter { ($0.contextWindow ?? .max) < estimatedTokens }
     }
 }
 

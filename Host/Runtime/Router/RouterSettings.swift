@@ -58,6 +58,14 @@ public struct RouterSettings: Sendable {
         public var place: String
     }
 
+    /// A model named as a provider plugin and, optionally, its model:
+    /// `provider.openai` or `provider.openai@azure/gpt-4o` (nil: not of that form).
+    public static func directProvider(_ model: String) -> (plugin: String, model: String)? {
+        guard model.hasPrefix("provider.") else { return nil }
+        guard let slash = model.firstIndex(of: "/") else { return (model, "") }
+        return (String(model[..<slash]), String(model[model.index(after: slash)...]))
+    }
+
     /// Reads the section; every problem is reported with its place in the file.
     public static func parse(_ configuration: DeploymentConfiguration) throws(DeploymentConfigurationError) -> RouterSettings {
         guard let root = configuration.models else { return RouterSettings() }
@@ -133,11 +141,10 @@ public struct RouterSettings: Sendable {
         }
         if let cache = root["cache"], cache["enabled"]?.boolValue != false {
             var semantic: SemanticCacheSettings?
-            if let config = cache["semantic"], let embedding = config["embedding"]?.stringValue {
-                let slash = embedding.firstIndex(of: "/")
+            // The schema's pattern makes it a provider, with or without a model.
+            if let config = cache["semantic"], let embedding = config["embedding"]?.stringValue.flatMap(Self.directProvider) {
                 semantic = SemanticCacheSettings(
-                    plugin: slash.map { String(embedding[..<$0]) } ?? embedding,
-                    model: slash.map { String(embedding[embedding.index(after: $0)...]) } ?? "",
+                    plugin: embedding.plugin, model: embedding.model,
                     threshold: config["threshold"]?.doubleValue ?? 0.95,
                     maxEntries: config["max_entries"]?.intValue ?? 1000)
             }

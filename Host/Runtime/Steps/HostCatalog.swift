@@ -18,8 +18,7 @@ public struct HostCatalog: PluginCatalog {
 
     public func modelProblem(_ model: String) -> String? {
         if models.groups[model] != nil { return nil }
-        let plugin = model.firstIndex(of: "/").map { String(model[..<$0]) } ?? model
-        if plugin.hasPrefix("provider."), let entry = base.entry(for: plugin), entry.kind == "provider" {
+        if let plugin = RouterSettings.directProvider(model)?.plugin, let entry = base.entry(for: plugin), entry.kind == "provider" {
             return entry.available ? nil : "provider '\(plugin)' is not available: \(entry.unavailableReason ?? "it did not load")"
         }
         let groups = models.groups.keys.sorted()
