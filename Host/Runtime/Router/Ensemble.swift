@@ -22,8 +22,8 @@ struct Ensemble {
         pick = config["pick"]?.stringValue.flatMap(Pick.init(rawValue:)) ?? .majority
         k = config["k"]?.intValue ?? 2
         judge = config["judge"]?.stringValue
-        guard models.count >= 2 else {
-            throw RouterError(.invalidRequest, "an ensemble needs at least two models", errorClass: .config)
+        guard (2...16).contains(models.count) else {
+            throw RouterError(.invalidRequest, "an ensemble has 2 to 16 models, not \(models.count)", errorClass: .config)
         }
         if pick == .judge, judge == nil {
             throw RouterError(.invalidRequest, "an ensemble that picks by judge needs `judge: <model>`", errorClass: .config)
@@ -42,17 +42,27 @@ struct Ensemble {
         let step = AIStep(router: router)
         let results = Mutex([Member](models.map { Member(model: $0) }))
         let order = Atomic<Int>(0)
-        // Each member on a thread of its own: the calls block on the network.
-        DispatchQueue.concurrentPerform(iterations: models.count) { index in
-            var member = Member(model: models[index])
-            do throws(RouterError) {
-                member.answer = try step.answer(with, model: models[index], context: context)
-            } catch {
-                member.error = error
+        // Each member on a thread of its own (at most 16), all at once: the
+        // calls block on the network, so a pool as wide as the cores would
+        // ask them a few at a time.
+        let done = DispatchGroup()
+        for (index, model) in models.enumerated() {
+            done.enter()
+            let thread = Thread {
+                var member = Member(model: model)
+                do throws(RouterError) {
+                    member.answer = try step.answer(with, model: model, context: context)
+                } catch {
+                    member.error = error
+                }
+                member.finished = order.add(1, ordering: .relaxed).newValue
+                results.withLock { $0[index] = member }
+                done.leave()
             }
-            member.finished = order.add(1, ordering: .relaxed).newValue
-            results.withLock { $0[index] = member }
+            thread.name = "trellis-ensemble"
+            thread.start()
         }
+        done.wait()
         let members = results.withLock { $0 }
         let answered = members.filter { $0.answer != nil }
         guard !answered.isEmpty else {
