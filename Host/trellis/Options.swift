@@ -96,3 +96,50 @@ struct Failed: Error, CustomStringConvertible {
 func warn(_ text: String) {
     FileHandle.standardError.write(Data((Redactor.shared.redact(text) + "\n").utf8))
 }
+
+extension DeploymentOptions {
+    /// The deployment config file a command edits: --config (made when it
+    /// does not exist), $TRELLIS_CONFIG, else ./trellis.yaml.
+    var editedFile: String { configFile ?? "trellis.yaml" }
+
+    /// The deployment a config text describes, or why it does not.
+    func configuration(text: String, file: String) throws -> DeploymentConfiguration {
+        do {
+            return try DeploymentConfiguration.parse(text: text, file: file, defaultPluginPaths: [Self.binaryDirectory])
+        } catch {
+            throw CLIError(error.description)
+        }
+    }
+
+    /// Reads the config file for editing, refusing one that is not valid
+    /// now (an edit must not be the first to notice).
+    func openEditor() throws -> DeploymentConfigEditor {
+        let editor: DeploymentConfigEditor
+        do {
+            editor = try DeploymentConfigEditor.open(file: editedFile)
+        } catch {
+            throw CLIError(error.description)
+        }
+        _ = try configuration(text: editor.text, file: editedFile)
+        return editor
+    }
+}
+
+extension DeploymentConfigEditor {
+    /// `set`, with its refusal as a command's error.
+    mutating func change(_ path: [String], to value: JSONValue) throws {
+        do {
+            try set(path, to: value)
+        } catch {
+            throw CLIError(error.description)
+        }
+    }
+
+    func save() throws {
+        do {
+            try write()
+        } catch {
+            throw CLIError(error.description)
+        }
+    }
+}

@@ -6,7 +6,8 @@ import TrellisPluginHost
 struct Plugins: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List and inspect plugins.",
-        subcommands: [List.self, Inspect.self, Call.self, Check.self, New.self, Sign.self])
+        subcommands: [List.self, Inspect.self, Call.self, Check.self, New.self, Sign.self, Pack.self,
+                      Install.self, Upgrade.self, Enable.self, Disable.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(

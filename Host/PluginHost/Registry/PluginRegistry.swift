@@ -72,13 +72,7 @@ public struct PluginRegistry: Sendable {
                                           message: "the manifest names \(manifest.library.file), which is not in \(libraries)",
                                           remedy: "Build the plugin first (`swift build`, `make`), pass --libraries, or stamp others with --only")
                 }
-                let opened = try PluginLibrary.open(path: library)
-                if let problem = PluginManager.disagreement(manifest, opened.info) {
-                    throw PluginLoadError(.manifestMismatch, path: library, pluginID: id, message: problem,
-                                          remedy: "Correct the manifest (or rebuild the library) so they agree, then stamp again")
-                }
-                manifest.library.sha256 = try sha256(ofFile: library)
-                if let signer { manifest = try PluginSignature.sign(manifest, key: signer.key, publisher: signer.publisher) }
+                manifest = try stamped(manifest, library: library, signer: signer)
                 let directory = URL(fileURLWithPath: output).appendingPathComponent(id)
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 let target = directory.appendingPathComponent("\(manifest.version).json")
@@ -91,6 +85,22 @@ public struct PluginRegistry: Sendable {
 }
 
 extension PluginRegistry {
+    /// `manifest` with the sha256 of `library`, and signed by `signer` when
+    /// given. The library is opened first and refused when the manifest does
+    /// not describe it (id, kind, version, ABI, interfaces).
+    public static func stamped(_ manifest: PluginManifest, library: String,
+                               signer: (key: Curve25519.Signing.PrivateKey, publisher: String)?) throws -> PluginManifest {
+        let opened = try PluginLibrary.open(path: library)
+        if let problem = PluginManager.disagreement(manifest, opened.info) {
+            throw PluginLoadError(.manifestMismatch, path: library, pluginID: manifest.id, message: problem,
+                                  remedy: "Correct the manifest (or rebuild the library) so they agree, then stamp again")
+        }
+        var stamped = manifest
+        stamped.library.sha256 = try sha256(ofFile: library)
+        if let signer { stamped = try PluginSignature.sign(stamped, key: signer.key, publisher: signer.publisher) }
+        return stamped
+    }
+
     /// Writes a manifest as the registry keeps it: pretty JSON, sorted keys.
     public static func write(_ manifest: PluginManifest, to path: String) throws {
         let encoder = JSONEncoder()
