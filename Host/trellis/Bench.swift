@@ -184,7 +184,7 @@ extension Bench {
             var samples: [Double] = []
             for _ in 0..<repeats {
                 let process = Process()
-                process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+                process.executableURL = URL(fileURLWithPath: DeploymentOptions.binaryPath)
                 process.arguments = arguments
                 process.standardOutput = FileHandle.nullDevice
                 let errors = Pipe()

@@ -19,8 +19,15 @@ struct DeploymentOptions: ParsableArguments {
     /// The directory of the running trellis binary: where `swift build` puts
     /// the bundled plugin libraries, and the default plugin path.
     static var binaryDirectory: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+        URL(fileURLWithPath: binaryPath).deletingLastPathComponent().path
     }
+
+    /// The running trellis binary, read from /proc/self/exe: `argv[0]` is
+    /// only a name when the binary was found through the PATH.
+    static let binaryPath: String = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).resolvingSymlinksInPath().path
+    }()
 
     var configFile: String? {
         if let config { return config }

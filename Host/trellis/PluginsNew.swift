@@ -79,7 +79,7 @@ extension Plugins {
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: "\(directory)/check.sh")
             print("wrote \(id) (\(lang)) to \(directory):")
             for (path, _) in files.sorted(by: { $0.0 < $1.0 }) { print("  \(path)") }
-            print("next: cd \(directory) && TRELLIS=\(CommandLine.arguments[0]) ./check.sh")
+            print("next: cd \(directory) && TRELLIS=\(DeploymentOptions.binaryPath) ./check.sh")
         }
 
         /// `channel.acme-chat` → `ChannelAcmeChat` (a module name no other plugin has).

@@ -85,4 +85,26 @@ import Testing
             #expect(!listed.stderr.contains("did not load"), "providers.md block \(index): \(listed.stderr)")
         }
     }
+
+    /// Shell sessions the docs mark `<!-- tested: … -->` run as written, in an
+    /// empty folder with this build's `trellis` first on the PATH.
+    @Test(.timeLimit(.minutes(3)))
+    func thePublishingWalkthroughRuns() async throws {
+        let page = try String(contentsOfFile: "\(CLI.packageRoot)/docs/publishing.md", encoding: .utf8)
+        let blocks = page.components(separatedBy: "<!-- tested: ").dropFirst()
+            .compactMap { $0.components(separatedBy: "```sh\n").dropFirst().first?.components(separatedBy: "```").first }
+        #expect(blocks.count == 1, "the walkthrough is marked")
+        for block in blocks {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trellis-doc-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+            let ran = try await CLI.runOffPool("/bin/bash", ["-euo", "pipefail", "-c", block], in: directory,
+                                               environment: ["PATH": "\(CLI.buildDirectory):\(path)", "HOME": directory])
+            #expect(ran.status == 0, "the walkthrough stopped: \(ran.stdout)\n\(ran.stderr)")
+            #expect(ran.stdout.contains(#""status": "delivered""#), "the installed plugin delivered: \(ran.stdout)")
+            #expect(ran.stdout.range(of: #"channel\.acme +channel +0\.1\.0 +ok"#, options: .regularExpression) != nil,
+                    "plugins list shows it loaded: \(ran.stdout)")
+        }
+    }
 }
