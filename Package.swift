@@ -60,7 +60,7 @@ let bundledPlugins: [PluginSpec] = [
 /// Each is a one-line C file that configures the shared fixture body.
 let fixturePlugins: [PluginSpec] = [
     "WrongMajor", "NewerMinor", "NoEntry", "NullFunction", "FailingCreate",
-    "SmallDescriptor", "UndefinedSymbol", "DuplicateId", "SingleThreaded", "Marker",
+    "SmallDescriptor", "UndefinedSymbol", "DuplicateId", "SingleThreaded", "Marker", "Leaky",
 ].map {
     PluginSpec(name: "TrellisFixture\($0)", path: "Tests/Fixtures/\($0)", swift: false,
                dependencies: ["TrellisFixtureKit"])

@@ -12,8 +12,10 @@ extension Plugins {
                 Loads the library and checks: its descriptor; that its manifest (--manifest, or the registry's for \
                 its id) agrees with it (id, kind, version, ABI, interfaces) and the config matches its schema; that \
                 instances are created and destroyed in pairs; its kind's call (send, complete, decide, tokenize) \
-                answers in the right shape or fails with a classified error; many threads calling at once; and that \
-                a cancelled call past its deadline returns within 2 s. Exits 1 when a check fails.
+                answers in the right shape or fails with a classified error; many threads calling at once; that \
+                a cancelled call past its deadline returns within 2 s; and, where Debian's LeakSanitizer runtime \
+                (liblsan0) is installed, that none of this leaks memory the plugin's own code allocated (the checks \
+                run again in a child process under it). Exits 1 when a check fails.
                 """)
 
         @OptionGroup var deployment: DeploymentOptions
@@ -26,6 +28,9 @@ extension Plugins {
         @Option(help: ArgumentHelp("What the kind's call is made with, as JSON (an analyzer: a JSON string).", valueName: "json"))
         var input: String?
         @Flag(help: "Print the findings as JSON.") var json = false
+        @Flag(help: "Skip the leak check under LeakSanitizer.") var noLeakCheck = false
+        /// Set in the child process that runs the checks under LeakSanitizer.
+        @Flag(help: .hidden) var leakChild = false
 
         func run() throws {
             func parse(_ text: String, _ what: String) throws -> JSONValue {
@@ -57,7 +62,8 @@ extension Plugins {
             var check = ConformanceCheck(library: library, manifest: found, configuration: try parse(config, "--with-config"),
                                          secrets: granted, input: try input.map { try parse($0, "--input") })
             check.cancellationBound = 2
-            let findings = check.run(logger: logger)
+            var findings = check.run(logger: logger)
+            if !leakChild && !noLeakCheck { findings.append(leakFinding()) }
             if json {
                 try printJSON(findings)
             } else {
@@ -69,6 +75,50 @@ extension Plugins {
                 print(failed == 0 ? "conformant: every check passed" : "\(failed) check\(failed == 1 ? "" : "s") failed")
             }
             if findings.contains(where: { $0.outcome == .failed }) { throw ExitCode(1) }
+        }
+    
+        /// Runs the same checks in a child process with LeakSanitizer
+        /// preloaded, and reports the leaks whose allocation the plugin's
+        /// own code made.
+        func leakFinding() -> ConformanceCheck.Finding {
+            guard let runtime = LeakReport.runtime else {
+                return .init(check: "leaks", outcome: .skipped,
+                             detail: "LeakSanitizer is not installed (Debian's liblsan0), so leaks were not checked")
+            }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: DeploymentOptions.binaryPath)
+            process.arguments = Array(CommandLine.arguments.dropFirst()) + ["--leak-child"]
+            var environment = ProcessInfo.processInfo.environment
+            environment["LD_PRELOAD"] = [runtime, environment["LD_PRELOAD"]].compactMap { $0 }.joined(separator: " ")
+            environment["LSAN_OPTIONS"] = LeakReport.options
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            let errors = Pipe()
+            process.standardError = errors
+            do {
+                try process.run()
+            } catch {
+                return .init(check: "leaks", outcome: .skipped, detail: "the leak check could not start: \(error.localizedDescription)")
+            }
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            let status = process.terminationStatus
+            guard process.terminationReason == .exit, [0, 1, LeakReport.leakExitCode].contains(status) else {
+                return .init(check: "leaks", outcome: .failed,
+                             detail: "the checks under LeakSanitizer ended with \(process.terminationReason == .exit ? "status" : "signal") \(status): "
+                                + String(text.suffix(600)))
+            }
+            let leaks = LeakReport.parse(text, library: library).leaks
+            guard !leaks.isEmpty else {
+                return .init(check: "leaks", outcome: .passed,
+                             detail: "LeakSanitizer found no leak from the plugin's code over every call above")
+            }
+            let bytes = leaks.reduce(0) { $0 + $1.bytes }, objects = leaks.reduce(0) { $0 + $1.objects }
+            let places = leaks.sorted { $0.bytes > $1.bytes }.prefix(3).map { "\($0.bytes) bytes in \($0.objects) by \($0.frame)" }
+            return .init(check: "leaks", outcome: .failed,
+                         detail: "\(bytes) bytes in \(objects) allocations leaked (\(places.joined(separator: "; "))"
+                            + (leaks.count > 3 ? "; and \(leaks.count - 3) more places" : "")
+                            + "); free what the plugin allocates once the call is answered, and in destroy what create made")
         }
     }
 }

@@ -139,7 +139,10 @@ extension Plugins {
             Try it in a deployment: stamp the manifest into a registry the deployment reads, add `\(id):` under
             `plugins:`, and \(kind == "analyzer" ? "call it with `trellis plugins call \(id) --input '{\"text\": \"some text\"}'`"
                 : kind == "recovery" ? "name it in a step's `recovery:`" : "use it in a step: `uses: \(id)`").
-            Sign it for deployments that trust publishers: `trellis plugins sign` (docs/admin.md, "Signed plugins").
+            Publish it as a signed package: `trellis plugins pack \(lang == "swift" ? ".build/release" : ".")/lib\(name).so \
+            registry/\(id)/0.1.0.json --key ~/.trellis/keys/NAME.key --output dist`; admins install it with
+            `trellis plugins install \(id) --from dist` (docs/publishing.md). Change the version in the code and the
+            manifest together: packing refuses a manifest whose version is not the library's.
 
             """
         }

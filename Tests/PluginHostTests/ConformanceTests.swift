@@ -41,6 +41,52 @@ import TrellisCore
         }
     }
 
+    /// `trellis plugins check` through the binary, as an author runs it,
+    /// waited for on a thread of its own (not one of Swift's few cooperative ones).
+    static func checkCommand(_ arguments: [String]) async throws -> (status: Int32, stdout: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try runCheck(arguments) }) }.start()
+        }
+    }
+
+    private static func runCheck(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(BuildProducts.directory)/trellis")
+        process.arguments = ["plugins", "check"] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    /// Under LeakSanitizer, no bundled plugin leaks over the whole suite's
+    /// calls; a fixture that loses 64 bytes a call is caught, named by its
+    /// function. (.ci/setup installs the runtime, Debian's liblsan0.)
+    @Test(.timeLimit(.minutes(5)))
+    func noBundledPluginLeaksAndALeakIsNamed() async throws {
+        #expect(LeakReport.runtime != nil, "LeakSanitizer's runtime (liblsan0) is installed")
+        let leaky = try await Self.checkCommand([BuildProducts.library("TrellisFixtureLeaky")])
+        #expect(leaky.status == 1, "\(leaky.stdout)")
+        let line = leaky.stdout.split(separator: "\n").first { $0.hasPrefix("✘ leaks:") }.map(String.init) ?? leaky.stdout
+        #expect(line.contains("by fixture_tokenize (libTrellisFixtureLeaky.so+0x"), "\(line)")
+        #expect(line.range(of: #"\d+ bytes in \d+ allocations leaked"#, options: .regularExpression) != nil, "\(line)")
+
+        let deployment = try StampedDeployment()
+        let registry = PluginRegistry(directories: [deployment.registry])
+        for id in registry.ids {
+            let manifest = try #require(registry.manifest(for: id))
+            let (config, secrets) = Self.settings(id, scratch: deployment.directory)
+            let checked = try await Self.checkCommand(
+                [BuildProducts.directory + "/" + manifest.library.file, "--manifest", "\(deployment.registry)/\(id)/\(manifest.version).json",
+                 "--with-config", config.jsonString()] + secrets.flatMap { ["--secret", "\($0.key)=\($0.value)"] })
+            #expect(checked.stdout.contains("✔ leaks: LeakSanitizer found no leak"), "\(id): \(checked.stdout)")
+            #expect(checked.status == 0, "\(id): \(checked.stdout)")
+        }
+    }
+
     @Test func brokenPluginsFailWithWhatToDo() throws {
         let nullFunction = ConformanceCheck(library: BuildProducts.library("TrellisFixtureNullFunction")).run(logger: testLogger)
         #expect(nullFunction.first?.outcome == .failed)

@@ -12,6 +12,12 @@ public struct ConformanceCheck: Sendable {
         public var check: String
         public var outcome: Outcome
         public var detail: String
+
+        public init(check: String, outcome: Outcome, detail: String) {
+            self.check = check
+            self.outcome = outcome
+            self.detail = detail
+        }
     }
 
     public var library: String

@@ -11,6 +11,7 @@
  *   FIXTURE_FAIL_CREATE     create fails with FIXTURE_FAIL_MESSAGE
  *   FIXTURE_UNDEFINED_SYMBOL it calls a function no library defines
  *   FIXTURE_FLAGS           descriptor flags (e.g. single-threaded)
+ *   FIXTURE_LEAK            each tokenize allocates 64 bytes it never frees
  *   FIXTURE_MARKER          when the library is opened, its constructor writes
  *                           "opened" to the file $TRELLIS_FIXTURE_MARKER names
  *                           (a test sees whether a refused library was ever opened)
@@ -89,6 +90,12 @@ static trellis_status_t fixture_tokenize(trellis_instance_t *instance, trellis_s
     if (overlaps > 0) return fixture_fail(reply, TRELLIS_ERR_PERMANENT, "two calls overlapped on one instance");
 #ifdef FIXTURE_UNDEFINED_SYMBOL
     if (trellis_fixture_symbol_defined_nowhere()) return TRELLIS_ERR_PERMANENT;
+#endif
+#ifdef FIXTURE_LEAK
+    {
+        char *volatile lost = malloc(64);
+        if (lost) lost[0] = 1;
+    }
 #endif
     trellis_token_t token = {{"fixture", 7}, 0, 0, (uint32_t)text.len};
     on_token(host_data, &token);

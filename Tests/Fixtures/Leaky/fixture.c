@@ -1,0 +1,3 @@
+#define FIXTURE_ID "analyzer.leaky"
+#define FIXTURE_LEAK
+#include "fixture_plugin.h"

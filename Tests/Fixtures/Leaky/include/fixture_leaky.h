@@ -1,0 +1,1 @@
+/* Fixture target Leaky: see Kit/include/fixture_plugin.h. */
