@@ -144,10 +144,10 @@ public struct JSONSchema: Sendable, Hashable {
         func fail(_ message: String) { problems.append(message) }
         let length = string.count
         if let minimum = schema["minLength"]?.doubleValue, Double(length) < minimum {
-            fail("must be at least \(format(minimum)) characters long")
+            fail("must be at least \(counted(minimum, "character")) long")
         }
         if let maximum = schema["maxLength"]?.doubleValue, Double(length) > maximum {
-            fail("must be at most \(format(maximum)) characters long")
+            fail("must be at most \(counted(maximum, "character")) long")
         }
         if let pattern = schema["pattern"]?.stringValue {
             if let regex = Self.regex(pattern) {
@@ -164,10 +164,10 @@ public struct JSONSchema: Sendable, Hashable {
                             into violations: inout [SchemaViolation]) {
         func fail(_ message: String) { violations.append(SchemaViolation(path: path, message: message)) }
         if let minimum = schema["minItems"]?.doubleValue, Double(items.count) < minimum {
-            fail("must have at least \(format(minimum)) items")
+            fail("must have at least \(counted(minimum, "item"))")
         }
         if let maximum = schema["maxItems"]?.doubleValue, Double(items.count) > maximum {
-            fail("must have at most \(format(maximum)) items")
+            fail("must have at most \(counted(maximum, "item"))")
         }
         if schema["uniqueItems"]?.boolValue == true, Set(items).count != items.count { fail("items must be unique") }
         if let itemSchema = schema["items"] {
@@ -185,10 +185,10 @@ public struct JSONSchema: Sendable, Hashable {
             fail("missing required field '\(name)'")
         }
         if let minimum = schema["minProperties"]?.doubleValue, Double(object.count) < minimum {
-            fail("must have at least \(format(minimum)) fields")
+            fail("must have at least \(counted(minimum, "field"))")
         }
         if let maximum = schema["maxProperties"]?.doubleValue, Double(object.count) > maximum {
-            fail("must have at most \(format(maximum)) fields")
+            fail("must have at most \(counted(maximum, "field"))")
         }
         for key in object.keys.sorted() {
             let child = "\(path)/\(JSONPointer.escape(key))"
@@ -234,6 +234,11 @@ public struct JSONSchema: Sendable, Hashable {
     }
 
     private func format(_ number: Double) -> String { Self.format(number) }
+
+    /// "1 character", "8 characters".
+    private func counted(_ number: Double, _ noun: String) -> String {
+        "\(format(number)) \(noun)\(number == 1 ? "" : "s")"
+    }
 }
 
 public struct SchemaError: Error, Sendable, CustomStringConvertible {

@@ -39,10 +39,15 @@ import TrellisCore
         #expect(byPath["/urll"] == ["unknown field 'urll' (did you mean 'url'?)"])
     }
 
-    @Test func patternAndLengths() {
+    @Test func patternAndLengths() throws {
         let messages = schema.validate(["url": "ftp://x"]).map(\.message)
         #expect(messages.contains("must match the pattern ^https?://"))
         #expect(messages.contains("must be at least 8 characters long"))
+        // One is singular.
+        let one = try JSONSchema(["type": "object", "properties": ["name": ["type": "string", "minLength": 1]],
+                                  "minProperties": 1])
+        #expect(one.validate(["name": ""]).map(\.message) == ["must be at least 1 character long"])
+        #expect(one.validate([:]).map(\.message) == ["must have at least 1 field"])
     }
 
     @Test func integersAreNumbers() {

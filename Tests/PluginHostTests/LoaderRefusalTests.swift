@@ -187,4 +187,16 @@ import Testing
         #expect(status.errorCode == "manifest_mismatch")
         #expect(status.reason?.contains("analyzer.whitespace") == true)
     }
+
+    /// Every refusal code has its row in the ABI spec's table, and the list
+    /// of codes holds every one the source defines.
+    @Test func everyRefusalCodeIsDocumented() throws {
+        let source = try String(contentsOfFile: "\(BuildProducts.packageRoot)/Host/PluginHost/Loader/PluginLoadError.swift", encoding: .utf8)
+        let defined = Set(source.matches(of: /= Code\("([a-z_]+)"\)/).map { String($0.output.1) })
+        #expect(Set(PluginLoadError.Code.all.map(\.name)) == defined)
+        let spec = try String(contentsOfFile: "\(BuildProducts.packageRoot)/docs/abi.md", encoding: .utf8)
+        for code in PluginLoadError.Code.all {
+            #expect(spec.contains("| `\(code.name)` |"), "docs/abi.md's refusal table has no row for \(code.name)")
+        }
+    }
 }

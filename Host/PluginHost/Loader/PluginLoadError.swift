@@ -33,6 +33,14 @@ public struct PluginLoadError: Error, Sendable, CustomStringConvertible {
         public static let revokedKey = Code("revoked_key")
         /// The signature does not match the manifest (it was changed after signing, or signed by another key).
         public static let badSignature = Code("bad_signature")
+
+        /// Every code, for the docs' table of refusals.
+        public static let all: [Code] = [
+            fileMissing, notSharedObject, missingDependency, openFailed, noEntrySymbol, abiMajorMismatch, abiMinorNewer,
+            structTooSmall, missingFunction, missingInterface, invalidDescriptor, duplicateID, createFailed, checksumMismatch,
+            manifestMissing, manifestInvalid, manifestMismatch, configInvalid, secretMissing, unsigned, untrustedPublisher,
+            revokedKey, badSignature,
+        ]
     }
 
     public var code: Code
