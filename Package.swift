@@ -54,6 +54,10 @@ let bundledPlugins: [PluginSpec] = [
     PluginSpec(name: "TrellisProviderAnthropic", path: "Plugins/provider-anthropic", swift: true),
     PluginSpec(name: "TrellisProviderGemini", path: "Plugins/provider-gemini", swift: true),
     PluginSpec(name: "TrellisProviderOllama", path: "Plugins/provider-ollama", swift: true),
+    PluginSpec(name: "TrellisAnalyzerStandard", path: "Plugins/analyzer-standard", swift: true, dependencies: ["TrellisTextAnalysis"]),
+    PluginSpec(name: "TrellisAnalyzerEnglish", path: "Plugins/analyzer-english", swift: true, dependencies: ["TrellisTextAnalysis"]),
+    PluginSpec(name: "TrellisAnalyzerNgram", path: "Plugins/analyzer-ngram", swift: true, dependencies: ["TrellisTextAnalysis"]),
+    PluginSpec(name: "TrellisAnalyzerRegex", path: "Plugins/analyzer-regex", swift: true, dependencies: ["TrellisTextAnalysis", "CPCRE2"]),
 ]
 
 /// Deliberately broken (and deliberately old) plugins for the loader tests.
@@ -118,6 +122,11 @@ let package = Package(
         // libcrypto's HMAC for channel plugins that sign.
         .systemLibrary(name: "CLibCrypto", path: "Plugins/Shared/CLibCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
+        // Unicode word boundaries, case folding, stop words and the English stemmer, for the analyzer plugins.
+        .target(name: "TrellisTextAnalysis", dependencies: [sdk("TrellisSDK")], path: "Plugins/Shared/TextAnalysis",
+                exclude: ["generate-tables.py"]),
+        // PCRE2 (8-bit), for analyzer.regex.
+        .systemLibrary(name: "CPCRE2", path: "Plugins/Shared/CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         // libcurl, opened on first use, with typed wrappers for its variadic functions.
         .target(name: "CCurl", path: "Host/CCurl"),
         .target(
@@ -199,6 +208,7 @@ let package = Package(
             path: "Tests/PluginHostTests"
         ),
         .testTarget(name: "TrellisStoreTests", dependencies: ["TrellisStore", "TrellisCore"], path: "Tests/StoreTests"),
+        .testTarget(name: "TrellisTextAnalysisTests", dependencies: ["TrellisTextAnalysis"], path: "Tests/TextAnalysisTests"),
         .testTarget(
             name: "TrellisRuntimeTests",
             dependencies: [

@@ -117,7 +117,7 @@ public func exportPlugin<P: RecoveryPlugin>(_ type: P.Type) -> UnsafeRawPointer 
 public func exportPlugin<P: AnalyzerPlugin>(_ type: P.Type) -> UnsafeRawPointer {
     register(ExportedPlugin(
         P.self, kind: trellis_plugin_kind_t(TRELLIS_KIND_ANALYZER),
-        interfaces: [TRELLIS_INTERFACE_ANALYZER_V1: analyzerTable],
+        interfaces: [TRELLIS_INTERFACE_ANALYZER_V1: P.isTokenFilter ? filterAnalyzerTable : analyzerTable],
         makeInstance: { host, config in
             let plugin = try P(configuration: decodeConfiguration(P.self, config), host: host)
             return InstanceBox(host: host, plugin: plugin, analyzer: plugin)

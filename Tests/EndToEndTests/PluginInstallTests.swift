@@ -133,7 +133,7 @@ import TrellisPluginHost
         try FileManager.default.createDirectory(atPath: "\(workspace.path)/source", withIntermediateDirectories: true)
         try workspace.write("source/marker.json", """
             {"id": "analyzer.marker", "kind": "analyzer", "version": "0.0.1", "description": "writes a marker when opened",
-             "abi": {"major": 1, "minor": 3}, "interfaces": ["trellis.analyzer/1"],
+             "abi": {"major": 1, "minor": 4}, "interfaces": ["trellis.analyzer/1"],
              "library": {"file": "libTrellisFixtureMarker.so"}, "config_schema": {"type": "object"}, "permissions": {}}
             """)
         let packed = try workspace.trellis("plugins", "pack", "\(CLI.buildDirectory)/libTrellisFixtureMarker.so", "source/marker.json",

@@ -19,7 +19,7 @@ import Testing
             try FileManager.default.createDirectory(atPath: "\(workspace.path)/source/analyzer.marker", withIntermediateDirectories: true)
             try workspace.write("source/analyzer.marker/0.0.1.json", """
                 {"id": "analyzer.marker", "kind": "analyzer", "version": "0.0.1", "description": "writes a marker when opened",
-                 "abi": {"major": 1, "minor": 3}, "interfaces": ["trellis.analyzer/1"],
+                 "abi": {"major": 1, "minor": 4}, "interfaces": ["trellis.analyzer/1"],
                  "library": {"file": "libTrellisFixtureMarker.so"}, "config_schema": {"type": "object"}, "permissions": {}}
                 """)
         }

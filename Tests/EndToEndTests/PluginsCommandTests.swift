@@ -159,7 +159,7 @@ import TrellisPluginHost
             try FileManager.default.createDirectory(atPath: "\(workspace.path)/src/\(id)", withIntermediateDirectories: true)
             try workspace.write("src/\(id)/0.0.1.json", """
                 {"id": "\(id)", "kind": "analyzer", "version": "0.0.1", "description": "fixture",
-                 "abi": {"major": 1, "minor": 3}, "interfaces": \(interfaces),
+                 "abi": {"major": 1, "minor": 4}, "interfaces": \(interfaces),
                  "library": {"file": "\(file)"}, "config_schema": {"type": "object"}, "permissions": {}}
                 """)
         }

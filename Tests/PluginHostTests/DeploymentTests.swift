@@ -34,7 +34,7 @@ import TrellisCore
 
     /// A manifest that does not describe its library is refused, naming the field.
     @Test(arguments: [
-        (#""abi": {"major": 1, "minor": 3}"#, #""abi": {"major": 1, "minor": 2}"#, "built for plugin ABI 1.3, but its manifest says 1.2"),
+        (#""abi": {"major": 1, "minor": 4}"#, #""abi": {"major": 1, "minor": 3}"#, "built for plugin ABI 1.4, but its manifest says 1.3"),
         (#""interfaces": ["trellis.channel/1", "trellis.health/1"]"#, #""interfaces": ["trellis.channel/1"]"#,
          "the manifest does not list trellis.health/1"),
         (#""interfaces": ["trellis.channel/1", "trellis.health/1"]"#,

@@ -166,13 +166,38 @@ typedef struct trellis_token {
  * THREADING: [in-call]. */
 typedef int32_t (*trellis_token_fn)(void *host_data, const trellis_token_t *token);
 
+/* Receives one token of texts[text_index] during tokenize_batch; copies
+ * what it keeps. Returns nonzero to stop the whole batch.
+ * THREADING: [in-call]. Since 1.4. */
+typedef int32_t (*trellis_batch_token_fn)(void *host_data, uint32_t text_index, const trellis_token_t *token);
+
 typedef struct trellis_analyzer_v1 {
     uint32_t struct_size;
     /* Splits `text` into tokens, calling `on_token` for each in order.
-     * Errors go through reply->error. THREADING: [any-thread]. */
+     * Errors go through reply->error. THREADING: [any-thread]. A plugin that
+     * is only a token filter sets it to a function that fails with
+     * TRELLIS_ERR_CONFIG, saying so. */
     trellis_status_t (*tokenize)(trellis_instance_t *instance, trellis_str_t text,
                                  void *host_data, trellis_token_fn on_token,
                                  const trellis_reply_t *reply);
+    /* Since 1.4 (optional; NULL when the plugin is no filter). A token
+     * filter, the second and later links of a field's analyzer chain: it
+     * gets the `count` tokens the chain made of `text` so far, in order, and
+     * calls `on_token` for each token it keeps, changes or adds, in order,
+     * positions never decreasing; a token it drops is not passed on. Byte
+     * ranges still refer to `text`. THREADING: [any-thread]. */
+    trellis_status_t (*filter)(trellis_instance_t *instance, trellis_str_t text,
+                               const trellis_token_t *tokens, size_t count,
+                               void *host_data, trellis_token_fn on_token,
+                               const trellis_reply_t *reply);
+    /* Since 1.4 (optional). Tokenizes `count` texts in one call, as
+     * `tokenize` would each, calling `on_token` with the index of the text
+     * each token belongs to, texts in order. The host uses it to index many
+     * documents per call; without it, the host calls `tokenize` per text.
+     * THREADING: [any-thread]. */
+    trellis_status_t (*tokenize_batch)(trellis_instance_t *instance, const trellis_str_t *texts, size_t count,
+                                       void *host_data, trellis_batch_token_fn on_token,
+                                       const trellis_reply_t *reply);
 } trellis_analyzer_v1_t;
 
 /* trellis.health/1 — an optional liveness probe any plugin may offer. The

@@ -1,5 +1,5 @@
 /*
- * trellis_plugin.h — the Trellis plugin ABI, version 1.3.0.
+ * trellis_plugin.h — the Trellis plugin ABI, version 1.4.0.
  *
  * 1.1 added the host services trellis.clock/1 and trellis.state/1, and
  * trellis_outcome_t.policy_json.
@@ -12,6 +12,8 @@
  * (trellis_http_service_t.stream); embeddings (trellis_provider_v1_t.embed);
  * and, in the provider's JSON, tools, tool calls, stop, top_p and
  * response_format.
+ * 1.4 added token filters (trellis_analyzer_v1_t.filter) and tokenizing
+ * many texts in one call (trellis_analyzer_v1_t.tokenize_batch).
  *
  * This header, with the three it includes — trellis_types.h (basic types),
  * trellis_services.h (the host's services) and trellis_interfaces.h (what a

@@ -15,7 +15,7 @@ extern "C" {
 #endif
 
 #define TRELLIS_ABI_MAJOR 1
-#define TRELLIS_ABI_MINOR 3
+#define TRELLIS_ABI_MINOR 4
 #define TRELLIS_ABI_PATCH 0
 
 /* The one exported symbol's name. */
