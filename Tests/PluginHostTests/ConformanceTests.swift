@@ -10,6 +10,7 @@ import TrellisCore
     static func settings(_ id: String, scratch: TemporaryDirectory) -> (config: JSONValue, secrets: [String: String]) {
         switch id {
         case "analyzer.whitespace": (["max_token_length": 8], [:])
+        case "analyzer.regex": (["pattern": "[a-z]+"], [:])
         case "channel.stdout": (["path": .string(scratch.file("stdout.jsonl"))], [:])
         case "channel.email": (["url": "smtp://127.0.0.1:9", "from": "trellis@example.com"], [:])
         case "channel.push": (["server": "http://127.0.0.1:9"], [:])

@@ -17,6 +17,7 @@ import TrellisCore
         // Plugins with required settings get the least that satisfies them.
         let settings = [
             "analyzer.whitespace": "{ config: { max_token_length: 8 } }",
+            "analyzer.regex": "{ config: { pattern: \"[a-z]+\" } }",
             "channel.email": "{ config: { url: \"smtp://127.0.0.1:2525\", from: trellis@example.com } }",
             "channel.push": "{ config: { server: \"https://ntfy.sh\" } }",
             "channel.github": "{ config: { repository: acme/web }, secrets: { token: \"${file:\(hook)}\" } }",
