@@ -141,6 +141,14 @@ let package = Package(
             path: "Host/PluginHost"
         ),
         .target(
+            name: "TrellisSearch",
+            dependencies: [
+                "TrellisCore", "TrellisPluginHost",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Host/Search"
+        ),
+        .target(
             name: "TrellisStore",
             dependencies: [
                 "TrellisCore",
@@ -208,6 +216,11 @@ let package = Package(
             path: "Tests/PluginHostTests"
         ),
         .testTarget(name: "TrellisStoreTests", dependencies: ["TrellisStore", "TrellisCore"], path: "Tests/StoreTests"),
+        .testTarget(
+            name: "TrellisSearchTests",
+            dependencies: ["TrellisSearch", "TrellisPluginHost", "TrellisCore", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/SearchTests"
+        ),
         .testTarget(name: "TrellisTextAnalysisTests", dependencies: ["TrellisTextAnalysis"], path: "Tests/TextAnalysisTests"),
         .testTarget(
             name: "TrellisRuntimeTests",

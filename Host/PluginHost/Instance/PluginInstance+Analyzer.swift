@@ -7,6 +7,12 @@ public struct AnalyzedToken: Sendable, Hashable {
     public var position: Int
     /// Byte range in the analyzed UTF-8 text.
     public var bytes: Range<Int>
+
+    public init(term: String, position: Int, bytes: Range<Int>) {
+        self.term = term
+        self.position = position
+        self.bytes = bytes
+    }
 }
 
 /// A token as the analyzer hands it over: the term is borrowed and valid only
