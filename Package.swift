@@ -187,7 +187,7 @@ let package = Package(
         .executableTarget(
             name: "trellis",
             dependencies: [
-                "TrellisPluginHost", "TrellisCore", sdk("CTrellisABI"), "TrellisStore", "TrellisRuntime", "TrellisBenchmarks",
+                "TrellisPluginHost", "TrellisCore", sdk("CTrellisABI"), "TrellisStore", "TrellisRuntime", "TrellisBenchmarks", "TrellisSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

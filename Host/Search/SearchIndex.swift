@@ -374,7 +374,7 @@ public final class SearchIndex: @unchecked Sendable {
         return one(value).map { [$0] }
     }
 
-    static func date(_ value: JSONValue) -> Double? {
+    public static func date(_ value: JSONValue) -> Double? {
         if let number = value.doubleValue { return number.isFinite ? number : nil }
         guard let text = value.stringValue else { return nil }
         let formatter = ISO8601DateFormatter()

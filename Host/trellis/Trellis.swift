@@ -13,7 +13,7 @@ struct Trellis: AsyncParsableCommand {
             It is found at --config, else $TRELLIS_CONFIG, else ./trellis.yaml. See docs/admin.md.
             """,
         version: "trellis \(TrellisVersion.current) (plugin ABI \(ABIVersion.host))",
-        subcommands: [Run.self, Serve.self, Trigger.self, Validate.self, Runs.self, Notify.self, Notifications.self, AI.self, Plugins.self, Keys.self, Registry.self, Demo.self, Bench.self, Version.self]
+        subcommands: [Run.self, Serve.self, Trigger.self, Validate.self, Runs.self, Notify.self, Notifications.self, AI.self, Search.self, Plugins.self, Keys.self, Registry.self, Demo.self, Bench.self, Version.self]
     )
 
     static func main() async {

@@ -70,6 +70,15 @@ public struct DeploymentConfiguration: Sendable {
     public var notifications: JSONValue?
     /// The `models:` section (model groups, cache, budgets), read by the model router.
     public var models: JSONValue?
+    /// Where the search indexes live (`search.path`; default: `search` beside the store).
+    public var searchPath: String?
+    /// Whether run history and notification deliveries are indexed for search (`search.index_runs`, default true).
+    public var indexRuns = true
+
+    /// The search indexes' folder.
+    public var searchDirectory: String {
+        searchPath ?? URL(fileURLWithPath: storePath).deletingLastPathComponent().appendingPathComponent("search").path
+    }
     public var pluginPaths: [String]
     public var registryPaths: [String]
     public var plugins: [String: PluginSettings]
@@ -230,6 +239,10 @@ public struct DeploymentConfiguration: Sendable {
             configuration.trust.revoked = Set((trust["revoked"]?.arrayValue ?? []).compactMap(\.stringValue))
         }
         configuration.models = root["models"]
+        if let search = root["search"] {
+            configuration.searchPath = search["path"]?.stringValue.map(absolute)
+            configuration.indexRuns = search["index_runs"]?.boolValue ?? true
+        }
         configuration.document = document
         return configuration
     }
@@ -306,6 +319,10 @@ let deploymentSchema: JSONSchema = {
             "notifications": ["type": "object"],
             // Its shape is checked by the model router (docs/providers.md).
             "models": ["type": "object"],
+            "search": ["type": "object", "additionalProperties": false, "properties": [
+                "path": ["type": "string", "minLength": 1],
+                "index_runs": ["type": "boolean"],
+            ]],
             "trust": ["type": "object", "additionalProperties": false, "properties": [
                 "publishers": ["type": "object", "additionalProperties": ["type": "string"]],
                 "revoked": stringList,

@@ -80,7 +80,7 @@ struct QueryPreparer {
     /// Fields a bare word is looked for in.
     let defaultFields: [String]
     /// Words that matched no term in any field, for "did you mean".
-    var unmatched: [(field: String, word: String)] = []
+    var unmatched: [(fields: [String], word: String)] = []
     /// At most this many terms a prefix or fuzzy word expands to.
     let maximumExpansions = 64
 
@@ -101,7 +101,7 @@ struct QueryPreparer {
                 if case .nothing = part { continue }
                 parts.append(part)
             }
-            if parts.isEmpty, fuzzy == nil, !prefix, let first = fields.first { unmatched.append((first, text)) }
+            if parts.isEmpty, fuzzy == nil, !prefix { unmatched.append((fields, text)) }
             return parts.count == 1 ? parts[0] : parts.isEmpty ? .nothing : .boolean(must: [], should: parts, mustNot: [])
         case .phrase(let field, let text, let slop, let boost):
             var parts: [PreparedQuery] = []

@@ -154,21 +154,24 @@ extension SearchIndex {
 
     /// The query with each unmatched word replaced by the dictionary's most
     /// frequent term within two edits, or nil when none is.
-    private func didYouMean(_ query: String, _ unmatched: [(field: String, word: String)], _ snapshot: IndexSnapshot) -> String? {
+    private func didYouMean(_ query: String, _ unmatched: [(fields: [String], word: String)], _ snapshot: IndexSnapshot) -> String? {
         var replacements: [String: String] = [:]
-        for (field, word) in unmatched where replacements[word] == nil {
+        for (fields, word) in unmatched where replacements[word] == nil {
             let folded = Array(word.lowercased().unicodeScalars.map(\.value))
             guard folded.count >= 3 else { continue }
             var best: (term: String, distance: Int, frequency: Int)?
             for live in snapshot.segments {
-                guard let postings = live.segment.text[field] else { continue }
-                for at in 0..<postings.terms.count {
-                    let term = postings.terms.string(at)
-                    guard let distance = EditDistance.within(folded, Array(term.unicodeScalars.map(\.value)), limit: folded.count < 6 ? 1 : 2),
-                          distance > 0 else { continue }
-                    let frequency = postings.docFreq(at)
-                    if best == nil || distance < best!.distance || (distance == best!.distance && frequency > best!.frequency) {
-                        best = (term, distance, frequency)
+                for field in fields {
+                    guard let postings = live.segment.text[field] else { continue }
+                    for at in 0..<postings.terms.count {
+                        let term = postings.terms.string(at)
+                        let limit = folded.count < 6 ? 1 : 2
+                        guard let distance = EditDistance.within(folded, Array(term.unicodeScalars.map(\.value)), limit: limit),
+                              distance > 0 else { continue }
+                        let frequency = postings.docFreq(at)
+                        if best == nil || distance < best!.distance || (distance == best!.distance && frequency > best!.frequency) {
+                            best = (term, distance, frequency)
+                        }
                     }
                 }
             }
