@@ -175,7 +175,7 @@ let package = Package(
         .target(
             name: "TrellisBenchmarks",
             dependencies: [
-                "TrellisCore", "TrellisPluginHost", "TrellisStore", "TrellisRuntime", sdk("CTrellisABI"), "TrellisTestSupport",
+                "TrellisCore", "TrellisPluginHost", "TrellisStore", "TrellisRuntime", "TrellisSearch", sdk("CTrellisABI"), "TrellisTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Trellis's own speed.",
         discussion: "Run from a release build (swift build -c release): debug figures are not representative.",
-        subcommands: [PluginCall.self, DAG.self, Load.self, Store.self, RunProcess.self, Recovery.self, Notify.self, AI.self])
+        subcommands: [PluginCall.self, DAG.self, Load.self, Store.self, RunProcess.self, Recovery.self, Notify.self, AI.self, Search.self])
 
     struct PluginCall: ParsableCommand {
         static let configuration = CommandConfiguration(

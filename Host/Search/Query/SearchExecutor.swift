@@ -106,21 +106,22 @@ extension SearchIndex {
         func id(_ candidate: (segment: Int, doc: UInt32, score: Double)) -> String {
             snapshot.segments[candidate.segment].segment.ids.string(Int(candidate.doc))
         }
-        if keys.isEmpty && keeping > 64 {
-            return Array(candidates.sorted { $0.score != $1.score ? $0.score > $1.score : id($0) < id($1) }.prefix(keeping))
+        // Best first; equal scores by id, so pages are stable.
+        func before(_ a: (segment: Int, doc: UInt32, score: Double), _ b: (segment: Int, doc: UInt32, score: Double)) -> Bool {
+            a.score != b.score ? a.score > b.score : id(a) < id(b)
         }
+        if keys.isEmpty && keeping > 64 { return Array(candidates.sorted(by: before).prefix(keeping)) }
         if keys.isEmpty {
-            // A bounded selection: only the best `keeping` are kept and sorted.
+            // A bounded selection: only the best `keeping` are kept, in order.
             var best: [(segment: Int, doc: UInt32, score: Double)] = []
             best.reserveCapacity(keeping + 1)
             for candidate in candidates {
-                if best.count == keeping, let last = best.last, candidate.score <= last.score { continue }
-                let at = best.firstIndex { $0.score < candidate.score } ?? best.count
+                if best.count == keeping, let last = best.last, candidate.score < last.score || !before(candidate, last) { continue }
+                let at = best.firstIndex { before(candidate, $0) } ?? best.count
                 best.insert(candidate, at: at)
                 if best.count > keeping { best.removeLast() }
             }
-            // Equal scores: by id, so pages are stable.
-            return best.sorted { $0.score != $1.score ? $0.score > $1.score : id($0) < id($1) }
+            return best
         }
         func value(_ candidate: (segment: Int, doc: UInt32, score: Double), _ key: SortKey) -> (Double?, String?) {
             let segment = snapshot.segments[candidate.segment].segment

@@ -40,14 +40,15 @@ struct SegmentBuilder {
         var ends: [UInt32] = []
     }
 
-    struct TextAccumulator {
+    /// Classes, so that filling one never copies what it holds.
+    final class TextAccumulator {
         var terms: [String: Int] = [:]
         var postings: [TermPostings] = []
         var lengths: [UInt32] = []
         var totalLength: UInt64 = 0
     }
 
-    struct KeywordAccumulator {
+    final class KeywordAccumulator {
         var values: [String: Int] = [:]
         var docs: [[UInt32]] = []
         var perDoc: [[UInt32]] = []
@@ -59,11 +60,10 @@ struct SegmentBuilder {
         ids.append(document.id.utf8)
         sources.append(document.source)
         for (field, accumulator) in text {
-            var accumulator = accumulator
-            text[field] = nil  // no copy while it changes
             let tokens = document.text[field] ?? []
-            // A document's tokens of one term are consecutive in its postings.
-            var byTerm: [Int: [Int]] = [:]
+            // The document's tokens grouped by term, in the order they came.
+            var pairs: [(term: Int, index: Int)] = []
+            pairs.reserveCapacity(tokens.count)
             for (index, token) in tokens.enumerated() {
                 let term: Int
                 if let known = accumulator.terms[token.term] {
@@ -73,26 +73,29 @@ struct SegmentBuilder {
                     accumulator.terms[token.term] = term
                     accumulator.postings.append(TermPostings())
                 }
-                byTerm[term, default: []].append(index)
+                pairs.append((term, index))
             }
-            for (term, indexes) in byTerm {
+            pairs.sort { $0.term != $1.term ? $0.term < $1.term : $0.index < $1.index }
+            var start = 0
+            while start < pairs.count {
+                let term = pairs[start].term
+                var end = start
+                while end < pairs.count && pairs[end].term == term { end += 1 }
                 accumulator.postings[term].docs.append(doc)
-                accumulator.postings[term].freqs.append(UInt32(indexes.count))
-                for index in indexes {
-                    let token = tokens[index]
+                accumulator.postings[term].freqs.append(UInt32(end - start))
+                for pair in pairs[start..<end] {
+                    let token = tokens[pair.index]
                     accumulator.postings[term].positions.append(UInt32(clamping: token.position))
                     accumulator.postings[term].starts.append(UInt32(clamping: token.bytes.lowerBound))
                     accumulator.postings[term].ends.append(UInt32(clamping: token.bytes.upperBound))
                 }
+                start = end
             }
             let length = UInt32(tokens.count)
             accumulator.lengths.append(length)
             accumulator.totalLength += UInt64(length)
-            text[field] = accumulator
         }
         for (field, accumulator) in keywords {
-            var accumulator = accumulator
-            keywords[field] = nil
             var ordinals: [UInt32] = []
             for value in Set(document.keywords[field] ?? []).sorted() {
                 let ordinal: Int
@@ -107,7 +110,6 @@ struct SegmentBuilder {
                 ordinals.append(UInt32(ordinal))
             }
             accumulator.perDoc.append(ordinals)
-            keywords[field] = accumulator
         }
         for field in numbers.keys { numbers[field]!.append(document.numbers[field] ?? .nan) }
     }
