@@ -161,7 +161,7 @@ let package = Package(
         .target(
             name: "TrellisRuntime",
             dependencies: [
-                "TrellisCore", "TrellisStore", "TrellisPluginHost",
+                "TrellisCore", "TrellisStore", "TrellisPluginHost", "TrellisSearch",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

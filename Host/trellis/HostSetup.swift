@@ -4,6 +4,7 @@ import Logging
 import TrellisCore
 import TrellisPluginHost
 import TrellisRuntime
+import TrellisSearch
 import TrellisStore
 
 /// What the commands that run workflows share: the deployment, its plugins,
@@ -109,8 +110,9 @@ struct HostSetup {
                           uses: Set<String>) throws -> (RunEngine, NotificationService?) {
         let notifications = uses.contains("notify") ? try startNotifications(store: store, mode: .transient) : nil
         let router = uses.contains("ai") ? try modelRouter(store: store) : nil
+        let search = uses.contains("search.index") || uses.contains("search.query") ? searchEngine() : nil
         let engine = RunEngine(store: store, plugins: plugins, configuration: try runtimeConfiguration(),
-                               catalog: catalog, notifications: notifications, router: router, logger: logger)
+                               catalog: catalog, notifications: notifications, router: router, search: search, logger: logger)
         return (engine, notifications)
     }
 
@@ -124,7 +126,9 @@ struct HostSetup {
             throw ExitCode(1)
         }
         let base = loadPlugins(for: source, file: file)
-        let catalog = HostCatalog(base: base, settings: try notificationSettings(), models: try routerSettings())
+        let usesSearch = source.contains("search.index") || source.contains("search.query")
+        let catalog = HostCatalog(base: base, settings: try notificationSettings(), models: try routerSettings(),
+                                  search: usesSearch ? searchEngine() : nil)
         let defaultProblems = configuration.recoveryDefaultProblems(catalog: catalog)
         guard defaultProblems.isEmpty else {
             for problem in defaultProblems { warn(problem) }
@@ -138,12 +142,24 @@ struct HostSetup {
         return (workflow, source, catalog)
     }
 
+    /// The analyzer plugins the deployment config lists.
+    var analyzerIDs: Set<String> { Set(configuration.plugins.keys.filter { $0.hasPrefix("analyzer.") }) }
+
+    /// The deployment's search engine over its loaded analyzer plugins
+    /// (loaded here when they are not yet).
+    func searchEngine() -> SearchEngine {
+        let missing = analyzerIDs.filter { plugins.status($0) == nil }
+        if !missing.isEmpty { _ = plugins.load(only: missing) }
+        return SearchEngine(root: configuration.searchDirectory, plugins: plugins)
+    }
+
     /// Loads just the plugins `source` names (steps and recovery entries).
     func loadPlugins(for source: String, file: String) -> DeploymentCatalog {
         var ids = configuration.recoveryDefaultPlugins.union(Self.uses(source, file: file))
         if ids.contains("ai"), let settings = try? routerSettings() {
             ids.formUnion(settings.groups.values.flatMap { $0.deployments.map(\.plugin) + $0.recovery.map(\.uses) })
         }
+        if ids.contains("search.index") || ids.contains("search.query") { ids.formUnion(analyzerIDs) }
         let statuses = plugins.load(only: ids)
         return DeploymentCatalog(manager: plugins, statuses: statuses)
     }

@@ -18,14 +18,7 @@ struct Search: ParsableCommand {
     struct EngineOptions: ParsableArguments {
         @OptionGroup var deployment: DeploymentOptions
 
-        func engine() throws -> SearchEngine {
-            let logger = deployment.makeLogger()
-            let configuration = try deployment.load()
-            let plugins = PluginManager(configuration: configuration, logger: logger)
-            let analyzers = Set(configuration.plugins.keys.filter { $0.hasPrefix("analyzer.") })
-            _ = plugins.load(only: analyzers)
-            return SearchEngine(root: configuration.searchDirectory, plugins: plugins)
-        }
+        func engine() throws -> SearchEngine { try HostSetup(deployment).searchEngine() }
     }
 
     struct List: ParsableCommand {

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import TrellisCore
 import TrellisPluginHost
 import TrellisRuntime
+import TrellisSearch
 import TrellisStore
 
 struct Serve: AsyncParsableCommand {
@@ -37,8 +38,9 @@ struct Serve: AsyncParsableCommand {
         if statuses.contains(where: { $0.state == .error && $0.required }) {
             throw ValidationError("required plugins failed to load; see the log")
         }
+        let search = setup.searchEngine()
         let catalog = HostCatalog(base: DeploymentCatalog(manager: setup.plugins, statuses: statuses),
-                                  settings: try setup.notificationSettings(), models: try setup.routerSettings())
+                                  settings: try setup.notificationSettings(), models: try setup.routerSettings(), search: search)
         let pipelineProblems = setup.configuration.recoveryDefaultProblems(catalog: catalog)
             + setup.configuration.notificationRecoveryProblems(catalog: catalog)
         guard pipelineProblems.isEmpty else {
@@ -50,7 +52,7 @@ struct Serve: AsyncParsableCommand {
         let notifications = try setup.startNotifications(store: store, mode: .owner)
         let engine = RunEngine(store: store, plugins: setup.plugins, configuration: try setup.runtimeConfiguration(),
                                catalog: catalog, notifications: notifications, router: try setup.modelRouter(store: store),
-                               logger: logger)
+                               search: search, logger: logger)
         logRunEvents(of: engine, to: logger)
         let scheduler = Scheduler(engine: engine, store: store, logger: logger)
         scheduler.setWorkflows(entries)

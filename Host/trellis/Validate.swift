@@ -3,6 +3,7 @@ import Foundation
 import TrellisCore
 import TrellisPluginHost
 import TrellisRuntime
+import TrellisSearch
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,7 +46,7 @@ struct Validate: ParsableCommand {
             throw ValidationError(error.description)
         }
         let catalog = HostCatalog(base: DeploymentCatalog(manager: manager, statuses: manager.loadAll()), settings: settings,
-                                  models: models)
+                                  models: models, search: SearchEngine(root: configuration.searchDirectory, plugins: manager))
         let loader = WorkflowLoader(catalog: catalog, allowExec: configuration.allowExec)
         var reports: [Report] = []
         // The deployment's default recovery pipelines apply to these workflows too.

@@ -19,6 +19,9 @@ public protocol PluginCatalog: Sendable {
     /// Why a `uses: ai` step's `model` names nothing this deployment
     /// serves (no model group, no provider plugin), or nil.
     func modelProblem(_ model: String) -> String?
+    /// Why a `uses: search.*` step's `index` names no index of this
+    /// deployment, or nil (also when indexes are not known here).
+    func searchIndexProblem(_ index: String) -> String?
 }
 
 extension PluginCatalog {
@@ -26,6 +29,7 @@ extension PluginCatalog {
     public var secretNames: Set<String>? { nil }
     public func secretProblem(_ name: String) -> String? { nil }
     public func modelProblem(_ model: String) -> String? { nil }
+    public func searchIndexProblem(_ index: String) -> String? { nil }
 }
 
 public struct PluginCatalogEntry: Sendable {

@@ -124,7 +124,7 @@ public struct Step: Sendable, Hashable {
     }
 
     /// Built-in step kinds that are not plugins.
-    public static let builtIns: Set<String> = ["noop", "sleep", "exec", "notify", "ai"]
+    public static let builtIns: Set<String> = ["noop", "sleep", "exec", "notify", "ai", "search.index", "search.query"]
     public var isBuiltIn: Bool { Self.builtIns.contains(uses) }
 }
 

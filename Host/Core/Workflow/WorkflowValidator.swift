@@ -104,6 +104,13 @@ struct WorkflowValidator {
                 }
             }
             return
+        case "search.index", "search.query":
+            checkSchema(step.with, step.uses == "search.index" ? Self.searchIndexSchema : Self.searchQuerySchema, at: "\(step.pointer)/with")
+            if let index = step.with["index"]?.stringValue, (try? Template(parsing: index))?.expressions.isEmpty != false,
+               let problem = catalog.searchIndexProblem(index) {
+                report("\(step.pointer)/with/index", problem)
+            }
+            return
         default:
             break
         }
@@ -125,6 +132,43 @@ struct WorkflowValidator {
             }
         }
     }
+
+    /// `uses: search.index`: documents (usually an upstream step's output) into a named index.
+    static let searchIndexSchema: JSONSchema = {
+        let root: JSONValue = [
+            "type": "object", "additionalProperties": false, "required": ["index", "documents"],
+            "properties": [
+                "index": ["type": "string", "minLength": 1],
+                "documents": ["oneOf": [["type": "array", "maxItems": 100_000, "items": ["type": "object"]], ["type": "object"], ["type": "string"]]],
+                "delete": ["type": "array", "items": ["type": ["string", "integer"]]],
+            ],
+        ]
+        return try! JSONSchema(root)
+    }()
+
+    /// `uses: search.query`: a query with its filters, facets, sorting and page.
+    static let searchQuerySchema: JSONSchema = {
+        let root: JSONValue = [
+            "type": "object", "additionalProperties": false, "required": ["index", "query"],
+            "properties": [
+                "index": ["type": "string", "minLength": 1],
+                "query": ["type": "string", "maxLength": 4096],
+                "limit": ["type": ["integer", "string"]],
+                "offset": ["type": ["integer", "string"]],
+                "operator": ["enum": ["and", "or"]],
+                "fields": ["type": "array", "items": ["type": "string"]],
+                "filters": ["type": "object"],
+                "ranges": ["type": "object", "additionalProperties": [
+                    "type": "object", "additionalProperties": false,
+                    "properties": ["gte": [:], "gt": [:], "lte": [:], "lt": [:]],
+                ]],
+                "facets": ["type": "array", "items": ["type": "string"]],
+                "sort": ["type": "array", "items": ["type": "string"]],
+                "highlight": ["type": "boolean"],
+            ],
+        ]
+        return try! JSONSchema(root)
+    }()
 
     /// The shape of a `uses: notify` step's `with:`.
     static let notifySchema: JSONSchema = {

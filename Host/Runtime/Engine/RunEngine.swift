@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 import TrellisCore
 import TrellisPluginHost
+import TrellisSearch
 import TrellisStore
 
 /// Executes workflow runs durably.
@@ -120,7 +121,7 @@ public final class RunEngine: @unchecked Sendable {
 
     public init(store: any RunStore & StepCache, plugins: PluginManager?, configuration: RuntimeConfiguration = RuntimeConfiguration(),
                 catalog: any PluginCatalog = EmptyPluginCatalog(), notifications: NotificationService? = nil,
-                router: ModelRouter? = nil, logger: Logger,
+                router: ModelRouter? = nil, search: SearchEngine? = nil, logger: Logger,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.store = store
         self.plugins = plugins
@@ -131,7 +132,7 @@ public final class RunEngine: @unchecked Sendable {
         pool = WorkerPool(threads: configuration.maxConcurrentSteps)
         self.router = router
         invoker = StepInvoker(plugins: { [plugins] id in plugins?.instance(id) }, allowExec: configuration.allowExec,
-                              notifications: notifications, router: router)
+                              notifications: notifications, router: router, search: search)
         loader = WorkflowLoader(catalog: catalog, allowExec: configuration.allowExec)
         loop = OwnerLoop(name: "trellis-engine", handler: self)
         // Only now: its first turn may come at once, and touches `loop`.

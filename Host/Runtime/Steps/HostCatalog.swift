@@ -1,4 +1,5 @@
 import TrellisCore
+import TrellisSearch
 import TrellisStore
 
 /// Workflow validation that also knows the deployment's settings for the
@@ -9,11 +10,23 @@ public struct HostCatalog: PluginCatalog {
     public let base: any PluginCatalog
     public let settings: NotificationSettings
     public let models: RouterSettings
+    /// The deployment's search indexes, for `uses: search.*` steps.
+    public let search: SearchEngine?
 
-    public init(base: any PluginCatalog, settings: NotificationSettings, models: RouterSettings = RouterSettings()) {
+    public init(base: any PluginCatalog, settings: NotificationSettings, models: RouterSettings = RouterSettings(),
+                search: SearchEngine? = nil) {
         self.base = base
         self.settings = settings
         self.models = models
+        self.search = search
+    }
+
+    public func searchIndexProblem(_ index: String) -> String? {
+        guard let search else { return nil }
+        let names = search.names
+        if names.contains(index) { return nil }
+        return "no search index '\(index)'" + (closest(to: index, in: names).map { " (did you mean '\($0)'?)" } ?? "")
+            + (names.isEmpty ? "; make one with `trellis search create \(index) --schema FILE`" : "; the indexes are \(names.joined(separator: ", "))")
     }
 
     public func modelProblem(_ model: String) -> String? {

@@ -1,15 +1,18 @@
 import Foundation
 import TrellisCore
 import TrellisPluginHost
+import TrellisSearch
 
 /// Runs one attempt of a step on the calling (worker) thread: a plugin call,
-/// or one of the built-ins `noop`, `exec`, `notify` and `ai` (`sleep` is a
+/// or one of the built-ins `noop`, `exec`, `notify`, `ai`, `search.index` and
+/// `search.query` (`sleep` is a
 /// timer of the engine's, see `RunEngine.submitCall`).
 struct StepInvoker: Sendable {
     let plugins: @Sendable (String) -> PluginInstance?
     let allowExec: Bool
     let notifications: NotificationService?
     let router: ModelRouter?
+    let search: SearchEngine?
 
     func invoke(_ uses: String, inputs: JSONValue, context: PluginCallContext) -> StepOutcome {
         switch uses {
@@ -28,6 +31,11 @@ struct StepInvoker: Sendable {
                                 retryAfterMilliseconds: 0)
             }
             return AIStep(router: router).run(inputs, context: context)
+        case "search.index", "search.query":
+            guard let search else {
+                return .failure(.config, message: "this host has no search engine", retryAfterMilliseconds: 0)
+            }
+            return uses == "search.index" ? SearchStep(engine: search).index(inputs) : SearchStep(engine: search).query(inputs)
         default:
             return callPlugin(uses, inputs: inputs, context: context)
         }
