@@ -124,6 +124,15 @@ extension SQLiteStore: NotificationStore {
         }
     }
 
+    /// Deliveries changed after `time` (or at it), oldest change first: what
+    /// a search index of deliveries catches up on.
+    public func deliveries(changedSince time: Double, limit: Int) throws(StoreError) -> [DeliveryRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE updated_at >= ? ORDER BY updated_at, rowid LIMIT ?",
+                             arguments: [time, limit]).map(Self.delivery)
+        }
+    }
+
     public func deliveries(notification id: String) throws(StoreError) -> [DeliveryRecord] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE notification_id = ? ORDER BY created_at, rowid", arguments: [id])

@@ -122,6 +122,15 @@ public final class SQLiteStore: RunStore, StepCache, TriggerClock, KeyValueStore
         }
     }
 
+    /// Runs changed after `time` (or at it), oldest change first: what a
+    /// search index of run history catches up on.
+    public func runRecords(changedSince time: Double, limit: Int) throws(StoreError) -> [RunRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE updated_at >= ? ORDER BY updated_at, id LIMIT ?", arguments: [time, limit])
+                .map(StoreSchema.runRecord)
+        }
+    }
+
     public func stepRecords(run: String) throws(StoreError) -> [StepState] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM steps WHERE run_id = ? ORDER BY started_at IS NULL, started_at, step_id",

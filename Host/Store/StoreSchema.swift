@@ -144,6 +144,14 @@ package enum StoreSchema {
                 CREATE INDEX model_usage_by_time ON model_usage (at);
                 """)
         }
+        migrator.registerMigration("v5-changes") { db in
+            // What changed since a time: the search engine's run history
+            // and deliveries indexes catch up on these.
+            try db.execute(sql: """
+                CREATE INDEX runs_by_change ON runs (updated_at);
+                CREATE INDEX deliveries_by_change ON deliveries (updated_at);
+                """)
+        }
         return migrator
     }
 

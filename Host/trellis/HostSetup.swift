@@ -153,6 +153,15 @@ struct HostSetup {
         return SearchEngine(root: configuration.searchDirectory, plugins: plugins)
     }
 
+    /// The history indexer over the store, with the first of the standard
+    /// and English analyzers the deployment enables; nil (saying why) with neither.
+    func historyIndexer(store: SQLiteStore, search: SearchEngine) -> (HistoryIndexer?, String?) {
+        guard let analyzer = ["analyzer.standard", "analyzer.english"].first(where: { plugins.instance($0) != nil }) else {
+            return (nil, "run history is not indexed for search: enable analyzer.standard in the deployment config (plugins: analyzer.standard:)")
+        }
+        return (HistoryIndexer(engine: search, store: store, analyzer: analyzer), nil)
+    }
+
     /// Loads just the plugins `source` names (steps and recovery entries).
     func loadPlugins(for source: String, file: String) -> DeploymentCatalog {
         var ids = configuration.recoveryDefaultPlugins.union(Self.uses(source, file: file))

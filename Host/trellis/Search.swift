@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import TrellisCore
 import TrellisPluginHost
+import TrellisRuntime
 import TrellisSearch
+import TrellisStore
 
 struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +14,7 @@ struct Search: ParsableCommand {
             A text field is analyzed by analyzer plugins the deployment enables. Query syntax, schemas and \
             analyzers: docs/search.md.
             """,
-        subcommands: [List.self, Create.self, Index.self, Query.self, Suggest.self, Stats.self, Reindex.self, Drop.self])
+        subcommands: [List.self, Create.self, Index.self, Query.self, Suggest.self, Stats.self, Reindex.self, Drop.self, Runs.self])
 
     /// Opens the deployment's search engine with its analyzer plugins loaded.
     struct EngineOptions: ParsableArguments {
@@ -340,6 +342,61 @@ struct Search: ParsableCommand {
     }
 }
 
+extension Search {
+    struct Runs: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Find runs in the run history: by workflow, status, step, plugin, error class or message.",
+            discussion: """
+                The history is indexed from the store (`trellis serve` keeps it current; this command catches up \
+                first), with each run's workflow, status, trigger, steps, plugins, error classes and messages. \
+                Examples: trellis search runs "timeout AND channel.slack"; trellis search runs nightly --status failed. \
+                Keyword fields for the query: workflow:, status:, step:, plugin:, error:. Exits 1 when nothing matches.
+                """)
+        @OptionGroup var options: StoreOptions
+        @Argument(help: "The query.") var query: String
+        @Option(help: "Only runs with this status.") var status: String?
+        @Option(help: "Only runs of this workflow.") var workflow: String?
+        @Option(help: "How many runs.") var limit = 20
+        @Flag(help: "Newest first instead of best match first.") var newest = false
+        @Flag(help: "Print JSON.") var json = false
+
+        struct StoreOptions: ParsableArguments {
+            @OptionGroup var deployment: DeploymentOptions
+            @Option(help: ArgumentHelp("The store file. Default: the deployment config's `store:`.", valueName: "path")) var store: String?
+        }
+
+        func run() throws {
+            let setup = try HostSetup(options.deployment)
+            let store = try setup.openStore(override: options.store)
+            let search = setup.searchEngine()
+            let (indexer, why) = setup.historyIndexer(store: store, search: search)
+            guard let indexer else { throw CLIError(why ?? "run history is not indexed") }
+            try searchCall { try indexer.catchUp() }
+            var request = SearchRequest(query: query)
+            request.limit = limit
+            if let status { request.filters.append(.equals(field: "status", values: [status])) }
+            if let workflow { request.filters.append(.equals(field: "workflow", values: [workflow])) }
+            if newest { request.sort = [SortKey(field: "at", descending: true)] }
+            request.marks = isatty(STDOUT_FILENO) == 1 ? ("\u{1B}[1m", "\u{1B}[0m") : ("[", "]")
+            let result = try searchCall { try search.index(HistoryIndexer.runsIndex).search(request) }
+            if json {
+                print(result.json.jsonString(pretty: true))
+            } else {
+                print("\(result.total) run\(result.total == 1 ? "" : "s")" + (result.suggestion.map { "; did you mean: \($0)" } ?? ""))
+                let formatter = ISO8601DateFormatter()
+                for hit in result.hits {
+                    let at = hit.fields["at"]?.doubleValue.map { formatter.string(from: Date(timeIntervalSince1970: $0)) } ?? "-"
+                    print("\(hit.id)  \(hit.fields["workflow"]?.stringValue ?? "-")  \(hit.fields["status"]?.stringValue ?? "-")  \(at)")
+                    if let snippet = hit.highlights["text"]?.snippet {
+                        print("   " + snippet.replacingOccurrences(of: "\n", with: " · "))
+                    }
+                }
+            }
+            if result.total == 0 { throw ExitCode(1) }
+        }
+    }
+}
+
 /// Runs a search engine call, its error becoming a command's error.
 @discardableResult
 func searchCall<T>(_ body: () throws -> T) throws -> T {
@@ -347,6 +404,8 @@ func searchCall<T>(_ body: () throws -> T) throws -> T {
         return try body()
     } catch let error as SearchError {
         throw CLIError(error.description)
+    } catch let error as StoreError {
+        throw CLIError("the store: \(error)")
     }
 }
 

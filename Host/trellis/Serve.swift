@@ -56,9 +56,15 @@ struct Serve: AsyncParsableCommand {
         logRunEvents(of: engine, to: logger)
         let scheduler = Scheduler(engine: engine, store: store, logger: logger)
         scheduler.setWorkflows(entries)
+        var history: HistoryIndexingService?
+        if setup.configuration.indexRuns {
+            let (indexer, why) = setup.historyIndexer(store: store, search: search)
+            if let indexer { history = HistoryIndexingService(indexer: indexer, logger: logger) }
+            if let why { logger.notice("\(why)") }
+        }
         let group = ServiceGroup.host(engine: engine, notifications: notifications,
                                       driver: SchedulingService(engine: engine, scheduler: scheduler, logger: logger),
-                                      checkpointing: store, logger: logger)
+                                      checkpointing: store, history: history, logger: logger)
         try await group.run()
         logger.info("host stopped")
     }

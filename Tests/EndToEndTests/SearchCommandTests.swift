@@ -156,4 +156,42 @@ import Testing
         let strays = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".tmp") }
         #expect(strays.isEmpty, "what a kill leaves is swept at the next open: \(strays)")
     }
+
+    /// Runs are found by what happened in them; catching up again indexes
+    /// nothing that did not change.
+    @Test func runHistoryIsSearchable() throws {
+        let workspace = try Workspace()
+        try workspace.config(Self.deployment + "\n  channel.stdout:", extra: "store: trellis.db\nexec: true\n")
+        try workspace.write("nightly.yaml", """
+            name: nightly-backup
+            steps:
+              - id: backup
+                uses: exec
+                with: { command: [false] }
+            """)
+        try workspace.write("fine.yaml", """
+            name: deploy-web
+            steps:
+              - id: tell
+                uses: channel.stdout
+                with: { text: deployed }
+            """)
+        #expect(try workspace.trellis("run", "nightly.yaml").status == 1)
+        #expect(try workspace.trellis("run", "fine.yaml").status == 0)
+        let found = try workspace.trellis("search", "runs", "permanent AND exec", "--json")
+        #expect(found.status == 0, "\(found.stderr)")
+        let hits = (try json(found.stdout) as? [String: Any])?["hits"] as? [[String: Any]] ?? []
+        #expect(hits.count == 1)
+        #expect((hits.first?["fields"] as? [String: Any])?["workflow"] as? String == "nightly-backup")
+        let byPlugin = try workspace.trellis("search", "runs", "plugin:channel.stdout")
+        #expect(byPlugin.stdout.contains("deploy-web") && !byPlugin.stdout.contains("nightly-backup"), "\(byPlugin.stdout)")
+        let failed = try workspace.trellis("search", "runs", "*", "--status", "failed")
+        #expect(failed.stdout.hasPrefix("1 run"), "\(failed.stdout)")
+        let before = (try json(try workspace.trellis("search", "stats", HistoryName.runs, "--json").stdout) as? [String: Any])?["generation"] as? Int
+        _ = try workspace.trellis("search", "runs", "exec")
+        let after = (try json(try workspace.trellis("search", "stats", HistoryName.runs, "--json").stdout) as? [String: Any])?["generation"] as? Int
+        #expect(before != nil && before == after, "nothing changed, nothing was committed again")
+    }
+
+    enum HistoryName { static let runs = "history-runs" }
 }

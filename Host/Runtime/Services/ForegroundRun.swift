@@ -52,9 +52,12 @@ extension ServiceGroup {
     /// notifications, the engine, then what drives the engine (a host's
     /// scheduler, or one foreground run, which ends the group when it returns).
     public static func host(engine: RunEngine, notifications: NotificationService?, driver: any Service,
-                            checkpointing store: SQLiteStore? = nil, logger: Logger) -> ServiceGroup {
+                            checkpointing store: SQLiteStore? = nil, history: HistoryIndexingService? = nil,
+                            logger: Logger) -> ServiceGroup {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let store { services.append(.init(service: StoreCheckpointService(store: store))) }
+        // It reads the store: it stops before the checkpointer does.
+        if let history { services.append(.init(service: history)) }
         // The router's usage ledger stops after the engine, whose steps ask the router.
         if let router = engine.router { services.append(.init(service: router)) }
         services.append(.init(service: LeaseHeartbeat(engine: engine)))
