@@ -22,13 +22,14 @@ import Testing
             registries.append("\(copy)/build/registry")
         }
         try workspace.write("trellis.yaml", """
-            plugin_paths: [\(paths.joined(separator: ", "))]
-            registry: [\(registries.joined(separator: ", "))]
+            plugin_paths: [\(paths.joined(separator: ", ")), \(CLI.buildDirectory)]
+            registry: [\(registries.joined(separator: ", ")), registry]
             store: trellis.db
             plugins:
               channel.example-c:
               analyzer.example-c:
               recovery.example-c:
+              analyzer.standard:
             """)
         try workspace.write("examples.yaml", """
             name: c-examples
@@ -43,5 +44,13 @@ import Testing
         #expect(run.stdout.contains(#""status":"delivered""#), "\(run.stdout.suffix(600))")
         let tokens = try workspace.trellis("plugins", "call", "analyzer.example-c", "--input", #"{"text": "two words"}"#)
         #expect(tokens.stdout.contains(#""term": "two""#), "\(tokens.stdout)\(tokens.stderr)")
+
+        // The C analyzer as a filter in a search index's chain: short words are not indexed.
+        try workspace.write("schema.json", #"{"fields": {"body": {"type": "text", "analyzer": ["analyzer.standard", "analyzer.example-c"]}}}"#)
+        #expect(try workspace.trellis("search", "create", "notes", "--schema", "schema.json").status == 0)
+        try workspace.write("notes.jsonl", #"{"id": "n1", "body": "A cat is on the Mat"}"# + "\n")
+        #expect(try workspace.trellis("search", "index", "notes", "notes.jsonl").status == 0)
+        #expect(try workspace.trellis("search", "query", "notes", "mat").stdout.hasPrefix("1 hit"))
+        #expect(try workspace.trellis("search", "query", "notes", "is OR on").status == 1, "two-letter words were filtered out")
     }
 }

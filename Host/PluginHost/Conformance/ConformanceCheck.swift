@@ -204,15 +204,54 @@ public struct ConformanceCheck: Sendable {
                 do throws(PluginCallError) {
                     let tokens = try instance.tokens(of: text)
                     let length = text.utf8.count
-                    var last = -1
-                    for token in tokens {
-                        guard token.bytes.lowerBound >= 0, token.bytes.upperBound <= length, token.bytes.lowerBound <= token.bytes.upperBound else {
-                            return .wrong("token '\(token.term)' has bytes \(token.bytes), outside the \(length)-byte text")
+                    func problem(_ tokens: [AnalyzedToken], _ call: String) -> String? {
+                        var last = -1
+                        for token in tokens {
+                            guard token.bytes.lowerBound >= 0, token.bytes.upperBound <= length, token.bytes.lowerBound <= token.bytes.upperBound else {
+                                return "\(call): token '\(token.term)' has bytes \(token.bytes), outside the \(length)-byte text"
+                            }
+                            guard token.position >= last else {
+                                return "\(call): token '\(token.term)' has position \(token.position) after position \(last): positions must not go back"
+                            }
+                            last = token.position
                         }
-                        guard token.position >= last else {
-                            return .wrong("token '\(token.term)' has position \(token.position) after position \(last): positions must not go back")
+                        return nil
+                    }
+                    if let problem = problem(tokens, "tokenize") { return .wrong(problem) }
+                    var extra: [String] = []
+                    // A filter (ABI 1.4) is fed what tokenize made.
+                    if instance.isTokenFilter {
+                        var filtered: [AnalyzedToken] = []
+                        try instance.filter(text, tokens: tokens) { token in
+                            filtered.append(AnalyzedToken(term: String(decoding: token.term, as: UTF8.self), position: token.position,
+                                                          bytes: token.bytes))
+                            return true
                         }
-                        last = token.position
+                        if let problem = problem(filtered, "filter") { return .wrong(problem) }
+                        extra.append("filter kept \(filtered.count)")
+                    }
+                    // A batch (ABI 1.4) must give each text what tokenize gives it.
+                    if instance.tokenizesInBatches {
+                        let texts = [text, "", text.uppercased(), "one"]
+                        var batched = [[String]](repeating: [], count: texts.count)
+                        var badIndex: Int?
+                        try instance.tokenizeBatch(texts) { index, token in
+                            guard index >= 0 && index < texts.count else {
+                                badIndex = index
+                                return false
+                            }
+                            batched[index].append(String(decoding: token.term, as: UTF8.self))
+                            return true
+                        }
+                        if let badIndex { return .wrong("tokenize_batch named text \(badIndex) of \(texts.count)") }
+                        for (index, one) in texts.enumerated() where try instance.tokens(of: one).map(\.term) != batched[index] {
+                            return .wrong("tokenize_batch gave text \(index) other tokens than tokenize gives it")
+                        }
+                        extra.append("tokenize_batch agrees with tokenize")
+                    }
+                    if !extra.isEmpty {
+                        return .success("tokenize gave \(tokens.count) tokens with offsets inside the text and positions in order; "
+                                        + extra.joined(separator: "; "))
                     }
                     return .success("tokenize gave \(tokens.count) tokens with offsets inside the text and positions in order")
                 } catch {

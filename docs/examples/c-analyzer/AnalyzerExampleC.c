@@ -1,5 +1,6 @@
 /*
- * analyzer.example-c — An example C analyzer: splits text on ASCII whitespace.
+ * analyzer.example-c — An example C analyzer: splits text on ASCII whitespace,
+ * and, as a token filter (ABI 1.4), drops tokens shorter than three bytes.
  * Written against the Trellis plugin ABI headers in include/ (docs/abi.md).
  */
 #include <stdio.h>
@@ -38,7 +39,23 @@ static trellis_status_t tokenize(trellis_instance_t *instance, trellis_str_t tex
     return TRELLIS_OK;
 }
 
-static const trellis_analyzer_v1_t table = {sizeof(trellis_analyzer_v1_t), tokenize};
+/* As a filter, later in a field's analyzer chain: passes on every token of
+ * three bytes or more, as it came (term, position and bytes), and drops the
+ * rest. The tokens and their terms are the host's, valid during the call. */
+static trellis_status_t filter(trellis_instance_t *instance, trellis_str_t text, const trellis_token_t *tokens, size_t count,
+                               void *host_data, trellis_token_fn on_token, const trellis_reply_t *reply) {
+    (void)instance;
+    (void)text;
+    (void)reply;
+    for (size_t i = 0; i < count; i++) {
+        if (tokens[i].term.len < 3) continue;
+        if (on_token(host_data, &tokens[i]) != 0) break;
+    }
+    return TRELLIS_OK;
+}
+
+/* tokenize_batch is left NULL: the host calls tokenize once per text. */
+static const trellis_analyzer_v1_t table = {sizeof(trellis_analyzer_v1_t), tokenize, filter, NULL};
 #define KIND TRELLIS_KIND_ANALYZER
 #define INTERFACE TRELLIS_INTERFACE_ANALYZER_V1
 static const void *get_interface(const trellis_plugin_descriptor_t *self, trellis_str_t id) {
