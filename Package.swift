@@ -75,6 +75,8 @@ let fixturePlugins: [PluginSpec] = [
                abi: "CTrellisABI_1_2"),
     PluginSpec(name: "TrellisFixtureFlakyChannel", path: "Tests/Fixtures/FlakyChannel", swift: false),
     PluginSpec(name: "TrellisFixtureGate", path: "Tests/Fixtures/Gate", swift: true),
+    // The Swift filter docs/search.md shows, word for word (a test compares them).
+    PluginSpec(name: "TrellisFixtureShortWordFilter", path: "Tests/Fixtures/ShortWordFilter", swift: true),
 ]
 
 /// libFuzzer targets (Tests/Fuzz), only when TRELLIS_FUZZ is set: each a

@@ -40,10 +40,18 @@ import Testing
               provider.offline:
               recovery.fixed-delay:
               recovery.retry:
+              analyzer.standard:
+              analyzer.english:
             models:
               groups:
                 fast: { deployments: [{ plugin: provider.offline, model: offline-echo }] }
             """, extra: "store: trellis.db\n")
+        // The search page's workflow indexes into `docs`, made from the page's own schema.
+        let search = try String(contentsOfFile: "\(CLI.packageRoot)/docs/search.md", encoding: .utf8)
+        let schema = try #require(search.components(separatedBy: "```json\n").dropFirst().first?.components(separatedBy: "```").first)
+        try workspace.write("schema.json", schema)
+        let created = try workspace.trellis("search", "create", "docs", "--schema", "schema.json")
+        #expect(created.status == 0, "the search page's schema is accepted: \(created.stderr)")
         for (index, example) in examples.enumerated() {
             let file = try workspace.write("example-\(index).yaml", example.text)
             let validated = try workspace.trellis("validate", file)
@@ -106,5 +114,15 @@ import Testing
             #expect(ran.stdout.range(of: #"channel\.acme +channel +0\.1\.0 +ok"#, options: .regularExpression) != nil,
                     "plugins list shows it loaded: \(ran.stdout)")
         }
+    }
+
+    /// The Swift filter on the search page is the fixture the package builds
+    /// and the tests load, word for word.
+    @Test func theSearchPagesSwiftFilterIsTheBuiltFixture() throws {
+        let page = try String(contentsOfFile: "\(CLI.packageRoot)/docs/search.md", encoding: .utf8)
+        let block = try #require(page.components(separatedBy: "```swift\n").dropFirst().first?.components(separatedBy: "```").first)
+        let fixture = try String(contentsOfFile: "\(CLI.packageRoot)/Tests/Fixtures/ShortWordFilter/ShortWordFilter.swift", encoding: .utf8)
+        #expect(block == fixture)
+        #expect(FileManager.default.fileExists(atPath: "\(CLI.buildDirectory)/libTrellisFixtureShortWordFilter.so"))
     }
 }

@@ -173,4 +173,18 @@ import TrellisCore
             try fixture.engine.create("a", schema: try fixture.schema(#"{"fields": {"b": {"type": "text", "analyzer": ["analyzer.regex"]}}}"#))
         } throws: { "\($0)".contains("field 'b' is analyzed by analyzer.regex, which is not loaded") }
     }
+
+    /// The Swift filter the search page shows, built as a fixture, as the
+    /// second link of a chain.
+    @Test func theDocumentedSwiftFilterWorksInAChain() throws {
+        let fixture = try SearchFixture(plugins: "plugins:\n  analyzer.standard:\n  analyzer.short-words:\n", extraManifests: [
+            ("analyzer.short-words", "libTrellisFixtureShortWordFilter.so"),
+        ])
+        let index = try fixture.engine.create("short", schema: try fixture.schema(
+            #"{"fields": {"body": {"type": "text", "analyzer": ["analyzer.standard", "analyzer.short-words"]}}}"#))
+        try index.index([.object(["id": "1", "body": "A cat is on the mat"])])
+        try index.commit()
+        #expect(try index.search(SearchRequest(query: "cat")).total == 1)
+        #expect(try index.search(SearchRequest(query: "is OR on OR a")).total == 0)
+    }
 }

@@ -38,10 +38,19 @@ final class SearchFixture {
           analyzer.english:
           analyzer.ngram: { config: { edge: true, min_gram: 1, max_gram: 10 } }
           analyzer.whitespace:
-        """) throws {
+        """, extraManifests: [(id: String, library: String)] = []) throws {
         scratch = try Scratch()
         let registry = "\(scratch.path)/registry"
         try PluginRegistry.stamp(source: "\(Build.packageRoot)/registry", libraries: Build.directory, output: registry)
+        for (id, library) in extraManifests {
+            let sha = try sha256(ofFile: "\(Build.directory)/\(library)")
+            try FileManager.default.createDirectory(atPath: "\(registry)/\(id)", withIntermediateDirectories: true)
+            try """
+                {"id": "\(id)", "kind": "analyzer", "version": "1.0.0", "description": "a test analyzer",
+                 "abi": {"major": 1, "minor": 4}, "interfaces": ["trellis.analyzer/1", "trellis.health/1"],
+                 "library": {"file": "\(library)", "sha256": "\(sha)"}, "config_schema": {"type": "object"}, "permissions": {}}
+                """.write(toFile: "\(registry)/\(id)/1.0.0.json", atomically: true, encoding: .utf8)
+        }
         let file = "\(scratch.path)/trellis.yaml"
         try yaml.write(toFile: file, atomically: true, encoding: .utf8)
         var configuration = try DeploymentConfiguration.parse(text: yaml, file: file, defaultPluginPaths: [Build.directory])
