@@ -9,35 +9,40 @@ import TrellisCore
 public final class QueryLog: Sendable {
     let path: String
     let maximumBytes: Int
-    private let lock = Mutex(())
+    /// The open log (appending) and its size; opened at the first query.
+    private let state = Mutex<(descriptor: Int32, size: Int)>((-1, 0))
 
     init(path: String, maximumBytes: Int = 8 << 20) {
         self.path = path
         self.maximumBytes = maximumBytes
     }
 
+    deinit {
+        let descriptor = state.withLock { $0.descriptor }
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// Appends one line with one write; a failure to log never fails a query.
     func record(query: String, total: Int, microseconds: Int) {
-        let line = JSONValue.object([
+        let line = Array((JSONValue.object([
             "q": .string(String(query.prefix(512))), "hits": .number(Double(total)), "us": .number(Double(microseconds)),
             "at": .number(Date().timeIntervalSince1970.rounded()),
-        ]).jsonString() + "\n"
-        lock.withLock { _ in
-            guard let handle = FileHandle(forWritingAtPath: path) ?? {
-                FileManager.default.createFile(atPath: path, contents: nil)
-                return FileHandle(forWritingAtPath: path)
-            }() else { return }
-            defer { try? handle.close() }
-            let size = (try? handle.seekToEnd()) ?? 0
-            if size > UInt64(maximumBytes) {
-                try? handle.close()
-                trim()
-                guard let again = FileHandle(forWritingAtPath: path) else { return }
-                _ = try? again.seekToEnd()
-                again.write(Data(line.utf8))
-                try? again.close()
-                return
+        ]).jsonString() + "\n").utf8)
+        state.withLock { state in
+            if state.descriptor < 0 {
+                state.descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+                guard state.descriptor >= 0 else { return }
+                state.size = Int(lseek(state.descriptor, 0, SEEK_END))
             }
-            handle.write(Data(line.utf8))
+            if state.size > maximumBytes {
+                close(state.descriptor)
+                trim()
+                state.descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+                guard state.descriptor >= 0 else { return }
+                state.size = Int(lseek(state.descriptor, 0, SEEK_END))
+            }
+            let written = line.withUnsafeBytes { write(state.descriptor, $0.baseAddress, $0.count) }
+            if written > 0 { state.size += written }
         }
     }
 
@@ -58,7 +63,7 @@ public final class QueryLog: Sendable {
     }
 
     public func summary(limit: Int = 10) -> Summary {
-        let text = lock.withLock { _ in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+        let text = state.withLock { _ in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
         var counts: [String: Int] = [:], zero: [String: Int] = [:]
         var times: [Int] = []
         for line in text.split(separator: "\n") {

@@ -214,7 +214,7 @@ struct Search: ParsableCommand {
             if json {
                 print(result.json.jsonString(pretty: true))
             } else {
-                print("\(result.total) hit\(result.total == 1 ? "" : "s") in \(String(format: "%.2f", Double(result.microseconds) / 1000)) ms"
+                print("\(result.totalIsExact ? "" : "at least ")\(result.total) hit\(result.total == 1 && result.totalIsExact ? "" : "s") in \(String(format: "%.2f", Double(result.microseconds) / 1000)) ms"
                       + (result.suggestion.map { "; did you mean: \($0)" } ?? ""))
                 for (rank, hit) in result.hits.enumerated() {
                     print("\n\(offset + rank + 1). \(hit.id)  (score \(String(format: "%.3f", hit.score)))")

@@ -18,28 +18,43 @@ extension SearchIndex {
         var preparer = QueryPreparer(index: self, snapshot: snapshot, fields: request.fields)
         let prepared = try preparer.prepare(node)
 
-        // Per segment: matches, less deleted documents and those the filters exclude.
-        var candidates: [(segment: Int, doc: UInt32, score: Double)] = []
-        var facetCounts: [String: [String: Int]] = [:]
+        let wanted = request.offset + request.limit
         var total = 0
-        for (number, live) in snapshot.segments.enumerated() {
-            let scorer = SegmentScorer(live: live, schema: schema, statistics: preparer.statistics)
-            let matches = scorer.evaluate(prepared)
-            let filter = SegmentFilter(segment: live.segment, filters: request.filters)
-            for (slot, doc) in matches.docs.enumerated() where !live.isDeleted(Int(doc)) && filter.accepts(Int(doc)) {
-                total += 1
-                candidates.append((number, doc, matches.scores[slot]))
-                for field in request.facets {
-                    guard let values = live.segment.keywords[field] else { continue }
-                    for ordinal in values.ordinals(of: Int(doc)) {
-                        facetCounts[field, default: [:]][values.values.string(Int(ordinal)), default: 0] += 1
+        var totalIsExact = true
+        var facetCounts: [String: [String: Int]] = [:]
+        let page: ArraySlice<(segment: Int, doc: UInt32, score: Double)>
+        if !request.exhaustive, request.sort.isEmpty, request.facets.isEmpty, wanted > 0, let terms = TopKDisjunction.terms(of: prepared) {
+            // An OR of terms ranked by score: the top k with pruning.
+            var heap = TopKDisjunction.Heap(capacity: wanted)
+            for (number, live) in snapshot.segments.enumerated() {
+                let filter = SegmentFilter(segment: live.segment, filters: request.filters)
+                let (matched, skipped) = TopKDisjunction.run(terms, segment: number, live: live, schema: schema,
+                                                             statistics: preparer.statistics, filter: filter, heap: &heap)
+                total += matched
+                if skipped { totalIsExact = false }
+            }
+            page = heap.items.map { ($0.segment, $0.doc, $0.score) }.dropFirst(request.offset).prefix(request.limit)
+        } else {
+            // Per segment: matches, less deleted documents and those the filters exclude.
+            var candidates: [(segment: Int, doc: UInt32, score: Double)] = []
+            for (number, live) in snapshot.segments.enumerated() {
+                let scorer = SegmentScorer(live: live, schema: schema, statistics: preparer.statistics)
+                let matches = scorer.evaluate(prepared)
+                let filter = SegmentFilter(segment: live.segment, filters: request.filters)
+                for (slot, doc) in matches.docs.enumerated() where !live.isDeleted(Int(doc)) && filter.accepts(Int(doc)) {
+                    total += 1
+                    candidates.append((number, doc, matches.scores[slot]))
+                    for field in request.facets {
+                        guard let values = live.segment.keywords[field] else { continue }
+                        for ordinal in values.ordinals(of: Int(doc)) {
+                            facetCounts[field, default: [:]][values.values.string(Int(ordinal)), default: 0] += 1
+                        }
                     }
                 }
             }
+            let ordered = order(candidates, by: request.sort, snapshot: snapshot, keeping: wanted)
+            page = ordered.dropFirst(request.offset).prefix(request.limit)
         }
-        let wanted = request.offset + request.limit
-        let ordered = order(candidates, by: request.sort, snapshot: snapshot, keeping: wanted)
-        let page = ordered.dropFirst(request.offset).prefix(request.limit)
 
         var highlightTerms: [String: Set<[UInt8]>] = [:]
         prepared.highlightTerms(into: &highlightTerms)
@@ -73,7 +88,8 @@ extension SearchIndex {
         }
         let suggestion = total == 0 || !preparer.unmatched.isEmpty ? didYouMean(request.query, preparer.unmatched, snapshot) : nil
         let microseconds = Int((DispatchTime.now().uptimeNanoseconds - started) / 1000)
-        let result = SearchResult(total: total, hits: hits, facets: facets, suggestion: suggestion, microseconds: microseconds)
+        var result = SearchResult(total: total, hits: hits, facets: facets, suggestion: suggestion, microseconds: microseconds)
+        result.totalIsExact = totalIsExact
         analytics?.record(query: request.query, total: total, microseconds: microseconds)
         return result
     }

@@ -20,6 +20,8 @@ public struct SearchRequest: Sendable {
     public var marks = (open: "<mark>", close: "</mark>")
     /// About how long a snippet is, in characters.
     public var snippetLength = 160
+    /// Scores every matching document, without top-k pruning (tests compare the two).
+    var exhaustive = false
 
     public init(query: String) {
         self.query = query
@@ -70,8 +72,11 @@ public struct FacetCount: Sendable, Equatable {
 }
 
 public struct SearchResult: Sendable {
-    /// How many documents match (all pages).
+    /// How many documents match (all pages); when `totalIsExact` is false, at
+    /// least this many (the top-k pruning skipped documents that could not
+    /// make the page, without counting them).
     public var total: Int
+    public var totalIsExact = true
     public var hits: [SearchHit]
     public var facets: [String: [FacetCount]]
     /// "Did you mean": the query with misspelled words replaced, when a word
@@ -82,6 +87,7 @@ public struct SearchResult: Sendable {
     public var json: JSONValue {
         .object([
             "total": .number(Double(total)),
+            "total_exact": .bool(totalIsExact),
             "hits": .array(hits.map { hit in
                 .object([
                     "id": .string(hit.id), "score": .number(hit.score), "fields": hit.fields,

@@ -31,21 +31,24 @@ struct SegmentBuilder {
         }
     }
 
-    /// The postings of one term while a segment is built.
-    struct TermPostings {
-        var docs: [UInt32] = []
-        var freqs: [UInt32] = []
+    /// A text field's postings while a segment is built, in flat arrays
+    /// filled in document order: one entry per (document, term), pointing at
+    /// its run of positions. `build` groups the entries by term.
+    final class TextAccumulator {
+        var terms: [String: UInt32] = [:]
+        var termNames: [String] = []
+        /// Per entry: its term, document, frequency and first position.
+        var entryTerm: [UInt32] = []
+        var entryDoc: [UInt32] = []
+        var entryFreq: [UInt32] = []
+        var entryPosition: [UInt32] = []
         var positions: [UInt32] = []
         var starts: [UInt32] = []
         var ends: [UInt32] = []
-    }
-
-    /// Classes, so that filling one never copies what it holds.
-    final class TextAccumulator {
-        var terms: [String: Int] = [:]
-        var postings: [TermPostings] = []
         var lengths: [UInt32] = []
         var totalLength: UInt64 = 0
+        /// Scratch for one document: its tokens' terms.
+        var scratch: [(term: UInt32, index: Int)] = []
     }
 
     final class KeywordAccumulator {
@@ -61,33 +64,35 @@ struct SegmentBuilder {
         sources.append(document.source)
         for (field, accumulator) in text {
             let tokens = document.text[field] ?? []
-            // The document's tokens grouped by term, in the order they came.
-            var pairs: [(term: Int, index: Int)] = []
-            pairs.reserveCapacity(tokens.count)
+            // The document's tokens grouped by term, each group in the order its tokens came.
+            accumulator.scratch.removeAll(keepingCapacity: true)
             for (index, token) in tokens.enumerated() {
-                let term: Int
+                let term: UInt32
                 if let known = accumulator.terms[token.term] {
                     term = known
                 } else {
-                    term = accumulator.postings.count
+                    term = UInt32(accumulator.termNames.count)
                     accumulator.terms[token.term] = term
-                    accumulator.postings.append(TermPostings())
+                    accumulator.termNames.append(token.term)
                 }
-                pairs.append((term, index))
+                accumulator.scratch.append((term, index))
             }
-            pairs.sort { $0.term != $1.term ? $0.term < $1.term : $0.index < $1.index }
+            accumulator.scratch.sort { $0.term != $1.term ? $0.term < $1.term : $0.index < $1.index }
             var start = 0
+            let pairs = accumulator.scratch
             while start < pairs.count {
                 let term = pairs[start].term
-                var end = start
+                var end = start + 1
                 while end < pairs.count && pairs[end].term == term { end += 1 }
-                accumulator.postings[term].docs.append(doc)
-                accumulator.postings[term].freqs.append(UInt32(end - start))
+                accumulator.entryTerm.append(term)
+                accumulator.entryDoc.append(doc)
+                accumulator.entryFreq.append(UInt32(end - start))
+                accumulator.entryPosition.append(UInt32(accumulator.positions.count))
                 for pair in pairs[start..<end] {
                     let token = tokens[pair.index]
-                    accumulator.postings[term].positions.append(UInt32(clamping: token.position))
-                    accumulator.postings[term].starts.append(UInt32(clamping: token.bytes.lowerBound))
-                    accumulator.postings[term].ends.append(UInt32(clamping: token.bytes.upperBound))
+                    accumulator.positions.append(UInt32(clamping: token.position))
+                    accumulator.starts.append(UInt32(clamping: token.bytes.lowerBound))
+                    accumulator.ends.append(UInt32(clamping: token.bytes.upperBound))
                 }
                 start = end
             }
@@ -121,29 +126,46 @@ struct SegmentBuilder {
             var out = TextPostings()
             out.lengths = accumulator.lengths
             out.totalLength = accumulator.totalLength
-            let sorted = accumulator.terms.map { (bytes: Array($0.key.utf8), index: $0.value) }
+            let termCount = accumulator.termNames.count
+            // Entries by term (a counting sort keeps each term's documents ascending).
+            var counts = [Int](repeating: 0, count: termCount + 1)
+            for term in accumulator.entryTerm { counts[Int(term) + 1] += 1 }
+            for index in 0..<termCount { counts[index + 1] += counts[index] }
+            var byTerm = [Int](repeating: 0, count: accumulator.entryTerm.count)
+            var cursor = counts
+            for (entry, term) in accumulator.entryTerm.enumerated() {
+                byTerm[cursor[Int(term)]] = entry
+                cursor[Int(term)] += 1
+            }
+            // Terms in byte order.
+            let sorted = (0..<termCount).map { (bytes: Array(accumulator.termNames[$0].utf8), term: $0) }
                 .sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
-            for (term, index) in sorted {
-                let postings = accumulator.postings[index]
-                out.terms.append(term)
+            out.docs.reserveCapacity(byTerm.count)
+            out.freqs.reserveCapacity(byTerm.count)
+            out.positionStart.reserveCapacity(byTerm.count + 1)
+            out.positions.reserveCapacity(accumulator.positions.count)
+            out.startBytes.reserveCapacity(accumulator.positions.count)
+            out.endBytes.reserveCapacity(accumulator.positions.count)
+            for (bytes, term) in sorted {
+                out.terms.append(bytes)
                 var maxFreq: UInt32 = 0, minLength = UInt32.max
                 var blockMaxFreq: UInt32 = 0, blockMinLength = UInt32.max
-                var cursor = 0
-                for (slot, doc) in postings.docs.enumerated() {
-                    let freq = postings.freqs[slot]
+                let entries = byTerm[counts[term]..<counts[term + 1]]
+                for (slot, entry) in entries.enumerated() {
+                    let doc = accumulator.entryDoc[entry], freq = accumulator.entryFreq[entry]
+                    let first = Int(accumulator.entryPosition[entry])
                     out.docs.append(doc)
                     out.freqs.append(freq)
-                    out.positions.append(contentsOf: postings.positions[cursor..<(cursor + Int(freq))])
-                    out.startBytes.append(contentsOf: postings.starts[cursor..<(cursor + Int(freq))])
-                    out.endBytes.append(contentsOf: postings.ends[cursor..<(cursor + Int(freq))])
-                    cursor += Int(freq)
+                    out.positions.append(contentsOf: accumulator.positions[first..<(first + Int(freq))])
+                    out.startBytes.append(contentsOf: accumulator.starts[first..<(first + Int(freq))])
+                    out.endBytes.append(contentsOf: accumulator.ends[first..<(first + Int(freq))])
                     out.positionStart.append(UInt32(out.positions.count))
                     let length = accumulator.lengths[Int(doc)]
                     maxFreq = max(maxFreq, freq)
                     minLength = min(minLength, length)
                     blockMaxFreq = max(blockMaxFreq, freq)
                     blockMinLength = min(blockMinLength, length)
-                    if (slot + 1) % TextPostings.blockSize == 0 || slot + 1 == postings.docs.count {
+                    if (slot + 1) % TextPostings.blockSize == 0 || slot + 1 == entries.count {
                         out.blockMaxFreq.append(blockMaxFreq)
                         out.blockMinLength.append(blockMinLength)
                         blockMaxFreq = 0

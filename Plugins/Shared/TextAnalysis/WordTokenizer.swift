@@ -71,6 +71,8 @@ public struct WordTokenizer: Sendable {
             switch segmenter.properties[index] {
             case .aLetter, .hebrewLetter, .numeric, .katakana, .regionalIndicator: return true
             default:
+                // ASCII letters and digits are ALetter and Numeric: the rest of ASCII is no word.
+                if scalar < 0x80 { continue }
                 guard let value = Unicode.Scalar(scalar) else { continue }
                 if value.properties.isAlphabetic || value.properties.numericType != nil { return true }
                 // An emoji: one shown as an emoji by default, or a pictograph asked to be (U+FE0F after it).
