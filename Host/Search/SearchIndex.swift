@@ -106,9 +106,7 @@ public final class SearchIndex: @unchecked Sendable {
     /// already replaces it at the commit.
     public func index(_ documents: [JSONValue]) throws(SearchError) {
         if let reindexProblem { throw reindexProblem }
-        let t0 = DispatchTime.now().uptimeNanoseconds
         let prepared = try prepare(documents)
-        if ProcessInfo.processInfo.environment["TIMING"] != nil { print("prepare \((DispatchTime.now().uptimeNanoseconds-t0)/1_000_000)") }
         writer.withLock {
             for document in prepared {
                 pendingDeletes.insert(document.id)
@@ -174,19 +172,12 @@ public final class SearchIndex: @unchecked Sendable {
         }
         var added: Segment?
         if !pendingByID.isEmpty {
-            let t0 = DispatchTime.now().uptimeNanoseconds
             var builder = SegmentBuilder(schema: schema)
             for case let document? in pending { builder.add(document) }
             let name = IndexFiles.segmentName(next.nextSegment)
             next.nextSegment += 1
-            let t1 = DispatchTime.now().uptimeNanoseconds
             let segment = builder.build(name: name)
-            let t2 = DispatchTime.now().uptimeNanoseconds
-            let bytes = segment.encoded()
-            let t3 = DispatchTime.now().uptimeNanoseconds
-            try files.writeDurably(bytes, to: name)
-            let t4 = DispatchTime.now().uptimeNanoseconds
-            if ProcessInfo.processInfo.environment["TIMING"] != nil { print("add \((t1-t0)/1_000_000) build \((t2-t1)/1_000_000) encode \((t3-t2)/1_000_000) write \((t4-t3)/1_000_000)") }
+            try files.writeDurably(segment.encoded(), to: name)
             newFiles.append(name)
             segments.append(LiveSegment(segment: segment, deleted: [], deletedCount: 0))
             next.segments.append(.init(name: name, documents: segment.count, deletes: nil, deleted: 0))

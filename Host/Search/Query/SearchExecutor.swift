@@ -59,8 +59,14 @@ extension SearchIndex {
         var highlightTerms: [String: Set<[UInt8]>] = [:]
         prepared.highlightTerms(into: &highlightTerms)
         var hits: [SearchHit] = []
+        let readsSource = schema.fields.contains { $0.stored }
         for candidate in page {
             let segment = snapshot.segments[candidate.segment].segment
+            guard readsSource else {
+                let id = segment.ids.string(Int(candidate.doc))
+                hits.append(SearchHit(id: id, score: candidate.score, fields: .object([schema.idField: .string(id)]), highlights: [:]))
+                continue
+            }
             let source = (try? JSONValue(json: Array(segment.sources.bytes[segment.sources.range(Int(candidate.doc))]))) ?? .null
             var fields: [String: JSONValue] = [:]
             if let idValue = source[schema.idField] { fields[schema.idField] = idValue }

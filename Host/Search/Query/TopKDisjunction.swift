@@ -31,6 +31,7 @@ struct TopKDisjunction {
 
     private struct Cursor {
         let postings: TextPostings
+        let term: Int
         let range: Range<Int>
         var at: Int
         let weight: Double
@@ -38,12 +39,32 @@ struct TopKDisjunction {
         let b: Double
         let averageLength: Double
         let bound: Double
-
         var doc: UInt32 { at < range.upperBound ? postings.docs[at] : .max }
 
+        /// BM25 with its constants folded: weight·(k1+1)·tf / (tf + k1·(1−b) + k1·b·dl/avgdl).
+        let scale: Double
+        let base: Double
+        let perLength: Double
+
+        init(postings: TextPostings, term: Int, range: Range<Int>, weight: Double, k1: Double, b: Double, averageLength: Double, bound: Double) {
+            self.postings = postings
+            self.term = term
+            self.range = range
+            at = range.lowerBound
+            self.weight = weight
+            self.k1 = k1
+            self.b = b
+            self.averageLength = averageLength
+            self.bound = bound
+            scale = weight * (k1 + 1)
+            base = k1 * (1 - b)
+            perLength = k1 * b / averageLength
+        }
+
+        @inline(__always)
         func score() -> Double {
-            SegmentScorer.bm25(weight: weight, freq: Double(postings.freqs[at]), length: Double(postings.lengths[Int(postings.docs[at])]),
-                               averageLength: averageLength, k1: k1, b: b)
+            let freq = Double(postings.freqs[at])
+            return scale * freq / (freq + base + perLength * Double(postings.lengths[Int(postings.docs[at])]))
         }
 
         /// Moves to the first posting at or after `target` (galloping, then binary search).
@@ -80,7 +101,7 @@ struct TopKDisjunction {
             let bound = SegmentScorer.bm25(weight: weight, freq: Double(postings.maxFreq[index]), length: Double(postings.minLength[index]),
                                            averageLength: average, k1: spec.k1, b: spec.b)
             let range = postings.postings(of: index)
-            cursors.append(Cursor(postings: postings, range: range, at: range.lowerBound, weight: weight, k1: spec.k1, b: spec.b,
+            cursors.append(Cursor(postings: postings, term: index, range: range, weight: weight, k1: spec.k1, b: spec.b,
                                   averageLength: average, bound: bound))
         }
         guard !cursors.isEmpty else { return (0, false) }

@@ -140,42 +140,61 @@ struct SegmentBuilder {
             // Terms in byte order.
             let sorted = (0..<termCount).map { (bytes: Array(accumulator.termNames[$0].utf8), term: $0) }
                 .sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
-            out.docs.reserveCapacity(byTerm.count)
-            out.freqs.reserveCapacity(byTerm.count)
-            out.positionStart.reserveCapacity(byTerm.count + 1)
-            out.positions.reserveCapacity(accumulator.positions.count)
-            out.startBytes.reserveCapacity(accumulator.positions.count)
-            out.endBytes.reserveCapacity(accumulator.positions.count)
-            for (bytes, term) in sorted {
+            let entryCount = byTerm.count, positionCount = accumulator.positions.count
+            let blockCount = (0..<termCount).reduce(0) { $0 + (counts[$1 + 1] - counts[$1] + TextPostings.blockSize - 1) / TextPostings.blockSize }
+            // Every array has its final size; the loop below writes each element once.
+            out.docs = [UInt32](repeating: 0, count: entryCount)
+            out.freqs = [UInt32](repeating: 0, count: entryCount)
+            out.positionStart = [UInt32](repeating: 0, count: entryCount + 1)
+            out.positions = [UInt32](repeating: 0, count: positionCount)
+            out.startBytes = [UInt32](repeating: 0, count: positionCount)
+            out.endBytes = [UInt32](repeating: 0, count: positionCount)
+            out.postingStart = [UInt32](repeating: 0, count: termCount + 1)
+            out.blockStart = [UInt32](repeating: 0, count: termCount + 1)
+            out.maxFreq = [UInt32](repeating: 0, count: termCount)
+            out.minLength = [UInt32](repeating: 0, count: termCount)
+            out.blockMaxFreq = [UInt32](repeating: 0, count: blockCount)
+            out.blockMinLength = [UInt32](repeating: 0, count: blockCount)
+            out.terms.bytes.reserveCapacity(accumulator.termNames.reduce(0) { $0 + $1.utf8.count })
+            out.terms.offsets.reserveCapacity(termCount + 1)
+            var posting = 0, position = 0, block = 0
+            let lengths = accumulator.lengths
+            for (rank, (bytes, term)) in sorted.enumerated() {
                 out.terms.append(bytes)
                 var maxFreq: UInt32 = 0, minLength = UInt32.max
                 var blockMaxFreq: UInt32 = 0, blockMinLength = UInt32.max
-                let entries = byTerm[counts[term]..<counts[term + 1]]
-                for (slot, entry) in entries.enumerated() {
+                let first = counts[term], last = counts[term + 1]
+                for slot in first..<last {
+                    let entry = byTerm[slot]
                     let doc = accumulator.entryDoc[entry], freq = accumulator.entryFreq[entry]
-                    let first = Int(accumulator.entryPosition[entry])
-                    out.docs.append(doc)
-                    out.freqs.append(freq)
-                    out.positions.append(contentsOf: accumulator.positions[first..<(first + Int(freq))])
-                    out.startBytes.append(contentsOf: accumulator.starts[first..<(first + Int(freq))])
-                    out.endBytes.append(contentsOf: accumulator.ends[first..<(first + Int(freq))])
-                    out.positionStart.append(UInt32(out.positions.count))
-                    let length = accumulator.lengths[Int(doc)]
+                    let from = Int(accumulator.entryPosition[entry])
+                    out.docs[posting] = doc
+                    out.freqs[posting] = freq
+                    for offset in 0..<Int(freq) {
+                        out.positions[position] = accumulator.positions[from + offset]
+                        out.startBytes[position] = accumulator.starts[from + offset]
+                        out.endBytes[position] = accumulator.ends[from + offset]
+                        position += 1
+                    }
+                    posting += 1
+                    out.positionStart[posting] = UInt32(position)
+                    let length = lengths[Int(doc)]
                     maxFreq = max(maxFreq, freq)
                     minLength = min(minLength, length)
                     blockMaxFreq = max(blockMaxFreq, freq)
                     blockMinLength = min(blockMinLength, length)
-                    if (slot + 1) % TextPostings.blockSize == 0 || slot + 1 == entries.count {
-                        out.blockMaxFreq.append(blockMaxFreq)
-                        out.blockMinLength.append(blockMinLength)
+                    if (slot - first + 1) % TextPostings.blockSize == 0 || slot + 1 == last {
+                        out.blockMaxFreq[block] = blockMaxFreq
+                        out.blockMinLength[block] = blockMinLength
+                        block += 1
                         blockMaxFreq = 0
                         blockMinLength = .max
                     }
                 }
-                out.postingStart.append(UInt32(out.docs.count))
-                out.blockStart.append(UInt32(out.blockMaxFreq.count))
-                out.maxFreq.append(maxFreq)
-                out.minLength.append(minLength)
+                out.postingStart[rank + 1] = UInt32(posting)
+                out.blockStart[rank + 1] = UInt32(block)
+                out.maxFreq[rank] = maxFreq
+                out.minLength[rank] = minLength
             }
             textFields[field] = out
         }
