@@ -88,7 +88,7 @@ static trellis_status_t check(trellis_instance_t *instance, const trellis_reply_
     return TRELLIS_OK;
 }
 
-static const trellis_analyzer_v1_t analyzer = {sizeof(trellis_analyzer_v1_t), tokenize};
+static const trellis_analyzer_v1_t analyzer = {.struct_size = sizeof(trellis_analyzer_v1_t), .tokenize = tokenize};
 static const trellis_health_v1_t health = {sizeof(trellis_health_v1_t), check};
 
 static int equals(trellis_str_t a, const char *b) {

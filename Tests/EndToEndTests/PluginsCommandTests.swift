@@ -206,7 +206,7 @@ import TrellisPluginHost
     @Test func versionAndHelp() throws {
         let workspace = try Workspace()
         let version = try workspace.trellis("version", "--json")
-        #expect(version.stdout.contains("\"abi\" : \"1.3.0\""))
+        #expect(version.stdout.contains("\"abi\" : \"1.4.0\""))
         let help = try workspace.trellis("--help")
         for command in ["plugins", "registry", "demo", "bench", "version"] { #expect(help.stdout.contains(command)) }
         let listHelp = try workspace.trellis("plugins", "list", "--help")

@@ -157,7 +157,7 @@ import TrellisCore
                   max_token_length: "long"
                   colour: blue
             """), logger: testLogger)
-        let status = try #require(manager.loadAll().first)
+        let status = try #require(manager.loadAll().first { $0.id == "analyzer.whitespace" })
         #expect(status.errorCode == "config_invalid")
         let reason = try #require(status.reason)
         #expect(reason.contains("trellis.yaml:5:7: config/max_token_length: expected integer, got string"), "\(reason)")

@@ -53,7 +53,7 @@ enum CTemplates {
             return TRELLIS_OK;
         }
 
-        static const trellis_channel_v1_t table = {sizeof(trellis_channel_v1_t), NULL, send};
+        static const trellis_channel_v1_t table = {.struct_size = sizeof(trellis_channel_v1_t), .send = send};
         #define KIND TRELLIS_KIND_CHANNEL
         #define INTERFACE TRELLIS_INTERFACE_CHANNEL_V1
 
@@ -86,7 +86,7 @@ enum CTemplates {
             return TRELLIS_OK;
         }
 
-        static const trellis_provider_v1_t table = {sizeof(trellis_provider_v1_t), complete, list_models, NULL};
+        static const trellis_provider_v1_t table = {.struct_size = sizeof(trellis_provider_v1_t), .complete = complete, .list_models = list_models};
         #define KIND TRELLIS_KIND_PROVIDER
         #define INTERFACE TRELLIS_INTERFACE_PROVIDER_V1
 
@@ -110,7 +110,7 @@ enum CTemplates {
             return TRELLIS_OK;
         }
 
-        static const trellis_recovery_v1_t table = {sizeof(trellis_recovery_v1_t), decide, NULL, NULL};
+        static const trellis_recovery_v1_t table = {.struct_size = sizeof(trellis_recovery_v1_t), .decide = decide};
         #define KIND TRELLIS_KIND_RECOVERY
         #define INTERFACE TRELLIS_INTERFACE_RECOVERY_V1
 
@@ -136,7 +136,7 @@ enum CTemplates {
             return TRELLIS_OK;
         }
 
-        static const trellis_analyzer_v1_t table = {sizeof(trellis_analyzer_v1_t), tokenize};
+        static const trellis_analyzer_v1_t table = {.struct_size = sizeof(trellis_analyzer_v1_t), .tokenize = tokenize};
         #define KIND TRELLIS_KIND_ANALYZER
         #define INTERFACE TRELLIS_INTERFACE_ANALYZER_V1
 

@@ -54,8 +54,10 @@ static trellis_status_t filter(trellis_instance_t *instance, trellis_str_t text,
     return TRELLIS_OK;
 }
 
-/* tokenize_batch is left NULL: the host calls tokenize once per text. */
-static const trellis_analyzer_v1_t table = {sizeof(trellis_analyzer_v1_t), tokenize, filter, NULL};
+/* Designated initializers: a field a later ABI adds (as 1.4 added filter and
+ * tokenize_batch) is NULL, and the source still builds with -Wextra -Werror.
+ * tokenize_batch is left NULL: the host calls tokenize once per text. */
+static const trellis_analyzer_v1_t table = {.struct_size = sizeof(trellis_analyzer_v1_t), .tokenize = tokenize, .filter = filter};
 #define KIND TRELLIS_KIND_ANALYZER
 #define INTERFACE TRELLIS_INTERFACE_ANALYZER_V1
 static const void *get_interface(const trellis_plugin_descriptor_t *self, trellis_str_t id) {

@@ -35,7 +35,7 @@ static trellis_status_t send(trellis_instance_t *instance, const trellis_call_co
     return TRELLIS_OK;
 }
 
-static const trellis_channel_v1_t table = {sizeof(trellis_channel_v1_t), NULL, send};
+static const trellis_channel_v1_t table = {.struct_size = sizeof(trellis_channel_v1_t), .send = send};
 #define KIND TRELLIS_KIND_CHANNEL
 #define INTERFACE TRELLIS_INTERFACE_CHANNEL_V1
 static const void *get_interface(const trellis_plugin_descriptor_t *self, trellis_str_t id) {

@@ -36,7 +36,7 @@ static trellis_status_t decide(trellis_instance_t *instance, const trellis_call_
     return TRELLIS_OK;
 }
 
-static const trellis_recovery_v1_t table = {sizeof(trellis_recovery_v1_t), decide, NULL, NULL};
+static const trellis_recovery_v1_t table = {.struct_size = sizeof(trellis_recovery_v1_t), .decide = decide};
 #define KIND TRELLIS_KIND_RECOVERY
 #define INTERFACE TRELLIS_INTERFACE_RECOVERY_V1
 static const void *get_interface(const trellis_plugin_descriptor_t *self, trellis_str_t id) {
