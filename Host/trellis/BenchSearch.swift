@@ -26,12 +26,14 @@ extension Bench {
         @Option(help: ArgumentHelp("The analyzer plugin.", valueName: "id")) var analyzer = "analyzer.standard"
         @Option(help: ArgumentHelp("Where the plugin libraries and registry/ are. Default: next to this binary.", valueName: "dir"))
         var libraries: String?
+        @Option(help: ArgumentHelp("Where the stamped manifests are. Default: <libraries>/registry.", valueName: "dir"))
+        var registry: String?
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             warnIfDebugBuild()
             let directory = libraries ?? DeploymentOptions.binaryDirectory
-            let registry = "\(directory)/registry"
+            let registry = self.registry.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "\(directory)/registry"
             guard FileManager.default.fileExists(atPath: "\(registry)/\(analyzer)") else {
                 throw ValidationError("no stamped manifest of \(analyzer) at \(registry); run `trellis registry stamp` first")
             }

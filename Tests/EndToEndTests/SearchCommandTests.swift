@@ -195,3 +195,22 @@ import Testing
 
     enum HistoryName { static let runs = "history-runs" }
 }
+
+/// `trellis bench search` runs end to end on a small corpus, and its
+/// top-10 agreement with the plain BM25 it carries holds there too.
+@Suite struct SearchBenchmarkTests {
+    @Test(.timeLimit(.minutes(3)))
+    func theBenchmarkRunsAndAgreesWithThePlainBM25() async throws {
+        let workspace = try Workspace()
+        let ran = try await CLI.runOffPool("\(CLI.buildDirectory)/trellis",
+                                           ["bench", "search", "--documents", "4000", "--query-count", "60", "--registry", "registry", "--json"],
+                                           in: workspace.path)
+        #expect(ran.status == 0, "\(ran.stderr)")
+        let result = try #require(try json(ran.stdout) as? [String: Any])
+        let trellis = try #require(result["trellis"] as? [String: Any])
+        let fts5 = try #require(result["fts5"] as? [String: Any])
+        #expect(trellis["documents"] as? Int == 4000)
+        #expect((fts5["bytes"] as? Int ?? 0) > 0, "FTS5 was built in the same process")
+        #expect((result["agreement"] as? Double ?? 0) >= 0.95, "\(result)")
+    }
+}
