@@ -106,16 +106,7 @@ public final class SearchEngine: Sendable {
         guard FileManager.default.fileExists(atPath: files.schemaPath) else { throw .unknownIndex(name, known: names) }
         let old: SearchIndex
         if let opened = open.withLock({ $0[name] }) { old = opened } else { old = try index(name) }
-        let snapshot = old.snapshot
-        var documents: [JSONValue] = []
-        for live in snapshot.segments {
-            for doc in 0..<live.segment.count where !live.isDeleted(doc) {
-                guard let value = try? JSONValue(json: Array(live.segment.sources.bytes[live.segment.sources.range(doc)])) else {
-                    throw .damaged("segment \(live.segment.name) holds a document that is not JSON")
-                }
-                documents.append(value)
-            }
-        }
+        let documents = try old.snapshot.liveDocuments()
         let staging = "\(root)/.\(name).reindex"
         try? FileManager.default.removeItem(atPath: staging)
         do {

@@ -21,6 +21,22 @@ struct IndexSnapshot: Sendable {
 
     var documentCount: Int { segments.reduce(0) { $0 + $1.segment.count } }
     var liveCount: Int { segments.reduce(0) { $0 + $1.liveCount } }
+
+    /// Every document not deleted, as it was indexed: what a merge or a
+    /// re-index analyzes again.
+    func liveDocuments() throws(SearchError) -> [JSONValue] {
+        var documents: [JSONValue] = []
+        documents.reserveCapacity(liveCount)
+        for live in segments {
+            for doc in 0..<live.segment.count where !live.isDeleted(doc) {
+                guard let value = try? JSONValue(json: Array(live.segment.sources.bytes[live.segment.sources.range(doc)])) else {
+                    throw .damaged("segment \(live.segment.name) holds a document that is not JSON")
+                }
+                documents.append(value)
+            }
+        }
+        return documents
+    }
 }
 
 /// One named index: its schema, its committed segments, and the documents
@@ -215,16 +231,7 @@ public final class SearchIndex: @unchecked Sendable {
         defer { writer.unlock() }
         let current = snapshot
         guard current.segments.count > 1 || current.segments.contains(where: { $0.deletedCount > 0 }) else { return }
-        var sources: [JSONValue] = []
-        for live in current.segments {
-            for doc in 0..<live.segment.count where !live.isDeleted(doc) {
-                guard let value = try? JSONValue(json: Array(live.segment.sources.bytes[live.segment.sources.range(doc)])) else {
-                    throw .damaged("segment \(live.segment.name) holds a document that is not JSON")
-                }
-                sources.append(value)
-            }
-        }
-        let prepared = try prepare(sources)
+        let prepared = try prepare(try current.liveDocuments())
         var builder = SegmentBuilder(schema: schema)
         for document in prepared { builder.add(document) }
         var next = manifest
