@@ -87,6 +87,7 @@ let fuzzTargets: [Target] = Context.environment["TRELLIS_FUZZ"] == nil ? [] : [
     .target(name: "TrellisFuzzTemplate", dependencies: ["TrellisCore"], path: "Tests/Fuzz/Template"),
     .target(name: "TrellisFuzzExpression", dependencies: ["TrellisCore"], path: "Tests/Fuzz/Expression"),
     .target(name: "TrellisFuzzManifest", dependencies: ["TrellisCore", "TrellisPluginHost"], path: "Tests/Fuzz/Manifest"),
+    .target(name: "TrellisFuzzSearch", dependencies: ["TrellisSearch"], path: "Tests/Fuzz/Search"),
 ]
 
 func pluginTarget(_ spec: PluginSpec) -> Target {

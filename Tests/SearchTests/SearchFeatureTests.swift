@@ -152,6 +152,8 @@ import TrellisCore
         #expect(refusal("tittle:backup").contains("no field 'tittle' in the index (did you mean 'title'?)"))
         #expect(refusal("took:5").contains("'took' is a number field"))
         #expect(refusal("a~3").contains("at most 2"))
+        #expect(refusal(Array(repeating: "ba~2", count: 17).joined(separator: " ")).contains("more than 16 prefix or fuzzy words"))
+        #expect(refusal(String(repeating: "x", count: 5000)).contains("more than 4096"))
         var sort = SearchRequest(query: "*")
         sort.sort = [SortKey(field: "body")]
         #expect(throws: SearchError.self) { try index.search(sort) }

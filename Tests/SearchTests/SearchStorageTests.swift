@@ -78,3 +78,19 @@ import TrellisPluginHost
         #expect(!FileManager.default.fileExists(atPath: "\(folder)/manifest.json.tmp"))
     }
 }
+
+/// The fuzz target's segment reader accepts a valid segment and refuses
+/// damaged ones; FUZZ_SEED_OUT=FILE writes the seed the fuzz corpus holds.
+@Suite struct SegmentChecksTests {
+    @Test func aValidBodyIsAcceptedAndChangedOnesAreRefused() throws {
+        let body = SegmentChecks.sampleBody()
+        #expect(SegmentChecks.decode(body: body))
+        #expect(!SegmentChecks.decode(body: Array(body.prefix(body.count / 2))))
+        var changed = body
+        changed[12] ^= 0xFF
+        #expect(!SegmentChecks.decode(body: changed), "a length made wrong is caught behind a valid checksum")
+        if let out = ProcessInfo.processInfo.environment["FUZZ_SEED_OUT"] {
+            try Data([1] + body).write(to: URL(fileURLWithPath: out))
+        }
+    }
+}

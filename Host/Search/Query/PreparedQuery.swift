@@ -83,6 +83,10 @@ struct QueryPreparer {
     var unmatched: [(fields: [String], word: String)] = []
     /// At most this many terms a prefix or fuzzy word expands to.
     let maximumExpansions = 64
+    /// At most this many prefix or fuzzy words in one query: each one reads
+    /// the term dictionary.
+    static let maximumExpandedWords = 16
+    var expandedWords = 0
 
     init(index: SearchIndex, snapshot: IndexSnapshot, fields: [String]?) {
         self.index = index
@@ -168,6 +172,10 @@ struct QueryPreparer {
     mutating func word(_ field: String, _ text: String, fuzzy: Int?, prefix: Bool, boost: Double) throws(SearchError) -> PreparedQuery {
         if let keyword = try keywordTerm(field, text) { return keyword }
         if prefix || fuzzy != nil {
+            expandedWords += 1
+            guard expandedWords <= Self.maximumExpandedWords else {
+                throw .query("more than \(Self.maximumExpandedWords) prefix or fuzzy words (each reads the whole dictionary); use fewer", at: 0)
+            }
             // Prefixes and fuzzy words are matched against the dictionary as folded, not stemmed.
             let folded = Array(text.lowercased().unicodeScalars.map(\.value))
             var expanded: [[UInt8]: Double] = [:]

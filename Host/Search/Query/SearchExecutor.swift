@@ -179,7 +179,8 @@ extension SearchIndex {
     /// frequent term within two edits, or nil when none is.
     private func didYouMean(_ query: String, _ unmatched: [(fields: [String], word: String)], _ snapshot: IndexSnapshot) -> String? {
         var replacements: [String: String] = [:]
-        for (fields, word) in unmatched where replacements[word] == nil {
+        // Each word read the dictionary: the first few are enough for a suggestion.
+        for (fields, word) in unmatched.prefix(4) where replacements[word] == nil {
             let folded = Array(word.lowercased().unicodeScalars.map(\.value))
             guard folded.count >= 3 else { continue }
             var best: (term: String, distance: Int, frequency: Int)?
