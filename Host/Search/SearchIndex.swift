@@ -335,7 +335,8 @@ public final class SearchIndex: @unchecked Sendable {
             }
             guard !batch.isEmpty else { continue }
             let analyzed = try chain.analyze(batch: batch)
-            for (slot, owner) in owners.enumerated() { prepared[owner].text[field.name] = analyzed[slot] }
+            let terms = ChunkTerms()
+            for (slot, owner) in owners.enumerated() { prepared[owner].text[field.name] = FieldTokens(terms: terms, tokens: analyzed[slot]) }
         }
         return prepared
     }

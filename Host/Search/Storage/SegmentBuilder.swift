@@ -1,11 +1,53 @@
 import TrellisPluginHost
 
+/// The terms of one chunk of documents analyzed together, numbered from 0:
+/// a document's tokens name their terms by these numbers, so that the
+/// segment builder looks each term up once per chunk, not once per token.
+final class ChunkTerms: @unchecked Sendable {
+    private(set) var names: [String] = []
+    private var numbers: [String: UInt32] = [:]
+
+    func number(_ term: String) -> UInt32 {
+        if let known = numbers[term] { return known }
+        let number = UInt32(names.count)
+        numbers[term] = number
+        names.append(term)
+        return number
+    }
+}
+
+/// One text field's tokens of a document: term numbers (in `terms`),
+/// positions and byte ranges.
+struct FieldTokens: Sendable {
+    let terms: ChunkTerms
+    var numbers: [UInt32] = []
+    var positions: [UInt32] = []
+    var starts: [UInt32] = []
+    var ends: [UInt32] = []
+
+    init(terms: ChunkTerms, tokens: [AnalyzedToken]) {
+        self.terms = terms
+        numbers.reserveCapacity(tokens.count)
+        positions.reserveCapacity(tokens.count)
+        starts.reserveCapacity(tokens.count)
+        ends.reserveCapacity(tokens.count)
+        for token in tokens {
+            numbers.append(terms.number(token.term))
+            positions.append(UInt32(clamping: token.position))
+            starts.append(UInt32(clamping: token.bytes.lowerBound))
+            ends.append(UInt32(clamping: token.bytes.upperBound))
+        }
+    }
+
+    var count: Int { numbers.count }
+}
+
 /// A document ready to be written into a segment: analyzed and typed.
 struct PreparedDocument: Sendable {
     var id: String
     /// The document as JSON, kept for stored fields and re-indexing.
     var source: [UInt8]
-    var text: [String: [AnalyzedToken]] = [:]
+    var text: [String: FieldTokens] = [:]
     var keywords: [String: [String]] = [:]
     var numbers: [String: Double] = [:]
 }
@@ -49,6 +91,9 @@ struct SegmentBuilder {
         var totalLength: UInt64 = 0
         /// Scratch for one document: its tokens' terms.
         var scratch: [(term: UInt32, index: Int)] = []
+        /// The chunk whose term numbers `mapping` maps to this segment's.
+        var chunk: ObjectIdentifier?
+        var mapping: [UInt32] = []
     }
 
     final class KeywordAccumulator {
@@ -63,17 +108,34 @@ struct SegmentBuilder {
         ids.append(document.id.utf8)
         sources.append(document.source)
         for (field, accumulator) in text {
-            let tokens = document.text[field] ?? []
+            guard let tokens = document.text[field] else {
+                accumulator.lengths.append(0)
+                continue
+            }
+            // The chunk's term numbers, mapped to this segment's once per chunk and term.
+            let chunk = ObjectIdentifier(tokens.terms)
+            if accumulator.chunk != chunk {
+                accumulator.chunk = chunk
+                accumulator.mapping.removeAll(keepingCapacity: true)
+            }
+            let names = tokens.terms.names
+            if accumulator.mapping.count < names.count {
+                accumulator.mapping.append(contentsOf: repeatElement(UInt32.max, count: names.count - accumulator.mapping.count))
+            }
             // The document's tokens grouped by term, each group in the order its tokens came.
             accumulator.scratch.removeAll(keepingCapacity: true)
-            for (index, token) in tokens.enumerated() {
-                let term: UInt32
-                if let known = accumulator.terms[token.term] {
-                    term = known
-                } else {
-                    term = UInt32(accumulator.termNames.count)
-                    accumulator.terms[token.term] = term
-                    accumulator.termNames.append(token.term)
+            for index in 0..<tokens.count {
+                let local = Int(tokens.numbers[index])
+                var term = accumulator.mapping[local]
+                if term == .max {
+                    if let known = accumulator.terms[names[local]] {
+                        term = known
+                    } else {
+                        term = UInt32(accumulator.termNames.count)
+                        accumulator.terms[names[local]] = term
+                        accumulator.termNames.append(names[local])
+                    }
+                    accumulator.mapping[local] = term
                 }
                 accumulator.scratch.append((term, index))
             }
@@ -89,10 +151,9 @@ struct SegmentBuilder {
                 accumulator.entryFreq.append(UInt32(end - start))
                 accumulator.entryPosition.append(UInt32(accumulator.positions.count))
                 for pair in pairs[start..<end] {
-                    let token = tokens[pair.index]
-                    accumulator.positions.append(UInt32(clamping: token.position))
-                    accumulator.starts.append(UInt32(clamping: token.bytes.lowerBound))
-                    accumulator.ends.append(UInt32(clamping: token.bytes.upperBound))
+                    accumulator.positions.append(tokens.positions[pair.index])
+                    accumulator.starts.append(tokens.starts[pair.index])
+                    accumulator.ends.append(tokens.ends[pair.index])
                 }
                 start = end
             }

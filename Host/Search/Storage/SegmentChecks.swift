@@ -17,11 +17,12 @@ public enum SegmentChecks {
         let schema = SearchSchema(fields: [.init(name: "body", type: .text), .init(name: "tag", type: .keyword),
                                            .init(name: "n", type: .number)])
         var builder = SegmentBuilder(schema: schema)
+        let terms = ChunkTerms()
         for (number, words) in ["alpha beta", "beta gamma gamma"].enumerated() {
             var document = PreparedDocument(id: "d\(number)", source: Array("{\"id\":\"d\(number)\"}".utf8))
-            document.text["body"] = words.split(separator: " ").enumerated().map { position, word in
+            document.text["body"] = FieldTokens(terms: terms, tokens: words.split(separator: " ").enumerated().map { position, word in
                 .init(term: String(word), position: position, bytes: 0..<word.utf8.count)
-            }
+            })
             document.keywords["tag"] = ["t\(number)"]
             document.numbers["n"] = Double(number)
             builder.add(document)
