@@ -189,4 +189,21 @@ import TrellisCore
         #expect(try index.search(SearchRequest(query: "cat")).total == 1)
         #expect(try index.search(SearchRequest(query: "is OR on OR a")).total == 0)
     }
+
+    /// A document of 2 MB in one field and one of a thousand tiny fields:
+    /// both indexed, found, and the first one's snippet stays short.
+    @Test func largeAndOddDocumentsAreHandled() throws {
+        let fixture = try SearchFixture()
+        let index = try fixture.engine.create("large", schema: try fixture.schema(#"{"fields": {"body": {"type": "text"}}}"#))
+        let words = (0..<200_000).map { "w\($0 % 5000)" }.joined(separator: " ")
+        var extra: [String: JSONValue] = ["id": "many", "body": "needle in many"]
+        for number in 0..<1000 { extra["f\(number)"] = .string("x") }
+        try index.index([.object(["id": "big", "body": .string(words + " needle")]), .object(extra)])
+        try index.commit()
+        let result = try index.search(SearchRequest(query: "needle"))
+        #expect(Set(result.hits.map(\.id)) == ["big", "many"])
+        let snippet = try #require(result.hits.first { $0.id == "big" }?.highlights["body"]?.snippet)
+        #expect(snippet.count < 400 && snippet.contains("<mark>needle</mark>"), "\(snippet.prefix(80))")
+        #expect(try index.search(SearchRequest(query: "w4999")).hits.first?.id == "big")
+    }
 }
