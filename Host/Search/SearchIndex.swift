@@ -119,10 +119,11 @@ public final class SearchIndex: @unchecked Sendable {
 
     /// Analyzes `documents` (on worker threads, many per analyzer call) and
     /// holds them for the next commit. A document whose id is indexed
-    /// already replaces it at the commit.
+    /// already replaces it at the commit. Every registered secret is masked
+    /// first: an index's files hold none, whatever a workflow gives it.
     public func index(_ documents: [JSONValue]) throws(SearchError) {
         if let reindexProblem { throw reindexProblem }
-        let prepared = try prepare(documents)
+        let prepared = try prepare(Redactor.shared.isEmpty ? documents : documents.map(Redactor.shared.redact))
         writer.withLock {
             for document in prepared {
                 pendingDeletes.insert(document.id)

@@ -118,6 +118,30 @@ import Testing
         #expect(refused.stdout.contains("limitt"), "\(refused.stdout)")
     }
 
+    /// A workflow that hands a secret to search.index leaves none in the
+    /// index's files, and a query for it finds nothing.
+    @Test func aSecretGivenToAnIndexIsMasked() throws {
+        let workspace = try workspace()
+        let secret = "idx-Secret-4412-zq"
+        try workspace.config(Self.deployment, extra: "store: trellis.db\nsecrets: { TOKEN: \"${env:SEARCH_TOKEN}\" }\n")
+        try workspace.write("leak.yaml", """
+            name: leak
+            steps:
+              - id: store
+                uses: search.index
+                with: { index: runs, documents: [{ id: s1, title: "token", body: "the token is ${{ secrets.TOKEN }}" }] }
+            """)
+        let run = try workspace.trellis("run", "leak.yaml", environment: ["SEARCH_TOKEN": secret])
+        #expect(run.status == 0, "\(run.stderr)")
+        let folder = "\(workspace.path)/search/runs"
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder) {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(file)"))
+            #expect(String(decoding: bytes, as: UTF8.self).range(of: secret, options: .caseInsensitive) == nil, "\(file) holds the secret")
+        }
+        let query = try workspace.trellis("search", "query", "runs", "token", "--json")
+        #expect(query.stdout.contains("***") && !query.stdout.contains(secret), "\(query.stdout)")
+    }
+
     /// SIGKILL at random moments while `search index` commits batch after
     /// batch: every time, the index opens with a whole number of batches.
     @Test(.timeLimit(.minutes(5)))
