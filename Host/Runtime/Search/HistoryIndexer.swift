@@ -42,8 +42,13 @@ public final class HistoryIndexer: Sendable {
         ])
     }
 
+    /// The index, made on first use (the engine keeps it open after).
     func index(_ name: String, _ schema: SearchSchema) throws(SearchError) -> SearchIndex {
-        engine.names.contains(name) ? try engine.index(name) : try engine.create(name, schema: schema)
+        do {
+            return try engine.index(name)
+        } catch .unknownIndex {
+            return try engine.create(name, schema: schema)
+        }
     }
 
     /// Indexes what changed since the last catch-up; returns how many runs
